@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: all deps build run test lint unit bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --workspace --release
+
+# Starts the local 4-node testnet once the node exists; today it builds everything
+# and says what is missing.
+run: deps
+	$(CARGO) build --release -p node -p testnet
+	./target/release/testnet up
+
+# The whole check: formatting, lints with warnings as errors, every test.
+# Tests run in the dev profile with optimised dependencies (Cargo.toml), so RocksDB
+# is compiled once for lints and tests alike.
+test: deps lint unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	@if command -v cargo-nextest >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast && $(CARGO) test --workspace --doc; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+bench: deps
+	$(CARGO) bench -p crypto -p ledger
+
+clean:
+	$(CARGO) clean
