@@ -1,0 +1,523 @@
+//! The RocksDB ledger store (DESIGN.md section 7).
+//!
+//! A committed block, its transaction index entries, its account changes, its commit
+//! certificate and the new tip are one write batch, written with `sync`, so after a
+//! crash at any instant the store reopens to the last complete block.
+//!
+//! The store also keeps the whole account state in memory (accounts and the state
+//! tree), rebuilt from the accounts column family when it opens and checked against
+//! the tip's state root; RocksDB is the durable copy. Execution reads the memory
+//! copy; nothing in memory changes until the write batch is durable.
+
+mod schema;
+
+pub use schema::{FORMAT_VERSION, MAX_CERTIFICATE_BYTES};
+
+use crate::account::{Account, Address};
+use crate::block::{Block, TxLocation};
+use crate::genesis::{Genesis, ValidatorInfo, MAX_VALIDATORS};
+use crate::state::{State, StateDelta, ValidatorChange};
+use crate::tx::SignedTransaction;
+use crypto::{BoundedVec, Canonical, Hash};
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use schema::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The last committed block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tip {
+    pub height: u64,
+    pub hash: Hash,
+}
+
+impl Canonical for Tip {
+    const NAME: &'static str = "tip";
+    const MAX_ENCODED_LEN: usize = 10 + 32;
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredValidators(BoundedVec<ValidatorInfo, MAX_VALIDATORS>);
+
+impl Canonical for StoredValidators {
+    const NAME: &'static str = "validator set";
+    const MAX_ENCODED_LEN: usize = 3 + MAX_VALIDATORS * 300;
+}
+
+/// What went wrong opening or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("RocksDB error at {path}: {source}")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rocksdb::Error,
+    },
+    #[error("{path} holds the ledger of genesis {stored}, not of this genesis {given}; refusing to open it")]
+    GenesisMismatch {
+        path: PathBuf,
+        stored: Hash,
+        given: Hash,
+    },
+    #[error("{path} was written by a newer rbft (store format {found}; this build reads up to {supported}); refusing to open it")]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{path} is not an rbft ledger store (no {cf} column family)")]
+    NotAStore { path: PathBuf, cf: &'static str },
+    #[error("the store at {path} is corrupt: {what}")]
+    Corrupt { path: PathBuf, what: String },
+    #[error("block {got} does not follow the tip {tip}")]
+    NotNext { tip: u64, got: u64 },
+    #[error("block {height} names parent {got}, but the tip is {expected}")]
+    WrongParent {
+        height: u64,
+        expected: Hash,
+        got: Hash,
+    },
+    #[error("block {height}: the transactions do not match the header's count and root")]
+    BodyMismatch { height: u64 },
+    #[error("block {height}: the state delta was computed on state {delta_parent}, but the store is at {current}")]
+    DeltaOnOtherState {
+        height: u64,
+        delta_parent: Hash,
+        current: Hash,
+    },
+    #[error(
+        "block {height}: header state root {header} differs from the executed root {executed}"
+    )]
+    StateRootMismatch {
+        height: u64,
+        header: Hash,
+        executed: Hash,
+    },
+    #[error("commit certificate of {len} bytes is larger than the {max} allowed")]
+    CertificateTooLarge { len: usize, max: usize },
+}
+
+/// The ledger store. See the module documentation.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    genesis_hash: Hash,
+    tip: Tip,
+    validators: Vec<ValidatorInfo>,
+    state: State,
+}
+
+impl Store {
+    /// Opens the store at `path` for `genesis`, creating it (with block 0) if it
+    /// does not exist. A store made for another genesis, or by a newer format,
+    /// is refused before anything in it is written.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StoreError> {
+        let genesis_hash = genesis.hash();
+        let existing = path.join("CURRENT").exists();
+        if existing {
+            check_identity(path, genesis_hash)?;
+        }
+        let db = open_db(path)?;
+        let mut store = Store {
+            db,
+            path: path.to_owned(),
+            genesis_hash,
+            tip: Tip {
+                height: 0,
+                hash: Hash::ZERO,
+            },
+            validators: Vec::new(),
+            state: State::default(),
+        };
+        match store.meta(META_TIP)? {
+            None => store.initialise(genesis)?,
+            Some(bytes) => store.load(&bytes)?,
+        }
+        Ok(store)
+    }
+
+    fn initialise(&mut self, genesis: &Genesis) -> Result<(), StoreError> {
+        let state = genesis.initial_state();
+        let block = genesis.block(&state);
+        let tip = Tip {
+            height: 0,
+            hash: block.hash(),
+        };
+        let mut batch = WriteBatch::default();
+        let blocks = self.cf(CF_BLOCKS);
+        batch.put_cf(blocks, height_key(0), block.to_canonical_bytes());
+        batch.put_cf(self.cf(CF_BLOCK_HASHES), tip.hash.0, height_key(0));
+        let accounts = self.cf(CF_ACCOUNTS);
+        for (address, account) in state.accounts() {
+            batch.put_cf(accounts, address.0, account.to_canonical_bytes());
+        }
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_FORMAT_VERSION, FORMAT_VERSION.to_be_bytes());
+        batch.put_cf(meta, META_GENESIS_HASH, self.genesis_hash.0);
+        batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
+        let validators = StoredValidators(genesis.validators.clone());
+        batch.put_cf(meta, META_VALIDATORS, validators.to_canonical_bytes());
+        self.write(batch)?;
+        self.tip = tip;
+        self.validators = genesis.validators.to_vec();
+        self.state = state;
+        Ok(())
+    }
+
+    fn load(&mut self, tip_bytes: &[u8]) -> Result<(), StoreError> {
+        self.tip = Tip::from_canonical_bytes(tip_bytes).map_err(|e| self.corrupt(e))?;
+        let validators = self
+            .meta(META_VALIDATORS)?
+            .ok_or_else(|| self.corrupt("no validator set"))?;
+        self.validators = StoredValidators::from_canonical_bytes(&validators)
+            .map_err(|e| self.corrupt(e))?
+            .0
+            .into_inner();
+        let mut accounts = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_ACCOUNTS), IteratorMode::Start)
+        {
+            let (key, value) = item.map_err(|e| self.db_error(e))?;
+            let address = Address(
+                key.as_ref()
+                    .try_into()
+                    .map_err(|_| self.corrupt("account key is not 20 bytes"))?,
+            );
+            let account = Account::from_canonical_bytes(&value).map_err(|e| self.corrupt(e))?;
+            accounts.push((address, account));
+        }
+        self.state = State::from_accounts(accounts);
+        let tip_block = self
+            .block(self.tip.height)?
+            .ok_or_else(|| self.corrupt(format!("tip block {} is missing", self.tip.height)))?;
+        if tip_block.hash() != self.tip.hash {
+            return Err(self.corrupt("the tip block's hash differs from the recorded tip"));
+        }
+        if tip_block.header.state_root != self.state.root() {
+            return Err(self.corrupt(format!(
+                "the accounts hash to {}, but block {} says {}",
+                self.state.root(),
+                self.tip.height,
+                tip_block.header.state_root
+            )));
+        }
+        Ok(())
+    }
+
+    /// Commits the next block, with its certificate and the state delta its
+    /// execution produced, as one synced write. On `Err` nothing changed, on disk or
+    /// in memory; a caller that cannot write its ledger must stop.
+    pub fn commit_block(
+        &mut self,
+        block: &Block,
+        certificate: &[u8],
+        delta: StateDelta,
+    ) -> Result<(), StoreError> {
+        let header = &block.header;
+        let height = header.height;
+        if height != self.tip.height + 1 {
+            return Err(StoreError::NotNext {
+                tip: self.tip.height,
+                got: height,
+            });
+        }
+        if header.parent != self.tip.hash {
+            return Err(StoreError::WrongParent {
+                height,
+                expected: self.tip.hash,
+                got: header.parent,
+            });
+        }
+        if !block.body_matches_header() {
+            return Err(StoreError::BodyMismatch { height });
+        }
+        if delta.parent_root != self.state.root() {
+            return Err(StoreError::DeltaOnOtherState {
+                height,
+                delta_parent: delta.parent_root,
+                current: self.state.root(),
+            });
+        }
+        if delta.state_root != header.state_root {
+            return Err(StoreError::StateRootMismatch {
+                height,
+                header: header.state_root,
+                executed: delta.state_root,
+            });
+        }
+        if certificate.len() > MAX_CERTIFICATE_BYTES {
+            return Err(StoreError::CertificateTooLarge {
+                len: certificate.len(),
+                max: MAX_CERTIFICATE_BYTES,
+            });
+        }
+
+        let tip = Tip {
+            height,
+            hash: block.hash(),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_BLOCKS),
+            height_key(height),
+            block.to_canonical_bytes(),
+        );
+        batch.put_cf(self.cf(CF_BLOCK_HASHES), tip.hash.0, height_key(height));
+        let txs = self.cf(CF_TXS);
+        for (index, tx) in block.txs.iter().enumerate() {
+            let location = TxLocation {
+                height,
+                index: index as u32,
+            };
+            batch.put_cf(txs, tx.hash().0, location.to_canonical_bytes());
+        }
+        let accounts = self.cf(CF_ACCOUNTS);
+        for (address, account) in &delta.accounts {
+            batch.put_cf(accounts, address.0, account.to_canonical_bytes());
+        }
+        batch.put_cf(self.cf(CF_CERTIFICATES), height_key(height), certificate);
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
+        let validators = apply_changes(&self.validators, &delta.validator_changes);
+        if !delta.validator_changes.is_empty() {
+            let stored = StoredValidators(
+                BoundedVec::new(validators.clone()).expect("execution caps the validator set"),
+            );
+            batch.put_cf(meta, META_VALIDATORS, stored.to_canonical_bytes());
+        }
+        self.write(batch)?;
+
+        self.state.apply(delta);
+        self.tip = tip;
+        self.validators = validators;
+        Ok(())
+    }
+
+    pub fn tip(&self) -> Tip {
+        self.tip
+    }
+
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The committed state (execution builds its views on this).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The validator set after every committed governance transaction.
+    pub fn validators(&self) -> &[ValidatorInfo] {
+        &self.validators
+    }
+
+    pub fn account(&self, address: &Address) -> Option<Account> {
+        self.state.account(address)
+    }
+
+    /// The account as stored on disk (the crash test compares it with memory).
+    pub fn account_on_disk(&self, address: &Address) -> Result<Option<Account>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(CF_ACCOUNTS), address.0)
+            .map_err(|e| self.db_error(e))?
+            .map(|bytes| Account::from_canonical_bytes(&bytes).map_err(|e| self.corrupt(e)))
+            .transpose()
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(CF_BLOCKS), height_key(height))
+            .map_err(|e| self.db_error(e))?
+            .map(|bytes| Block::from_canonical_bytes(&bytes).map_err(|e| self.corrupt(e)))
+            .transpose()
+    }
+
+    pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(CF_BLOCK_HASHES), hash.0)
+            .map_err(|e| self.db_error(e))?
+            .map(|bytes| decode_height(&bytes).ok_or_else(|| self.corrupt("bad height entry")))
+            .transpose()
+    }
+
+    pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        match self.height_of(hash)? {
+            Some(height) => self.block(height),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` blocks from `from` upwards, in height order.
+    pub fn blocks(&self, from: u64, limit: usize) -> Result<Vec<Block>, StoreError> {
+        let mode = IteratorMode::From(&height_key(from), rocksdb::Direction::Forward);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_BLOCKS), mode).take(limit) {
+            let (_, value) = item.map_err(|e| self.db_error(e))?;
+            out.push(Block::from_canonical_bytes(&value).map_err(|e| self.corrupt(e))?);
+        }
+        Ok(out)
+    }
+
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(CF_TXS), hash.0)
+            .map_err(|e| self.db_error(e))?
+            .map(|bytes| TxLocation::from_canonical_bytes(&bytes).map_err(|e| self.corrupt(e)))
+            .transpose()
+    }
+
+    /// A committed transaction and where it is.
+    pub fn transaction(
+        &self,
+        hash: &Hash,
+    ) -> Result<Option<(SignedTransaction, TxLocation)>, StoreError> {
+        let Some(location) = self.tx_location(hash)? else {
+            return Ok(None);
+        };
+        let block = self
+            .block(location.height)?
+            .ok_or_else(|| self.corrupt(format!("indexed block {} is missing", location.height)))?;
+        let tx = block
+            .txs
+            .get(location.index as usize)
+            .cloned()
+            .ok_or_else(|| self.corrupt("transaction index points past the block"))?;
+        Ok(Some((tx, location)))
+    }
+
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_CERTIFICATES), height_key(height))
+            .map_err(|e| self.db_error(e))
+    }
+
+    fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_META), key)
+            .map_err(|e| self.db_error(e))
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db
+            .write_opt(batch, &options)
+            .map_err(|e| self.db_error(e))
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every column family is created when the store opens")
+    }
+
+    fn db_error(&self, source: rocksdb::Error) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, what: impl ToString) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what: what.to_string(),
+        }
+    }
+}
+
+fn apply_changes(validators: &[ValidatorInfo], changes: &[ValidatorChange]) -> Vec<ValidatorInfo> {
+    let mut out = validators.to_vec();
+    for change in changes {
+        match change {
+            ValidatorChange::Add(v) => out.push(v.clone()),
+            ValidatorChange::Remove(key) => out.retain(|v| v.public_key != *key),
+        }
+    }
+    out
+}
+
+fn db_options() -> Options {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    options.set_keep_log_file_num(4);
+    options
+}
+
+fn open_db(path: &Path) -> Result<DB, StoreError> {
+    let cfs = ALL_CFS
+        .iter()
+        .map(|name| ColumnFamilyDescriptor::new(*name, db_options()));
+    DB::open_cf_descriptors(&db_options(), path, cfs).map_err(|source| StoreError::Db {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads the format version and genesis hash of an existing store without writing
+/// to it, and refuses a store that is not this chain's or is too new.
+fn check_identity(path: &Path, genesis_hash: Hash) -> Result<(), StoreError> {
+    let existing = DB::list_cf(&Options::default(), path).map_err(|source| StoreError::Db {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !existing.iter().any(|cf| cf == CF_META) {
+        return Err(StoreError::NotAStore {
+            path: path.to_owned(),
+            cf: CF_META,
+        });
+    }
+    let db = DB::open_cf_for_read_only(&Options::default(), path, [CF_META], false).map_err(
+        |source| StoreError::Db {
+            path: path.to_owned(),
+            source,
+        },
+    )?;
+    let meta = db.cf_handle(CF_META).expect("opened with the meta family");
+    let get = |key: &[u8]| {
+        db.get_cf(meta, key).map_err(|source| StoreError::Db {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let corrupt = |what: &str| StoreError::Corrupt {
+        path: path.to_owned(),
+        what: what.to_owned(),
+    };
+    if let Some(version) = get(META_FORMAT_VERSION)? {
+        let found = u32::from_be_bytes(
+            version
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt("format version is not 4 bytes"))?,
+        );
+        if found > FORMAT_VERSION {
+            return Err(StoreError::NewerFormat {
+                path: path.to_owned(),
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
+    if let Some(stored) = get(META_GENESIS_HASH)? {
+        let stored = decode_hash(&stored).ok_or_else(|| corrupt("genesis hash is not 32 bytes"))?;
+        if stored != genesis_hash {
+            return Err(StoreError::GenesisMismatch {
+                path: path.to_owned(),
+                stored,
+                given: genesis_hash,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

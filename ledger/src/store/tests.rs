@@ -1,0 +1,323 @@
+use super::*;
+use crate::execute::{execute_block, ExecEnv};
+use crate::genesis::tests::sample;
+use crate::{ChainId, Transaction, TxKind, VerifiedTx};
+use crypto::SigningKey;
+
+struct Chain {
+    genesis: Genesis,
+    alice: SigningKey,
+    bob: Address,
+    nonce: u64,
+}
+
+fn chain() -> Chain {
+    let alice = SigningKey::from_seed([21; 32]);
+    Chain {
+        genesis: sample(4, &[(Address::of(&alice.public_key()), 1_000_000)]),
+        alice,
+        bob: Address([0xbb; 20]),
+        nonce: 0,
+    }
+}
+
+/// The next valid block on `store` with `n` transfers from alice to bob.
+fn next_block(store: &Store, chain: &mut Chain, n: usize) -> (Block, StateDelta) {
+    let txs: Vec<VerifiedTx> = (0..n)
+        .map(|_| {
+            let signed = Transaction {
+                chain_id: ChainId::new("test-chain").unwrap(),
+                signer: chain.alice.public_key(),
+                nonce: chain.nonce,
+                kind: TxKind::Transfer {
+                    to: chain.bob,
+                    amount: 3,
+                },
+            }
+            .sign(&chain.alice);
+            chain.nonce += 1;
+            VerifiedTx::verify(signed).unwrap()
+        })
+        .collect();
+    let view = store.state().view();
+    let env = ExecEnv {
+        chain_id: "test-chain",
+        admin: chain.genesis.admin,
+        validators: store.validators(),
+    };
+    let delta = execute_block(&view, env, &txs).unwrap();
+    let tip = store.tip();
+    let block = Block::assemble(
+        tip.height + 1,
+        tip.hash,
+        crypto::sha256(&tip.height.to_le_bytes()),
+        1000 + tip.height,
+        chain.genesis.validators[0].public_key,
+        txs.into_iter().map(VerifiedTx::into_signed).collect(),
+        delta.state_root,
+    );
+    (block, delta)
+}
+
+#[test]
+fn new_store_holds_the_genesis_block_and_reopens_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain();
+    let tip = {
+        let store = Store::open(dir.path(), &c.genesis).unwrap();
+        let genesis_block = store.block(0).unwrap().unwrap();
+        assert_eq!(genesis_block.header.batch_digest, c.genesis.hash());
+        assert_eq!(store.tip().height, 0);
+        assert_eq!(store.tip().hash, genesis_block.hash());
+        assert_eq!(
+            store
+                .account(&Address::of(&c.alice.public_key()))
+                .unwrap()
+                .balance,
+            1_000_000
+        );
+        store.tip()
+    };
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.tip(), tip);
+    assert_eq!(store.validators(), c.genesis.validators.to_vec());
+}
+
+#[test]
+fn committed_blocks_are_found_every_way_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut committed = vec![];
+    {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        for i in 0..5 {
+            let (block, delta) = next_block(&store, &mut c, i + 1);
+            store
+                .commit_block(&block, format!("cert {i}").as_bytes(), delta)
+                .unwrap();
+            committed.push(block);
+        }
+        assert_eq!(store.tip().height, 5);
+    }
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.tip().height, 5);
+    assert_eq!(store.tip().hash, committed[4].hash());
+    for (i, block) in committed.iter().enumerate() {
+        let h = i as u64 + 1;
+        assert_eq!(store.block(h).unwrap().as_ref(), Some(block));
+        assert_eq!(
+            store.block_by_hash(&block.hash()).unwrap().as_ref(),
+            Some(block)
+        );
+        assert_eq!(
+            store.certificate(h).unwrap(),
+            Some(format!("cert {i}").into_bytes())
+        );
+        for (index, tx) in block.txs.iter().enumerate() {
+            let (found, location) = store.transaction(&tx.hash()).unwrap().unwrap();
+            assert_eq!(&found, tx);
+            assert_eq!(
+                location,
+                TxLocation {
+                    height: h,
+                    index: index as u32
+                }
+            );
+        }
+    }
+    let range = store.blocks(2, 3).unwrap();
+    assert_eq!(
+        range.iter().map(|b| b.header.height).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    assert!(store.block(6).unwrap().is_none());
+    assert!(store.tx_location(&Hash::ZERO).unwrap().is_none());
+    // 1 + 2 + 3 + 4 + 5 transfers of 3 each.
+    assert_eq!(store.account(&c.bob).unwrap().balance, 45);
+    assert_eq!(
+        store.account_on_disk(&c.bob).unwrap(),
+        store.account(&c.bob)
+    );
+}
+
+#[test]
+fn blocks_that_do_not_extend_the_tip_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+    let (block, delta) = next_block(&store, &mut c, 2);
+    let before = (store.tip(), store.state().root());
+
+    let mut skipped = block.clone();
+    skipped.header.height = 2;
+    assert!(matches!(
+        store.commit_block(&skipped, b"", delta.clone()),
+        Err(StoreError::NotNext { tip: 0, got: 2 })
+    ));
+    let mut orphan = block.clone();
+    orphan.header.parent = crypto::sha256(b"elsewhere");
+    assert!(matches!(
+        store.commit_block(&orphan, b"", delta.clone()),
+        Err(StoreError::WrongParent { .. })
+    ));
+    let mut lying = block.clone();
+    lying.header.state_root = crypto::sha256(b"made up");
+    assert!(matches!(
+        store.commit_block(&lying, b"", delta.clone()),
+        Err(StoreError::StateRootMismatch { .. })
+    ));
+    let mut emptied = block.clone();
+    emptied.txs = BoundedVec::empty();
+    assert!(matches!(
+        store.commit_block(&emptied, b"", delta.clone()),
+        Err(StoreError::BodyMismatch { .. })
+    ));
+    assert!(matches!(
+        store.commit_block(&block, &vec![0; MAX_CERTIFICATE_BYTES + 1], delta.clone()),
+        Err(StoreError::CertificateTooLarge { .. })
+    ));
+    assert_eq!((store.tip(), store.state().root()), before);
+    assert!(store.block(1).unwrap().is_none());
+
+    store.commit_block(&block, b"ok", delta.clone()).unwrap();
+    // The same delta cannot be applied twice: the state has moved on.
+    let (next, _) = next_block(&store, &mut c, 1);
+    assert!(matches!(
+        store.commit_block(&next, b"", delta),
+        Err(StoreError::DeltaOnOtherState { .. })
+    ));
+}
+
+#[test]
+fn another_genesis_is_refused_and_the_data_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let tip = {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        let (block, delta) = next_block(&store, &mut c, 1);
+        store.commit_block(&block, b"", delta).unwrap();
+        store.tip()
+    };
+    let mut other = c.genesis.clone();
+    other.chain_id = ChainId::new("another-chain").unwrap();
+    let err = Store::open(dir.path(), &other).err().unwrap();
+    assert!(
+        matches!(&err, StoreError::GenesisMismatch { stored, given, .. }
+            if *stored == c.genesis.hash() && *given == other.hash()),
+        "{err}"
+    );
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.tip(), tip);
+}
+
+#[test]
+fn a_newer_format_is_refused_and_the_data_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain();
+    let tip = Store::open(dir.path(), &c.genesis).unwrap().tip();
+    {
+        let db = open_db(dir.path()).unwrap();
+        let meta = db.cf_handle(CF_META).unwrap();
+        db.put_cf(
+            meta,
+            META_FORMAT_VERSION,
+            (FORMAT_VERSION + 1).to_be_bytes(),
+        )
+        .unwrap();
+    }
+    let err = Store::open(dir.path(), &c.genesis).err().unwrap();
+    assert!(
+        matches!(err, StoreError::NewerFormat { found, supported, .. }
+            if found == FORMAT_VERSION + 1 && supported == FORMAT_VERSION),
+        "{err}"
+    );
+    // Still the same data, still at the newer version: nothing was rewritten.
+    let db = open_db(dir.path()).unwrap();
+    let meta = db.cf_handle(CF_META).unwrap();
+    assert_eq!(
+        db.get_cf(meta, META_FORMAT_VERSION).unwrap().unwrap(),
+        (FORMAT_VERSION + 1).to_be_bytes().to_vec()
+    );
+    assert_eq!(
+        Tip::from_canonical_bytes(&db.get_cf(meta, META_TIP).unwrap().unwrap()).unwrap(),
+        tip
+    );
+}
+
+#[test]
+fn a_foreign_rocksdb_is_not_mistaken_for_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        let db = DB::open(&options, dir.path()).unwrap();
+        db.put(b"k", b"v").unwrap();
+    }
+    let err = Store::open(dir.path(), &chain().genesis).err().unwrap();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err}");
+}
+
+#[test]
+fn tampered_accounts_are_detected_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain();
+    drop(Store::open(dir.path(), &c.genesis).unwrap());
+    {
+        let db = open_db(dir.path()).unwrap();
+        let accounts = db.cf_handle(CF_ACCOUNTS).unwrap();
+        let forged = Account {
+            balance: 5,
+            nonce: 0,
+        };
+        db.put_cf(accounts, [0x42; 20], forged.to_canonical_bytes())
+            .unwrap();
+    }
+    let err = Store::open(dir.path(), &c.genesis).err().unwrap();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn governance_changes_the_stored_validator_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain();
+    let admin = SigningKey::from_seed([200; 32]);
+    let newcomer = ValidatorInfo {
+        public_key: SigningKey::from_seed([60; 32]).public_key(),
+        p2p_addr: crypto::BoundedString::new("/ip4/127.0.0.1/tcp/9000").unwrap(),
+    };
+    {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        let signed = Transaction {
+            chain_id: ChainId::new("test-chain").unwrap(),
+            signer: admin.public_key(),
+            nonce: 0,
+            kind: TxKind::AddValidator {
+                validator: newcomer.clone(),
+            },
+        }
+        .sign(&admin);
+        let txs = vec![VerifiedTx::verify(signed).unwrap()];
+        let view = store.state().view();
+        let env = ExecEnv {
+            chain_id: "test-chain",
+            admin: admin.public_key(),
+            validators: store.validators(),
+        };
+        let delta = execute_block(&view, env, &txs).unwrap();
+        let tip = store.tip();
+        let block = Block::assemble(
+            1,
+            tip.hash,
+            Hash::ZERO,
+            1,
+            admin.public_key(),
+            txs.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        );
+        drop(view);
+        store.commit_block(&block, b"", delta).unwrap();
+        assert_eq!(store.validators().len(), 5);
+    }
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.validators().last(), Some(&newcomer));
+}
