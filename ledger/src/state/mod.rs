@@ -7,7 +7,7 @@ use crate::account::{Account, Address};
 use crate::genesis::ValidatorInfo;
 use crypto::{Hash, PublicKey};
 use std::collections::{BTreeMap, HashMap};
-use tree::{Node, NodeKey, NodeMap, NodeSource};
+use tree::{Bucket, Tree, TreeSource, TreeUpdate};
 
 /// A change to the validator set made by a committed governance transaction. It is
 /// recorded here; the membership protocol decides when it takes effect.
@@ -21,8 +21,7 @@ pub enum ValidatorChange {
 #[derive(Default)]
 pub struct State {
     accounts: HashMap<Address, Account>,
-    nodes: NodeMap,
-    root: Hash,
+    tree: Tree,
 }
 
 impl State {
@@ -37,7 +36,7 @@ impl State {
     }
 
     pub fn root(&self) -> Hash {
-        self.root
+        self.tree.root()
     }
 
     pub fn account(&self, address: &Address) -> Option<Account> {
@@ -63,12 +62,12 @@ impl State {
     /// Applies a delta computed on exactly this state.
     pub fn apply(&mut self, delta: StateDelta) {
         assert_eq!(
-            delta.parent_root, self.root,
+            delta.parent_root,
+            self.root(),
             "a state delta applies only to the state it was computed on"
         );
         self.accounts.extend(delta.accounts);
-        self.nodes.extend(delta.nodes);
-        self.root = delta.state_root;
+        self.tree.apply(delta.tree);
     }
 }
 
@@ -80,7 +79,7 @@ pub struct StateDelta {
     pub state_root: Hash,
     pub accounts: BTreeMap<Address, Account>,
     pub validator_changes: Vec<ValidatorChange>,
-    nodes: NodeMap,
+    tree: TreeUpdate,
 }
 
 impl StateDelta {
@@ -90,18 +89,13 @@ impl StateDelta {
         accounts: BTreeMap<Address, Account>,
         validator_changes: Vec<ValidatorChange>,
     ) -> StateDelta {
-        let changes: Vec<(Address, Hash)> = accounts
-            .iter()
-            .map(|(address, account)| (*address, tree::leaf_hash(address, account)))
-            .collect();
-        let mut nodes = NodeMap::default();
-        let state_root = tree::update(view, &changes, &mut nodes);
+        let (state_root, tree) = tree::update(view, &accounts);
         StateDelta {
             parent_root: view.root(),
             state_root,
             accounts,
             validator_changes,
-            nodes,
+            tree,
         }
     }
 }
@@ -128,7 +122,7 @@ impl<'a> StateView<'a> {
     pub fn root(&self) -> Hash {
         self.layers
             .last()
-            .map_or(self.base.root, |delta| delta.state_root)
+            .map_or(self.base.root(), |delta| delta.state_root)
     }
 
     pub fn account(&self, address: &Address) -> Option<Account> {
@@ -140,13 +134,21 @@ impl<'a> StateView<'a> {
     }
 }
 
-impl NodeSource for StateView<'_> {
-    fn node(&self, key: &NodeKey) -> Option<Node> {
+impl TreeSource for StateView<'_> {
+    fn bucket(&self, b: usize) -> &Bucket {
         self.layers
             .iter()
             .rev()
-            .find_map(|delta| delta.nodes.get(key).copied())
-            .or_else(|| self.base.nodes.get(key).copied())
+            .find_map(|delta| delta.tree.buckets.get(&(b as u32)))
+            .unwrap_or_else(|| self.base.tree.bucket(b))
+    }
+
+    fn node(&self, i: usize) -> Hash {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|delta| delta.tree.nodes.get(&(i as u32)).copied())
+            .unwrap_or_else(|| self.base.tree.node(i))
     }
 }
 

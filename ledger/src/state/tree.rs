@@ -1,139 +1,46 @@
-//! The state tree: a sparse binary merkle tree over 160-bit addresses, compressed so
-//! that a subtree holding one account is represented by that account's leaf.
+//! The state tree: a fixed-shape merkle tree over 2^16 buckets of accounts.
 //!
+//! - An account's bucket is the first 16 bits of its address. Addresses are hash
+//!   outputs, so accounts spread evenly over the buckets.
 //! - Leaf hash: `SHA-256(0x00 || address || balance || nonce)` (little-endian u64s).
-//! - Inner node: `SHA-256(0x01 || left || right)`; an empty subtree hashes to zero.
-//! - A subtree with exactly one leaf has that leaf's hash, wherever the leaf sits, so
-//!   a path is only as long as the longest shared address prefix (about log2 of the
-//!   number of accounts), not 160 levels.
+//! - Bucket hash: `SHA-256(0x02 || leaf hashes in address order)`; an empty bucket
+//!   hashes to zero.
+//! - Above the buckets sits a complete binary tree of 16 levels: a node is
+//!   `SHA-256(0x01 || left || right)`, or zero when both children are zero, so the
+//!   empty state has root zero.
 //!
-//! An update touches only the paths to the changed leaves: with `k` changed accounts
-//! among `n`, it hashes about `k * log2(n / k) + k` nodes and never looks at the rest.
-//! Accounts are never deleted, so nodes are only added or overwritten; no update
-//! ever has to collapse a subtree.
+//! The tree is stored as one flat array in heap order (node 1 is the root; node `i`
+//! has children `2i` and `2i + 1`; bucket `b` is node `2^16 + b`): 4 MiB that stay in
+//! cache far better than a pointer or hash-map tree. An update that touches `k`
+//! accounts rehashes the `k` buckets they fall in and the paths above them (at most
+//! `16k` nodes, fewer where paths share ancestors), so its cost follows the block,
+//! not the state. Bucket rehashing grows with accounts per bucket (`n / 65536`): 15
+//! at a million accounts, 150 at ten million.
 //!
-//! Nodes live in a hash map keyed by (depth, path prefix). Updates are computed
-//! against a [`NodeSource`] (the committed tree with any speculative layers on top)
-//! and written to a separate map, which the caller applies later or drops.
+//! Updates are computed against a [`TreeSource`] (the committed tree with any
+//! speculative layers on top) into a [`TreeUpdate`], which the caller applies later
+//! or drops.
 
 use crate::account::{Account, Address};
 use crypto::{Hash, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 
 const LEAF: u8 = 0x00;
 const INNER: u8 = 0x01;
+const BUCKET: u8 = 0x02;
 
-/// The position of a subtree: its depth and the address bits leading to it (the bits
-/// at and below `depth` are zero).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct NodeKey {
-    depth: u8,
-    path: [u8; 20],
-}
+/// Bits of the address that choose the bucket.
+pub const BUCKET_BITS: u32 = 16;
+/// The number of buckets.
+pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
-impl NodeKey {
-    pub const ROOT: NodeKey = NodeKey {
-        depth: 0,
-        path: [0; 20],
-    };
+/// A bucket's accounts as (address, leaf hash), sorted by address.
+pub type Bucket = Vec<(Address, Hash)>;
 
-    fn child(&self, right: bool) -> NodeKey {
-        let d = self.depth as usize;
-        assert!(d < 160, "the state tree has 160 levels");
-        let mut path = self.path;
-        if right {
-            path[d / 8] |= 0x80 >> (d % 8);
-        }
-        NodeKey {
-            depth: self.depth + 1,
-            path,
-        }
-    }
-}
-
-impl std::hash::Hash for NodeKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Paths are prefixes of SHA-256 output: already uniform. Fold them into one
-        // word and finish with splitmix64 so that depth separates equal prefixes.
-        let word = |range: std::ops::Range<usize>| {
-            let mut buf = [0u8; 8];
-            buf[..range.len()].copy_from_slice(&self.path[range]);
-            u64::from_be_bytes(buf)
-        };
-        let mut x = word(0..8)
-            ^ word(8..16).rotate_left(21)
-            ^ word(16..20).rotate_left(42)
-            ^ (self.depth as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 30;
-        x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x ^= x >> 27;
-        x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-        x ^= x >> 31;
-        state.write_u64(x);
-    }
-}
-
-/// A hasher that passes through the one word [`NodeKey`] writes.
-#[derive(Default, Clone, Copy)]
-pub struct NodeKeyHasher(u64);
-
-impl Hasher for NodeKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-pub struct BuildNodeKeyHasher;
-
-impl BuildHasher for BuildNodeKeyHasher {
-    type Hasher = NodeKeyHasher;
-    fn build_hasher(&self) -> NodeKeyHasher {
-        NodeKeyHasher::default()
-    }
-}
-
-/// A stored node: a leaf at its shortest unique position, or an inner node.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Node {
-    Leaf { address: Address, hash: Hash },
-    Inner { hash: Hash },
-}
-
-impl Node {
-    pub fn hash(&self) -> Hash {
-        match self {
-            Node::Leaf { hash, .. } | Node::Inner { hash } => *hash,
-        }
-    }
-}
-
-pub type NodeMap = HashMap<NodeKey, Node, BuildNodeKeyHasher>;
-
-/// Where an update reads the current tree from.
-pub trait NodeSource {
-    fn node(&self, key: &NodeKey) -> Option<Node>;
-
-    fn root_hash(&self) -> Hash {
-        self.node(&NodeKey::ROOT).map_or(Hash::ZERO, |n| n.hash())
-    }
-}
-
-impl NodeSource for NodeMap {
-    fn node(&self, key: &NodeKey) -> Option<Node> {
-        self.get(key).copied()
-    }
+/// The bucket an address falls in.
+pub fn bucket_of(address: &Address) -> usize {
+    ((address.0[0] as usize) << 8) | address.0[1] as usize
 }
 
 pub fn leaf_hash(address: &Address, account: &Account) -> Hash {
@@ -145,141 +52,221 @@ pub fn leaf_hash(address: &Address, account: &Account) -> Hash {
     h.finish()
 }
 
+fn bucket_hash(bucket: &Bucket) -> Hash {
+    if bucket.is_empty() {
+        return Hash::ZERO;
+    }
+    let mut h = Sha256::new();
+    h.update(&[BUCKET]);
+    for (_, leaf) in bucket {
+        h.update(&leaf.0);
+    }
+    h.finish()
+}
+
 fn inner_hash(left: &Hash, right: &Hash) -> Hash {
+    if *left == Hash::ZERO && *right == Hash::ZERO {
+        return Hash::ZERO;
+    }
     let mut h = Sha256::new();
     h.update(&[INNER]).update(&left.0).update(&right.0);
     h.finish()
 }
 
-/// Computes the tree after setting the leaves in `changes` (sorted by address, no
-/// address twice) on top of `source`. New and overwritten nodes go into `writes`;
-/// returns the new root.
-pub fn update(source: &impl NodeSource, changes: &[(Address, Hash)], writes: &mut NodeMap) -> Hash {
-    debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0));
+/// The committed tree: every bucket and every node.
+pub struct Tree {
+    buckets: Vec<Bucket>,
+    /// Heap order; index 0 is unused.
+    nodes: Vec<Hash>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            buckets: vec![Vec::new(); BUCKETS],
+            nodes: vec![Hash::ZERO; 2 * BUCKETS],
+        }
+    }
+}
+
+impl Tree {
+    pub fn root(&self) -> Hash {
+        self.nodes[1]
+    }
+
+    pub fn apply(&mut self, update: TreeUpdate) {
+        for (b, bucket) in update.buckets {
+            self.buckets[b as usize] = bucket;
+        }
+        for (i, hash) in update.nodes {
+            self.nodes[i as usize] = hash;
+        }
+    }
+}
+
+/// Where an update reads the current tree from.
+pub trait TreeSource {
+    fn bucket(&self, b: usize) -> &Bucket;
+    fn node(&self, i: usize) -> Hash;
+}
+
+impl TreeSource for Tree {
+    fn bucket(&self, b: usize) -> &Bucket {
+        &self.buckets[b]
+    }
+
+    fn node(&self, i: usize) -> Hash {
+        self.nodes[i]
+    }
+}
+
+/// The new buckets and nodes of one update.
+#[derive(Debug, Clone, Default)]
+pub struct TreeUpdate {
+    pub buckets: BTreeMap<u32, Bucket>,
+    pub nodes: HashMap<u32, Hash, BuildIndexHasher>,
+}
+
+/// Computes the tree after setting the accounts in `changes` on top of `source`;
+/// returns the new root and what changed.
+pub fn update(source: &impl TreeSource, changes: &BTreeMap<Address, Account>) -> (Hash, TreeUpdate) {
+    let mut out = TreeUpdate::default();
     if changes.is_empty() {
-        return source.root_hash();
+        return (source.node(1), out);
     }
-    update_subtree(source, NodeKey::ROOT, changes, writes)
+    // Changes are sorted by address, so each bucket's changes are contiguous and
+    // buckets come in increasing order.
+    let mut level: Vec<(usize, Hash)> = Vec::new();
+    let mut changes = changes.iter().peekable();
+    while let Some((first, _)) = changes.peek() {
+        let b = bucket_of(first);
+        let mut bucket = source.bucket(b).clone();
+        while let Some((address, account)) = changes.next_if(|(a, _)| bucket_of(a) == b) {
+            let leaf = leaf_hash(address, account);
+            match bucket.binary_search_by(|(a, _)| a.cmp(address)) {
+                Ok(at) => bucket[at].1 = leaf,
+                Err(at) => bucket.insert(at, (*address, leaf)),
+            }
+        }
+        level.push((BUCKETS + b, bucket_hash(&bucket)));
+        out.buckets.insert(b as u32, bucket);
+    }
+    // Walk up one level at a time. `level` is sorted by index, so two siblings that
+    // both changed are adjacent.
+    out.nodes.reserve(level.len() * 4);
+    while level[0].0 > 1 {
+        for &(i, hash) in &level {
+            out.nodes.insert(i as u32, hash);
+        }
+        let mut parents = Vec::with_capacity(level.len() / 2 + 1);
+        let mut at = 0;
+        while at < level.len() {
+            let (i, hash) = level[at];
+            let parent = i / 2;
+            let (left, right) = if i % 2 == 0 {
+                match level.get(at + 1) {
+                    Some(&(j, sibling)) if j == i + 1 => {
+                        at += 1;
+                        (hash, sibling)
+                    }
+                    _ => (hash, source.node(i + 1)),
+                }
+            } else {
+                (source.node(i - 1), hash)
+            };
+            parents.push((parent, inner_hash(&left, &right)));
+            at += 1;
+        }
+        level = parents;
+    }
+    let root = level[0].1;
+    out.nodes.insert(1, root);
+    (root, out)
 }
 
-fn update_subtree(
-    source: &impl NodeSource,
-    key: NodeKey,
-    changes: &[(Address, Hash)],
-    writes: &mut NodeMap,
-) -> Hash {
-    match source.node(&key) {
-        None if changes.len() == 1 => write_leaf(key, changes[0], writes),
-        None | Some(Node::Inner { .. }) => split(source, key, changes, writes),
-        Some(Node::Leaf { address, hash }) => {
-            if changes.len() == 1 && changes[0].0 == address {
-                return write_leaf(key, changes[0], writes);
-            }
-            // The lone leaf gains company: push it down with the changes (unless
-            // one of them replaces it) and turn this position into an inner node.
-            let mut merged = changes.to_vec();
-            if let Err(at) = merged.binary_search_by(|(a, _)| a.cmp(&address)) {
-                merged.insert(at, (address, hash));
-            }
-            split(source, key, &merged, writes)
+/// A hasher for node indexes: one multiply spreads them over the table.
+#[derive(Default, Clone, Copy)]
+pub struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
     }
+
+    fn write_u32(&mut self, value: u32) {
+        self.0 = (value as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
-fn write_leaf(key: NodeKey, (address, hash): (Address, Hash), writes: &mut NodeMap) -> Hash {
-    writes.insert(key, Node::Leaf { address, hash });
-    hash
-}
+#[derive(Default, Clone, Copy, Debug)]
+pub struct BuildIndexHasher;
 
-/// Updates both children of `key` (which holds two or more leaves after the update)
-/// and writes the inner node.
-fn split(
-    source: &impl NodeSource,
-    key: NodeKey,
-    changes: &[(Address, Hash)],
-    writes: &mut NodeMap,
-) -> Hash {
-    let depth = key.depth as usize;
-    let at = changes.partition_point(|(address, _)| !address.bit(depth));
-    let (left_changes, right_changes) = changes.split_at(at);
-    let mut child = |right: bool, changes: &[(Address, Hash)]| {
-        let child_key = key.child(right);
-        if changes.is_empty() {
-            source.node(&child_key).map_or(Hash::ZERO, |n| n.hash())
-        } else {
-            update_subtree(source, child_key, changes, writes)
-        }
-    };
-    let left = child(false, left_changes);
-    let right = child(true, right_changes);
-    let hash = inner_hash(&left, &right);
-    writes.insert(key, Node::Inner { hash });
-    hash
+impl BuildHasher for BuildIndexHasher {
+    type Hasher = IndexHasher;
+    fn build_hasher(&self) -> IndexHasher {
+        IndexHasher::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-    use std::collections::BTreeMap;
 
     /// The definition, computed from scratch: the reference the tree must match.
     fn reference_root(accounts: &BTreeMap<Address, Account>) -> Hash {
-        fn subtree(leaves: &[(Address, Hash)], depth: usize) -> Hash {
-            match leaves.len() {
-                0 => Hash::ZERO,
-                1 => leaves[0].1,
-                _ => {
-                    let at = leaves.partition_point(|(a, _)| !a.bit(depth));
-                    inner_hash(
-                        &subtree(&leaves[..at], depth + 1),
-                        &subtree(&leaves[at..], depth + 1),
-                    )
-                }
-            }
+        let mut buckets: Vec<Bucket> = vec![Vec::new(); BUCKETS];
+        for (a, acc) in accounts {
+            buckets[bucket_of(a)].push((*a, leaf_hash(a, acc)));
         }
-        let leaves: Vec<(Address, Hash)> = accounts
-            .iter()
-            .map(|(a, acc)| (*a, leaf_hash(a, acc)))
-            .collect();
-        subtree(&leaves, 0)
+        let mut level: Vec<Hash> = buckets.iter().map(bucket_hash).collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|pair| inner_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        level[0]
     }
 
-    fn apply(tree: &mut NodeMap, accounts: &BTreeMap<Address, Account>) -> Hash {
-        let changes: Vec<(Address, Hash)> = accounts
-            .iter()
-            .map(|(a, acc)| (*a, leaf_hash(a, acc)))
-            .collect();
-        let mut writes = NodeMap::default();
-        let root = update(tree, &changes, &mut writes);
-        tree.extend(writes);
+    fn apply(tree: &mut Tree, accounts: &BTreeMap<Address, Account>) -> Hash {
+        let (root, update) = update(tree, accounts);
+        tree.apply(update);
+        assert_eq!(tree.root(), root);
         root
     }
 
     #[test]
     fn empty_tree_has_zero_root() {
-        assert_eq!(NodeMap::default().root_hash(), Hash::ZERO);
-        let mut writes = NodeMap::default();
-        assert_eq!(update(&NodeMap::default(), &[], &mut writes), Hash::ZERO);
-        assert!(writes.is_empty());
+        let tree = Tree::default();
+        assert_eq!(tree.root(), Hash::ZERO);
+        let (root, update) = update(&tree, &BTreeMap::new());
+        assert_eq!(root, Hash::ZERO);
+        assert!(update.nodes.is_empty() && update.buckets.is_empty());
     }
 
     #[test]
     fn incremental_updates_match_the_definition() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let mut all = BTreeMap::new();
-        let mut tree = NodeMap::default();
-        for round in 0..60 {
+        let mut tree = Tree::default();
+        for round in 0..25 {
             let mut changes = BTreeMap::new();
-            for _ in 0..rng.gen_range(1..40) {
-                // Reuse existing addresses half the time, and make near-collisions
-                // (long shared prefixes) common to exercise deep paths.
+            for _ in 0..rng.gen_range(1..60) {
+                // Reuse existing addresses half the time; crowd some into one bucket
+                // and put some in neighbouring buckets (sibling paths).
                 let address = if !all.is_empty() && rng.gen_bool(0.5) {
                     *all.keys().nth(rng.gen_range(0..all.len())).unwrap()
                 } else {
                     let mut a = Address(rng.gen());
                     if rng.gen_bool(0.3) {
-                        a.0[..18].copy_from_slice(&[0x5a; 18]);
+                        a.0[..2].copy_from_slice(&[0x5a, rng.gen_range(0..4)]);
                     }
                     a
                 };
@@ -310,9 +297,9 @@ mod tests {
                 )
             })
             .collect();
-        let mut one_shot = NodeMap::default();
+        let mut one_shot = Tree::default();
         let a = apply(&mut one_shot, &accounts);
-        let mut one_by_one = NodeMap::default();
+        let mut one_by_one = Tree::default();
         let mut b = Hash::ZERO;
         for (addr, acc) in accounts.iter().rev() {
             b = apply(&mut one_by_one, &BTreeMap::from([(*addr, *acc)]));
@@ -326,20 +313,37 @@ mod tests {
         let mut accounts: BTreeMap<Address, Account> = (0..50u8)
             .map(|i| (Address([i; 20]), Account::default()))
             .collect();
-        let mut tree = NodeMap::default();
+        let mut tree = Tree::default();
         let before = apply(&mut tree, &accounts);
-        accounts.insert(
-            Address([7; 20]),
-            Account {
-                balance: 0,
-                nonce: 1,
-            },
-        );
-        let after = apply(
-            &mut tree,
-            &BTreeMap::from([(Address([7; 20]), accounts[&Address([7; 20])])]),
-        );
+        let changed = Account {
+            balance: 0,
+            nonce: 1,
+        };
+        accounts.insert(Address([7; 20]), changed);
+        let after = apply(&mut tree, &BTreeMap::from([(Address([7; 20]), changed)]));
         assert_ne!(before, after);
         assert_eq!(after, reference_root(&accounts));
+    }
+
+    #[test]
+    fn accounts_sharing_a_bucket_are_bound_to_their_addresses() {
+        // Swapping two accounts' values inside one bucket changes the root.
+        let a = Address([1; 20]);
+        let mut b = a;
+        b.0[19] = 2;
+        assert_eq!(bucket_of(&a), bucket_of(&b));
+        let x = Account {
+            balance: 1,
+            nonce: 0,
+        };
+        let y = Account {
+            balance: 2,
+            nonce: 0,
+        };
+        let mut t1 = Tree::default();
+        let r1 = apply(&mut t1, &BTreeMap::from([(a, x), (b, y)]));
+        let mut t2 = Tree::default();
+        let r2 = apply(&mut t2, &BTreeMap::from([(a, y), (b, x)]));
+        assert_ne!(r1, r2);
     }
 }
