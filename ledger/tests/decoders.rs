@@ -72,7 +72,11 @@ fn hammer<T: Canonical + PartialEq + std::fmt::Debug>(good: &T, seed: u64) {
             mutated[at] = rng.gen();
         }
         if let Ok(value) = T::from_canonical_bytes(&mutated) {
-            assert_eq!(value.to_canonical_bytes(), mutated, "non-canonical accepted");
+            assert_eq!(
+                value.to_canonical_bytes(),
+                mutated,
+                "non-canonical accepted"
+            );
         }
     }
 }

@@ -129,7 +129,10 @@ pub struct TreeUpdate {
 
 /// Computes the tree after setting the accounts in `changes` on top of `source`;
 /// returns the new root and what changed.
-pub fn update(source: &impl TreeSource, changes: &BTreeMap<Address, Account>) -> (Hash, TreeUpdate) {
+pub fn update(
+    source: &impl TreeSource,
+    changes: &BTreeMap<Address, Account>,
+) -> (Hash, TreeUpdate) {
     let mut out = TreeUpdate::default();
     if changes.is_empty() {
         return (source.node(1), out);
