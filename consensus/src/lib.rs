@@ -1,8 +1,119 @@
-//! The PBFT/RBFT replica as a deterministic state machine (DESIGN.md sections 3-6).
+//! The PBFT/RBFT replica as a deterministic state machine (DESIGN.md sections 1-4).
 //!
 //! This crate never touches a socket, a clock, a random number generator, a thread
-//! or a disk: it takes verified messages, ticks and execution results, and returns
-//! messages to send, state to persist first, blocks to execute and timers. The
-//! normal case is built in the consensus-core issue; this file only fixes the
-//! crate's place in the workspace (DESIGN.md section 1).
+//! or a disk. A host feeds a [`Replica`] [`Input`]s (verified messages, ticks of
+//! logical time, its pool's size, the proposals and execution results it was asked
+//! for) and carries out the [`Ready`] each step returns: persist, then write committed
+//! blocks, then send. The same inputs give the same outputs, byte for byte (ed25519
+//! signing is deterministic).
+//!
+//! # The protocol as implemented (normal case)
+//!
+//! N validators, `f = (N - 1) / 3`, `q = ceil((N + f + 1) / 2)`; the primary of view
+//! `v` is replica `v mod N`. Sequence number = block height; genesis is 0.
+//!
+//! 1. **Batching** (section 3 step 2). The primary asks its host for a proposal
+//!    ([`ProposalRequest`]) when the pool holds `batch_max_txs` transactions or the
+//!    oldest has waited `batch_timeout_ms`, and the next height is at most H. The host
+//!    chooses the transactions, executes them on its speculative state after `n - 1`,
+//!    and answers with the batch and the state root.
+//! 2. **PRE-PREPARE** `<v, n, d, batch, result>`, `d` = SHA-256 of the batch's
+//!    canonical bytes. A backup accepts it when it is signed by the primary of `v`, in
+//!    its view, `h < n <= H`, not yet committed, `d` is the batch's digest, no other
+//!    digest is accepted for `(v, n)`, the batch has at most `batch_max_txs` distinct
+//!    transactions, its proposer is the primary, and its timestamp is not below the
+//!    batch at the nearest lower height held (or the last committed one), not above
+//!    the one at the nearest higher height held, and at most `max_clock_drift_ms`
+//!    ahead of the host's clock. Each refusal is a typed [`IgnoreReason`]; a second
+//!    digest is also reported as [`Fault::EquivocatingPrimary`] with both messages.
+//! 3. **PREPARE** `<v, n, d>` from each backup that accepted. The primary sends none;
+//!    a PREPARE from it is refused and reported. *Prepared*: the pre-prepare and
+//!    `q - 1` matching prepares from distinct backups.
+//! 4. **Validation** (RBFT). Prepared heights are handed to the host for execution
+//!    ([`ExecuteRequest`]) one at a time, in height order, each after the one below
+//!    executed with the primary's result. A matching state root: the replica signs
+//!    COMMIT `<v, n, d, b>` with the block hash `b`. Another root or an unexecutable
+//!    batch: [`Fault::WrongStateRoot`] / [`Fault::InvalidBatch`], no COMMIT.
+//! 5. **Commit.** *Committed-local*: prepared, executed with the primary's result, and
+//!    `q` COMMITs matching `d` and `b`, its own included. Blocks are handed to the host
+//!    ([`CommittedBlock`]) strictly in height order, with those `q` COMMITs as the
+//!    certificate.
+//! 6. **Checkpoints** (section 4). After committing a multiple of K, the replica signs
+//!    CHECKPOINT `<n, b>`. `q` matching checkpoints, its own among them, make it
+//!    stable: the proof is persisted, everything at or below `n` is dropped, `h = n`,
+//!    `H = n + L`. Nothing outside `(h, H]` is accepted, so the log holds at most L
+//!    heights and each height at most one vote per validator and kind.
+//!
+//! 7. **Retransmission** (an addition; PBFT assumes eventual delivery). A replica
+//!    whose committed height and h have not moved for `retransmit_interval_ms` while
+//!    it has unfinished heights, or has heard of higher ones, sends its own signed
+//!    messages for `[h, H]` again (the same persisted bytes). A replica that receives
+//!    a vote for a height it has committed, or one at or below its h, sends that
+//!    sender (at most once per interval) its stable checkpoint's proof and its own
+//!    messages from that height up to its committed one. This recovers lost messages
+//!    and messages refused because they arrived above a slower replica's H, as long
+//!    as the slower replica has not fallen behind a checkpoint the others made stable.
+//!
+//! Messages may arrive in any order: votes for a height wait in its slot for the
+//! pre-prepare. Several heights are in flight, up to H. Everything the replica signs,
+//! and every pre-prepare it accepts, is persisted before anything that depends on it
+//! is sent ([`Ready::persist`] before [`Ready::then_send`]), and a replica restarted
+//! from its [`PersistedState`] never signs a second digest or block hash for a
+//! `(view, seq)`. The replica checks its own invariants after every step with
+//! `assert!`s that stay on in release builds.
+//!
+//! # Deviations from PBFT (DESIGN.md section 11)
+//!
+//! - Quorum `ceil((N + f + 1) / 2)` instead of `2f + 1`, so N need not be `3f + 1`.
+//! - RBFT: the pre-prepare carries the primary's execution result (a state root), and
+//!   replicas commit only after executing the batch to the same root; COMMIT carries
+//!   the block hash, so the commit certificate proves the block, not only the order.
+//! - Pre-prepares carry transaction hashes, not bodies; the ordering digest covers the
+//!   batch only, not the parent hash or state root.
+//! - Execution is requested once prepared (before committed) on speculative state.
+//! - A checkpoint becomes stable here only when this replica's own checkpoint is among
+//!   the `q` (it has committed that height itself); a replica behind a stable
+//!   checkpoint waits for recovery.
+//! - Batch timestamps are ordered by height (each between its neighbours held), not
+//!   by arrival, so honest pre-prepares that arrive out of order are accepted.
+//! - Retransmission (step 7) and `retransmit_interval_ms` are not in DESIGN.md.
+//!
+//! # Not built yet
+//!
+//! View change (section 5.1; a fault is reported and the replica stops committing
+//! that height, nothing more; a crashed primary stops progress), recovery and state
+//! transfer (section 5.2; including acting on f + 1 checkpoints above H, and bringing
+//! back a replica that fell behind a stable checkpoint), and membership change
+//! (section 6). Timeouts other than `batch_timeout_ms` are carried in the
+//! configuration but unused.
 #![forbid(unsafe_code)]
+
+mod checkpoint;
+mod config;
+mod input;
+mod log;
+mod message;
+mod output;
+mod persist;
+mod quorum;
+mod replica;
+mod types;
+mod verify;
+
+pub use config::{ConfigError, ReplicaConfig};
+pub use input::{ExecOutcome, Input};
+pub use message::{
+    Batch, Checkpoint, Commit, Message, MessageKind, PrePrepare, Prepare, SignedMessage,
+    MAX_PAYLOAD_LEN,
+};
+pub use output::{
+    CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry,
+    ProposalRequest, Ready, StableCheckpoint, Target,
+};
+pub use persist::{PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
+pub use quorum::{max_faulty, primary_of, quorum};
+pub use replica::Replica;
+pub use types::{
+    Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
+};
+pub use verify::{verify, Rejected, Verified};

@@ -1,0 +1,96 @@
+//! Checkpoint votes and the stable checkpoint (DESIGN.md section 4).
+
+use crate::log::{insert_vote, Vote, VoteOutcome};
+use crate::message::{Checkpoint, SignedMessage};
+use crate::output::StableCheckpoint;
+use crate::types::{ReplicaId, SeqNo};
+use crypto::codec::BoundedVec;
+use crypto::Hash;
+use std::collections::BTreeMap;
+
+/// CHECKPOINT votes for heights inside the window, at most one per validator per
+/// height, and the last stable checkpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Checkpoints {
+    votes: BTreeMap<SeqNo, BTreeMap<ReplicaId, Vote<Checkpoint>>>,
+    stable: Option<StableCheckpoint>,
+}
+
+impl Checkpoints {
+    pub fn restored(stable: Option<StableCheckpoint>) -> Self {
+        Checkpoints {
+            votes: BTreeMap::new(),
+            stable,
+        }
+    }
+
+    pub fn stable(&self) -> Option<&StableCheckpoint> {
+        self.stable.as_ref()
+    }
+
+    pub fn add(
+        &mut self,
+        sender: ReplicaId,
+        vote: Checkpoint,
+        signed: SignedMessage,
+    ) -> VoteOutcome {
+        let at_seq = self.votes.entry(vote.seq).or_default();
+        insert_vote(at_seq, sender, vote, signed)
+    }
+
+    /// This replica's own checkpoint at `seq`, if it signed one.
+    pub fn own(&self, seq: SeqNo, me: ReplicaId) -> Option<Hash> {
+        self.votes
+            .get(&seq)?
+            .get(&me)
+            .map(|vote| vote.body.block_hash)
+    }
+
+    /// This replica's own checkpoint messages still held (all above h).
+    pub fn own_messages(&self, me: ReplicaId) -> Vec<SignedMessage> {
+        self.votes
+            .values()
+            .filter_map(|votes| votes.get(&me))
+            .map(|vote| vote.signed.clone())
+            .collect()
+    }
+
+    /// A proof for `seq` when `q` validators, this replica among them, signed the same
+    /// block hash. Requiring our own vote means we committed `seq` ourselves with that
+    /// hash, so dropping the log below it loses nothing we still need. The proof always
+    /// holds our own vote (a lagging replica resends it from there), in sender order.
+    pub fn proof(&self, seq: SeqNo, me: ReplicaId, q: usize) -> Option<StableCheckpoint> {
+        let votes = self.votes.get(&seq)?;
+        let own = votes.get(&me)?;
+        let block_hash = own.body.block_hash;
+        let mut proof = vec![own.signed.clone()];
+        proof.extend(
+            votes
+                .iter()
+                .filter(|(sender, vote)| **sender != me && vote.body.block_hash == block_hash)
+                .take(q.saturating_sub(1))
+                .map(|(_, vote)| vote.signed.clone()),
+        );
+        if proof.len() < q {
+            return None;
+        }
+        proof.sort_by_key(|signed| signed.sender);
+        let proof = BoundedVec::new(proof).expect("q <= N <= MAX_VALIDATORS");
+        Some(StableCheckpoint {
+            seq,
+            block_hash,
+            proof,
+        })
+    }
+
+    /// Records `stable` and forgets every vote at or below it.
+    pub fn make_stable(&mut self, stable: StableCheckpoint) {
+        self.votes = self.votes.split_off(&stable.seq.next());
+        self.stable = Some(stable);
+    }
+
+    /// Heights with votes, for the invariant checks.
+    pub fn vote_heights(&self) -> impl Iterator<Item = (&SeqNo, usize)> {
+        self.votes.iter().map(|(seq, votes)| (seq, votes.len()))
+    }
+}

@@ -1,0 +1,45 @@
+//! What the host feeds the replica (DESIGN.md section 1).
+
+use crate::message::Batch;
+use crate::types::{Digest, SeqNo};
+use crate::verify::Verified;
+use crypto::Hash;
+
+/// One input to [`crate::Replica::step`].
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A message from another replica whose signature was checked by [`crate::verify`].
+    Message(Verified),
+    /// Logical time from the host, in milliseconds; it never goes back (a smaller value
+    /// is ignored). It drives the primary's batch timeout and bounds batch timestamps.
+    Tick { now_ms: u64 },
+    /// The host's pool holds `count` transactions that are in no proposal yet, the
+    /// oldest of which arrived at `oldest_ms`. A proposal consumes this report: after
+    /// answering a [`crate::ProposalRequest`] the host reports its pool again.
+    TxsAvailable { count: usize, oldest_ms: u64 },
+    /// The host's answer to [`crate::Ready::propose`] (primary only): the batch it
+    /// chose and the state root it got by executing it on its speculative state after
+    /// `seq - 1`.
+    Proposal {
+        seq: SeqNo,
+        batch: Batch,
+        result: Hash,
+    },
+    /// The host's answer to an [`crate::ExecuteRequest`] (DESIGN.md section 3 step 4).
+    Executed {
+        seq: SeqNo,
+        digest: Digest,
+        outcome: ExecOutcome,
+    },
+}
+
+/// What executing a batch on the state after `seq - 1` gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecOutcome {
+    /// The batch executed: the resulting state root, and the hash of the block header
+    /// built from it (DESIGN.md section 7).
+    Valid { state_root: Hash, block_hash: Hash },
+    /// The batch cannot be executed (a transaction is unknown, invalid, or badly
+    /// signed): the primary proposed a malformed block.
+    Invalid,
+}

@@ -1,0 +1,245 @@
+//! What a step hands back to the host (DESIGN.md section 1; STYLE.md habit 2).
+
+use crate::message::{Batch, MessageKind, SignedMessage};
+use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_VALIDATORS};
+use crypto::codec::BoundedVec;
+use crypto::Hash;
+use serde::{Deserialize, Serialize};
+
+/// The outputs of one step, in the order the host must carry them out:
+///
+/// 1. write every [`PersistEntry`] in `persist` durably (synced);
+/// 2. write every block in `commit` to the ledger, in order, and record
+///    `stable_checkpoint` if set;
+/// 3. only then send `then_send`: these messages promise what `persist` records (a
+///    restarted replica must never sign two digests for one `(view, seq)`), so none
+///    may leave before the write is durable;
+/// 4. answer `propose` and `execute` with [`crate::Input::Proposal`] and
+///    [`crate::Input::Executed`] (in the order given);
+/// 5. `faults` and `ignored` are for metrics and logs; they need no action yet (view
+///    change, which acts on faults, is a later issue).
+#[derive(Debug, Default, Clone)]
+#[must_use = "a Ready holds messages to persist and send"]
+pub struct Ready {
+    pub persist: Vec<PersistEntry>,
+    pub commit: Vec<CommittedBlock>,
+    pub stable_checkpoint: Option<StableCheckpoint>,
+    /// Messages that may leave only after `persist` is durable. (Retransmissions are
+    /// here too: they were persisted when first signed.)
+    pub then_send: Vec<Outgoing>,
+    pub propose: Option<ProposalRequest>,
+    pub execute: Vec<ExecuteRequest>,
+    pub faults: Vec<Fault>,
+    pub ignored: Vec<Ignored>,
+}
+
+impl Ready {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_empty()
+            && self.commit.is_empty()
+            && self.stable_checkpoint.is_none()
+            && self.then_send.is_empty()
+            && self.propose.is_none()
+            && self.execute.is_empty()
+            && self.faults.is_empty()
+            && self.ignored.is_empty()
+    }
+}
+
+/// One durable write. A host keeps them in a [`crate::PersistedState`] with
+/// [`crate::PersistedState::apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PersistEntry {
+    /// A message this replica signed, or a pre-prepare it accepted.
+    Message(SignedMessage),
+    /// A new stable checkpoint with its proof; everything at or below it may go.
+    StableCheckpoint(StableCheckpoint),
+}
+
+/// A message to send once `persist` is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: Target,
+    pub message: SignedMessage,
+}
+
+/// Who receives an [`Outgoing`] message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every other validator (a replica handles its own messages itself).
+    All,
+    One(ReplicaId),
+}
+
+/// The primary asks the host for a batch at `seq` of at most `max_txs` transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposalRequest {
+    pub seq: SeqNo,
+    pub max_txs: u32,
+}
+
+/// Execute `batch` on the state after `seq - 1` (committed or speculative) and report
+/// the state root and block hash (DESIGN.md section 3 step 4). Requests come in
+/// height order, one at a time; the next comes after this one's answer.
+///
+/// The primary receives requests for its own batches too; its host may answer from
+/// what it computed when it built the proposal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecuteRequest {
+    pub seq: SeqNo,
+    pub view: View,
+    pub digest: Digest,
+    pub batch: Batch,
+    /// The state root the primary claims.
+    pub result: Hash,
+}
+
+/// A block that is committed: the host writes it, with its certificate, to the ledger.
+/// Blocks come strictly in height order, each exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedBlock {
+    pub seq: SeqNo,
+    pub view: View,
+    pub digest: Digest,
+    pub block_hash: Hash,
+    /// The batch timestamp; a restarted replica needs it (`PersistedState`).
+    pub timestamp_ms: u64,
+    /// `q` COMMIT messages from distinct validators matching `digest` and
+    /// `block_hash`, in sender order (DESIGN.md section 3 step 5).
+    pub certificate: Vec<SignedMessage>,
+}
+
+/// A checkpoint proven by `q` matching CHECKPOINT messages (DESIGN.md section 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StableCheckpoint {
+    pub seq: SeqNo,
+    pub block_hash: Hash,
+    /// The C set, in sender order.
+    pub proof: BoundedVec<SignedMessage, MAX_VALIDATORS>,
+}
+
+/// Provable misbehaviour, with the signed evidence where there is some. The view-change
+/// issue acts on these; today they are reported only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Executing the batch gave another state root than the primary's `result`
+    /// (RBFT validation, DESIGN.md section 3 step 4). No COMMIT was sent.
+    WrongStateRoot {
+        view: View,
+        seq: SeqNo,
+        digest: Digest,
+        primary: ReplicaId,
+        claimed: Hash,
+        computed: Hash,
+    },
+    /// The batch could not be executed. No COMMIT was sent.
+    InvalidBatch {
+        view: View,
+        seq: SeqNo,
+        digest: Digest,
+        primary: ReplicaId,
+    },
+    /// The primary signed two digests for one `(view, seq)`.
+    EquivocatingPrimary {
+        view: View,
+        seq: SeqNo,
+        first: SignedMessage,
+        second: SignedMessage,
+    },
+    /// A replica signed two different votes of one kind for one `(view, seq)`.
+    EquivocatingVote {
+        sender: ReplicaId,
+        kind: MessageKind,
+        seq: SeqNo,
+        first: SignedMessage,
+        second: SignedMessage,
+    },
+    /// The primary sent a PREPARE; its pre-prepare stands for it (section 3 step 3).
+    PrepareFromPrimary {
+        view: View,
+        seq: SeqNo,
+        evidence: SignedMessage,
+    },
+    /// After a restart, executing a height gave another block hash than the COMMIT
+    /// this replica signed before: the host's execution is not deterministic.
+    ExecutionDiverged {
+        seq: SeqNo,
+        signed_block_hash: Hash,
+        computed: Hash,
+    },
+}
+
+/// An input the replica dropped, and why. Byzantine input is a typed outcome, never a
+/// panic or an error (STYLE.md habit 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    Message {
+        sender: ReplicaId,
+        kind: MessageKind,
+        seq: SeqNo,
+        reason: IgnoreReason,
+    },
+    Proposal {
+        seq: SeqNo,
+        reason: IgnoreReason,
+    },
+    Executed {
+        seq: SeqNo,
+        reason: IgnoreReason,
+    },
+}
+
+impl Ignored {
+    pub fn reason(&self) -> &IgnoreReason {
+        match self {
+            Ignored::Message { reason, .. }
+            | Ignored::Proposal { reason, .. }
+            | Ignored::Executed { reason, .. } => reason,
+        }
+    }
+}
+
+/// Why an input was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// A message signed by this replica came back from the network.
+    FromSelf,
+    /// Not in the replica's view.
+    WrongView { view: View, current: View },
+    /// Outside the watermarks `(low, high]` (DESIGN.md section 4).
+    OutsideWindow { low: SeqNo, high: SeqNo },
+    /// The height is committed here already.
+    AlreadyCommitted { last_committed: SeqNo },
+    /// A pre-prepare from a replica that is not the primary of its view.
+    NotFromPrimary { primary: ReplicaId },
+    /// A PREPARE from the primary (it sends none).
+    PrepareFromPrimary,
+    /// The same message again.
+    Duplicate,
+    /// A pre-prepare with another digest than the one accepted for its `(view, seq)`.
+    ConflictingDigest { accepted: Digest },
+    /// A second, different vote of the same kind from the same sender.
+    ConflictingVote,
+    /// The pre-prepare's digest is not the hash of its batch.
+    DigestMismatch { computed: Digest },
+    /// The batch holds more transactions than `batch_max_txs`.
+    TooManyTxs { txs: usize, max: u32 },
+    /// The batch lists a transaction twice.
+    DuplicateTx,
+    /// The batch's proposer is not the primary.
+    WrongProposer {
+        proposer: ReplicaId,
+        primary: ReplicaId,
+    },
+    /// The timestamp goes back from the batch at a lower height.
+    TimestampBeforePrevious { timestamp_ms: u64, previous_ms: u64 },
+    /// The timestamp is after that of a batch at a higher height.
+    TimestampAfterNext { timestamp_ms: u64, next_ms: u64 },
+    /// The timestamp is more than `max_clock_drift_ms` ahead of this replica's clock.
+    TimestampTooFarAhead { timestamp_ms: u64, now_ms: u64 },
+    /// A checkpoint at a height that is not a multiple of the interval.
+    NotACheckpointHeight,
+    /// A proposal or execution result nobody asked for, or for another height/digest.
+    NotRequested,
+}

@@ -1,0 +1,76 @@
+//! Checkpoints, stability, garbage collection and watermarks (DESIGN.md section 4).
+
+use super::Replica;
+use crate::message::{Checkpoint, Message, MessageKind, SignedMessage};
+use crate::output::{IgnoreReason, PersistEntry};
+use crate::types::SeqNo;
+use crypto::Hash;
+
+impl Replica {
+    /// Every K heights, after committing: sign and broadcast CHECKPOINT `<n, b>`.
+    pub(super) fn sign_checkpoint(&mut self, seq: SeqNo, block_hash: Hash) {
+        if self.checkpoints.own(seq, self.config.me).is_some() {
+            // Signed before a restart; the same message stands.
+            return;
+        }
+        let checkpoint = Checkpoint { seq, block_hash };
+        let signed = self.sign_persist_broadcast(&Message::Checkpoint(checkpoint));
+        let outcome = self.checkpoints.add(self.config.me, checkpoint, signed);
+        assert!(
+            matches!(outcome, crate::log::VoteOutcome::Added),
+            "one checkpoint per height"
+        );
+    }
+
+    /// Records another replica's CHECKPOINT for a checkpoint height inside the window.
+    /// (f + 1 checkpoints above H would start recovery, a later issue; they are
+    /// refused here so memory stays bounded by the window.)
+    pub(super) fn on_checkpoint(&mut self, signed: SignedMessage, checkpoint: Checkpoint) {
+        let seq = checkpoint.seq;
+        if let Err(reason) = self.refuse_checkpoint(&signed, seq) {
+            self.ignore(&signed, seq, reason);
+            return;
+        }
+        let outcome = self
+            .checkpoints
+            .add(signed.sender, checkpoint, signed.clone());
+        self.vote_recorded(outcome, &signed, seq, MessageKind::Checkpoint);
+    }
+
+    fn refuse_checkpoint(&self, signed: &SignedMessage, seq: SeqNo) -> Result<(), IgnoreReason> {
+        if signed.sender == self.config.me {
+            return Err(IgnoreReason::FromSelf);
+        }
+        if seq.0 % self.config.checkpoint_interval != 0 {
+            return Err(IgnoreReason::NotACheckpointHeight);
+        }
+        if !self.log.in_window(seq) {
+            return Err(IgnoreReason::OutsideWindow {
+                low: self.log.low(),
+                high: self.log.high(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the highest provable checkpoint stable: persist its proof, drop every
+    /// pre-prepare, prepare, commit and checkpoint vote at or below it, and move the
+    /// watermarks to `h = n`, `H = n + L`.
+    pub(super) fn stabilize(&mut self) -> bool {
+        let k = self.config.checkpoint_interval;
+        let mut seq = SeqNo(self.last_committed.0 / k * k);
+        while seq > self.log.low() {
+            if let Some(stable) = self.checkpoints.proof(seq, self.config.me, self.q) {
+                self.ready
+                    .persist
+                    .push(PersistEntry::StableCheckpoint(stable.clone()));
+                self.ready.stable_checkpoint = Some(stable.clone());
+                self.checkpoints.make_stable(stable);
+                self.log.advance_low(seq);
+                return true;
+            }
+            seq = SeqNo(seq.0 - k);
+        }
+        false
+    }
+}

@@ -1,0 +1,303 @@
+//! The replica: a plain struct stepped with inputs (like tikv/raft-rs), returning a
+//! [`Ready`]. Each input has a handler in its own file; after every step the replica
+//! advances what the new state allows (execute, commit, checkpoint, propose) and
+//! checks its invariants.
+
+mod checkpoints;
+mod execute;
+mod invariants;
+mod pre_prepare;
+mod primary;
+mod restore;
+mod retransmit;
+mod votes;
+
+use crate::checkpoint::Checkpoints;
+use crate::config::{ConfigError, ReplicaConfig};
+use crate::input::Input;
+use crate::log::Log;
+use crate::message::{Message, SignedMessage};
+use crate::output::{
+    IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
+};
+use crate::persist::PersistedState;
+use crate::quorum::{primary_of, quorum};
+use crate::types::{ReplicaId, SeqNo, View};
+use crypto::SigningKey;
+
+/// What the host last said about its pool (`Input::TxsAvailable`).
+#[derive(Debug, Clone, Copy, Default)]
+struct PoolStatus {
+    count: usize,
+    oldest_ms: u64,
+}
+
+/// One PBFT/RBFT replica in the normal case. See the crate documentation for the
+/// protocol.
+#[derive(Debug)]
+pub struct Replica {
+    config: ReplicaConfig,
+    key: SigningKey,
+    /// `q` for the configured validators.
+    q: usize,
+    view: View,
+    log: Log,
+    checkpoints: Checkpoints,
+    /// Every height up to here is committed (handed to the host in `Ready::commit`).
+    last_committed: SeqNo,
+    last_committed_timestamp_ms: u64,
+    /// Every height up to here executed with the primary's state root (>= committed).
+    executed_through: SeqNo,
+    /// The height whose execution the host is working on; one at a time, in order.
+    executing: Option<SeqNo>,
+    /// The latest `now_ms` the host passed.
+    now_ms: u64,
+    pool: PoolStatus,
+    /// Primary: the height of the outstanding `ProposalRequest`.
+    proposal_requested: Option<SeqNo>,
+    /// Primary: the next height to propose.
+    next_proposal: SeqNo,
+    /// `(last_committed, h)` when the replica last made progress, and the time it
+    /// noticed; see `maybe_retransmit`.
+    progress_mark: (SeqNo, SeqNo),
+    progress_ms: u64,
+    /// A message for a height above our committed one arrived since the last
+    /// progress: others are ahead, so a stall here is worth retransmitting for.
+    heard_ahead: bool,
+    /// When this replica last helped each lagging replica (index = replica id).
+    helped_ms: Vec<Option<u64>>,
+    /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
+    unsafe_commit_quorum_minus_one: bool,
+    /// The outputs of the step in progress.
+    ready: Ready,
+}
+
+impl Replica {
+    /// A replica for `config`, signing with `key` (validator `config.me`'s key). With
+    /// `restored`, it resumes from what it persisted before a restart (see
+    /// [`PersistedState`]); without, it starts at genesis.
+    pub fn new(
+        config: ReplicaConfig,
+        key: SigningKey,
+        restored: Option<PersistedState>,
+    ) -> Result<Replica, ConfigError> {
+        config.validate()?;
+        if config.validators[config.me.index()] != key.public_key() {
+            return Err(ConfigError::KeyMismatch { me: config.me });
+        }
+        let q = quorum(config.n());
+        let helped_ms = vec![None; config.n()];
+        let log = Log::new(SeqNo(0), config.log_window);
+        let mut replica = Replica {
+            config,
+            key,
+            q,
+            view: View(0),
+            log,
+            checkpoints: Checkpoints::default(),
+            last_committed: SeqNo(0),
+            last_committed_timestamp_ms: 0,
+            executed_through: SeqNo(0),
+            executing: None,
+            now_ms: 0,
+            pool: PoolStatus::default(),
+            proposal_requested: None,
+            next_proposal: SeqNo(1),
+            progress_mark: (SeqNo(0), SeqNo(0)),
+            progress_ms: 0,
+            heard_ahead: false,
+            helped_ms,
+            unsafe_commit_quorum_minus_one: false,
+            ready: Ready::default(),
+        };
+        if let Some(state) = restored {
+            replica.restore(state)?;
+        }
+        replica.check_invariants(replica.last_committed, &Ready::default());
+        Ok(replica)
+    }
+
+    /// Feeds one input and returns what the host must do (see [`Ready`] for the order).
+    pub fn step(&mut self, input: Input) -> Ready {
+        let committed_before = self.last_committed;
+        match input {
+            Input::Message(verified) => {
+                let (signed, message) = verified.into_parts();
+                self.heard_ahead |= message.seq() > self.last_committed;
+                match message {
+                    Message::PrePrepare(m) => self.on_pre_prepare(signed, m),
+                    Message::Prepare(m) => self.on_prepare(signed, m),
+                    Message::Commit(m) => self.on_commit(signed, m),
+                    Message::Checkpoint(m) => self.on_checkpoint(signed, m),
+                }
+            }
+            Input::Tick { now_ms } => self.on_tick(now_ms),
+            Input::TxsAvailable { count, oldest_ms } => self.on_txs_available(count, oldest_ms),
+            Input::Proposal { seq, batch, result } => self.on_proposal(seq, batch, result),
+            Input::Executed {
+                seq,
+                digest,
+                outcome,
+            } => self.on_executed(seq, digest, outcome),
+        }
+        self.advance();
+        let ready = std::mem::take(&mut self.ready);
+        self.check_invariants(committed_before, &ready);
+        ready
+    }
+
+    /// Does everything the state now allows, until nothing changes: execute the next
+    /// prepared height, commit in order, sign checkpoints, make one stable, propose.
+    fn advance(&mut self) {
+        loop {
+            let executed = self.request_execution();
+            let committed = self.commit_next();
+            let stabilized = self.stabilize();
+            if !(executed || committed || stabilized) {
+                break;
+            }
+        }
+        self.maybe_request_proposal();
+    }
+
+    // ----- inspection (read-only; the simulator checks these) -----
+
+    pub fn me(&self) -> ReplicaId {
+        self.config.me
+    }
+
+    pub fn config(&self) -> &ReplicaConfig {
+        &self.config
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// h: the last stable checkpoint.
+    pub fn low_watermark(&self) -> SeqNo {
+        self.log.low()
+    }
+
+    /// H = h + L.
+    pub fn high_watermark(&self) -> SeqNo {
+        self.log.high()
+    }
+
+    pub fn last_committed(&self) -> SeqNo {
+        self.last_committed
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.primary() == self.config.me
+    }
+
+    /// The number of heights the log holds (at most L).
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Every height at which this replica holds a pre-prepare, vote or checkpoint
+    /// vote, in order; all lie in `(h, H]`.
+    pub fn held_heights(&self) -> Vec<SeqNo> {
+        let mut heights: Vec<SeqNo> = self.log.iter().map(|(seq, _)| *seq).collect();
+        heights.extend(self.checkpoints.vote_heights().map(|(seq, _)| *seq));
+        heights.sort_unstable();
+        heights.dedup();
+        heights
+    }
+
+    pub fn stable_checkpoint(&self) -> Option<&StableCheckpoint> {
+        self.checkpoints.stable()
+    }
+
+    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
+    /// replica commits a height on `q - 1` matching commits instead of `q`, which
+    /// breaks agreement. It exists so the simulator can prove that its safety checks
+    /// fail when the replica is wrong. Off by default.
+    #[doc(hidden)]
+    pub fn set_unsafe_commit_quorum_minus_one(&mut self, on: bool) {
+        self.unsafe_commit_quorum_minus_one = on;
+    }
+
+    // ----- helpers shared by the handlers -----
+
+    fn n(&self) -> usize {
+        self.config.n()
+    }
+
+    fn primary(&self) -> ReplicaId {
+        primary_of(self.view, self.n())
+    }
+
+    /// Commits needed to commit a height: q, or q - 1 with the test-only switch.
+    fn commit_quorum(&self) -> usize {
+        if self.unsafe_commit_quorum_minus_one {
+            self.q.saturating_sub(1).max(1)
+        } else {
+            self.q
+        }
+    }
+
+    /// Signs `message`, records it for persisting, and queues it for every other
+    /// validator once the persist is durable.
+    fn sign_persist_broadcast(&mut self, message: &Message) -> SignedMessage {
+        let signed = SignedMessage::sign(&self.key, &self.config.chain_id, self.config.me, message);
+        self.ready
+            .persist
+            .push(PersistEntry::Message(signed.clone()));
+        self.ready.then_send.push(Outgoing {
+            to: Target::All,
+            message: signed.clone(),
+        });
+        signed
+    }
+
+    fn ignore(&mut self, signed: &SignedMessage, seq: SeqNo, reason: IgnoreReason) {
+        let behind = match reason {
+            IgnoreReason::AlreadyCommitted { .. } => true,
+            IgnoreReason::OutsideWindow { low, .. } => seq <= low,
+            _ => false,
+        };
+        if behind && signed.sender != self.config.me {
+            self.help_laggard(signed.sender, seq);
+        }
+        self.ready.ignored.push(Ignored::Message {
+            sender: signed.sender,
+            kind: signed.kind,
+            seq,
+            reason,
+        });
+    }
+
+    /// The guards every pre-prepare, prepare and commit passes first: not our own
+    /// echo, in our view, inside the watermarks, not yet committed here.
+    fn refuse_ordering_message(
+        &self,
+        sender: ReplicaId,
+        view: View,
+        seq: SeqNo,
+    ) -> Result<(), IgnoreReason> {
+        if sender == self.config.me {
+            return Err(IgnoreReason::FromSelf);
+        }
+        if view != self.view {
+            return Err(IgnoreReason::WrongView {
+                view,
+                current: self.view,
+            });
+        }
+        if !self.log.in_window(seq) {
+            return Err(IgnoreReason::OutsideWindow {
+                low: self.log.low(),
+                high: self.log.high(),
+            });
+        }
+        if seq <= self.last_committed {
+            return Err(IgnoreReason::AlreadyCommitted {
+                last_committed: self.last_committed,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! The primary's batching (DESIGN.md section 3 step 2): it asks the host for a
+//! proposal when the pool is full enough or old enough and the window has room, then
+//! signs and broadcasts the PRE-PREPARE.
+
+use super::{PoolStatus, Replica};
+use crate::log::AcceptedPrePrepare;
+use crate::message::{Batch, Message, PrePrepare};
+use crate::output::{IgnoreReason, Ignored, ProposalRequest};
+use crate::types::SeqNo;
+use crypto::Hash;
+
+impl Replica {
+    /// Logical time moves forward only. It drives the batch timeout (in `advance`)
+    /// and retransmission.
+    pub(super) fn on_tick(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        self.maybe_retransmit();
+    }
+
+    pub(super) fn on_txs_available(&mut self, count: usize, oldest_ms: u64) {
+        self.pool = PoolStatus { count, oldest_ms };
+    }
+
+    /// The host's batch for the requested height: checked like any pre-prepare's
+    /// batch, then signed, persisted and broadcast. The primary sends no PREPARE.
+    pub(super) fn on_proposal(&mut self, seq: SeqNo, batch: Batch, result: Hash) {
+        if !self.is_primary() || self.proposal_requested != Some(seq) {
+            self.ready.ignored.push(Ignored::Proposal {
+                seq,
+                reason: IgnoreReason::NotRequested,
+            });
+            return;
+        }
+        self.proposal_requested = None;
+        if let Err(reason) = self.refuse_batch(seq, &batch, self.config.me) {
+            self.ready.ignored.push(Ignored::Proposal { seq, reason });
+            return;
+        }
+        let pp = PrePrepare {
+            view: self.view,
+            seq,
+            digest: batch.digest(),
+            batch,
+            result,
+        };
+        let signed = self.sign_persist_broadcast(&Message::PrePrepare(pp.clone()));
+        self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare {
+            view: pp.view,
+            digest: pp.digest,
+            batch: pp.batch,
+            result: pp.result,
+            signed,
+        });
+        self.next_proposal = seq.next();
+        self.pool = PoolStatus::default();
+        self.update_prepared(seq);
+    }
+
+    /// Asks for a proposal when this replica is primary, none is outstanding, the next
+    /// height is below H, and the pool holds `batch_max_txs` transactions or its
+    /// oldest has waited `batch_timeout_ms`.
+    pub(super) fn maybe_request_proposal(&mut self) {
+        if !self.is_primary() || self.proposal_requested.is_some() {
+            return;
+        }
+        let seq = self.next_proposal;
+        if !self.log.in_window(seq) || self.pool.count == 0 {
+            return;
+        }
+        let full = self.pool.count >= self.config.batch_max_txs as usize;
+        let waited = self.now_ms
+            >= self
+                .pool
+                .oldest_ms
+                .saturating_add(self.config.batch_timeout_ms);
+        if full || waited {
+            self.ready.propose = Some(ProposalRequest {
+                seq,
+                max_txs: self.config.batch_max_txs,
+            });
+            self.proposal_requested = Some(seq);
+        }
+    }
+}

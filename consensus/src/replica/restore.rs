@@ -1,0 +1,155 @@
+//! Resuming from a [`PersistedState`] without equivocating (DESIGN.md section 2).
+//!
+//! The replica reloads the pre-prepares it accepted and the prepares, commits and
+//! checkpoints it signed. The acceptance guards then refuse any other digest for
+//! those `(view, seq)`, and it never signs a second vote where it holds one. A height
+//! with its own COMMIT counts as prepared (it signed COMMIT only when prepared) and
+//! is executed again; the host must get the same block hash, or the replica reports
+//! `Fault::ExecutionDiverged` rather than sign another.
+
+use super::Replica;
+use crate::checkpoint::Checkpoints;
+use crate::log::{insert_vote, AcceptedPrePrepare, Log, VoteOutcome};
+use crate::message::{Message, MessageKind, SignedMessage};
+use crate::output::StableCheckpoint;
+use crate::persist::{PersistedState, RestoreError};
+use crate::quorum::primary_of;
+use crate::types::SeqNo;
+use crate::verify::verify;
+use std::collections::BTreeSet;
+
+impl Replica {
+    pub(super) fn restore(&mut self, state: PersistedState) -> Result<(), RestoreError> {
+        let low = match &state.stable_checkpoint {
+            Some(stable) => {
+                self.check_proof(stable)?;
+                stable.seq
+            }
+            None => SeqNo(0),
+        };
+        self.log = Log::new(low, self.config.log_window);
+        self.checkpoints = Checkpoints::restored(state.stable_checkpoint.clone());
+        self.view = state.view;
+        let high = self.log.high();
+        if state.last_committed < low || state.last_committed > high {
+            return Err(RestoreError::CommittedOutsideWindow {
+                last_committed: state.last_committed,
+                low,
+                high,
+            });
+        }
+        self.last_committed = state.last_committed;
+        self.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
+        self.executed_through = state.last_committed;
+        for (index, signed) in state.log.iter().enumerate() {
+            self.restore_message(index, signed)?;
+        }
+        self.finish_restore();
+        Ok(())
+    }
+
+    /// A stable checkpoint's proof: `q` distinct validators signed this exact
+    /// checkpoint.
+    fn check_proof(&self, stable: &StableCheckpoint) -> Result<(), RestoreError> {
+        let bad = RestoreError::CheckpointProof { seq: stable.seq };
+        if stable.seq.0 % self.config.checkpoint_interval != 0 {
+            return Err(bad);
+        }
+        let expected = Message::Checkpoint(crate::message::Checkpoint {
+            seq: stable.seq,
+            block_hash: stable.block_hash,
+        });
+        let mut signers = BTreeSet::new();
+        for signed in stable.proof.iter() {
+            let verified = verify(signed, &self.config.validators, &self.config.chain_id)
+                .map_err(|_| bad.clone())?;
+            if *verified.message() != expected {
+                return Err(bad);
+            }
+            signers.insert(signed.sender);
+        }
+        if signers.len() < self.q {
+            return Err(bad);
+        }
+        Ok(())
+    }
+
+    fn restore_message(
+        &mut self,
+        index: usize,
+        signed: &SignedMessage,
+    ) -> Result<(), RestoreError> {
+        let verified = verify(signed, &self.config.validators, &self.config.chain_id)
+            .map_err(|reason| RestoreError::BadMessage { index, reason })?;
+        let message = verified.message().clone();
+        let seq = message.seq();
+        let stale = !self.log.in_window(seq)
+            || message.view().is_some_and(|view| view != self.view)
+            || (seq <= self.last_committed && message.kind() != MessageKind::Checkpoint);
+        if stale {
+            return Ok(());
+        }
+        let me = self.config.me;
+        let conflicting = RestoreError::Conflicting { index, seq };
+        let foreign = RestoreError::ForeignMessage { index };
+        let signed = signed.clone();
+        let added = match message {
+            Message::PrePrepare(pp) => {
+                if signed.sender != primary_of(pp.view, self.n()) || pp.batch.digest() != pp.digest
+                {
+                    return Err(foreign);
+                }
+                let slot = self.log.slot_mut(seq);
+                match &slot.pre_prepare {
+                    Some(accepted) if accepted.digest != pp.digest => return Err(conflicting),
+                    Some(_) => {}
+                    None => {
+                        slot.pre_prepare = Some(AcceptedPrePrepare {
+                            view: pp.view,
+                            digest: pp.digest,
+                            batch: pp.batch,
+                            result: pp.result,
+                            signed,
+                        });
+                    }
+                }
+                VoteOutcome::Added
+            }
+            _ if signed.sender != me => return Err(foreign),
+            Message::Prepare(prepare) => {
+                insert_vote(&mut self.log.slot_mut(seq).prepares, me, prepare, signed)
+            }
+            Message::Commit(commit) => {
+                insert_vote(&mut self.log.slot_mut(seq).commits, me, commit, signed)
+            }
+            Message::Checkpoint(checkpoint) => self.checkpoints.add(me, checkpoint, signed),
+        };
+        match added {
+            VoteOutcome::Conflict { .. } => Err(conflicting),
+            VoteOutcome::Added | VoteOutcome::Duplicate => Ok(()),
+        }
+    }
+
+    /// Heights with our own COMMIT are prepared; the primary proposes after the last
+    /// height it holds a pre-prepare for, so it never signs a second one.
+    fn finish_restore(&mut self) {
+        let me = self.config.me;
+        let mut prepared = Vec::new();
+        let mut highest_pre_prepared = self.last_committed;
+        for (seq, slot) in self.log.iter() {
+            if slot.pre_prepare.is_some() {
+                highest_pre_prepared = highest_pre_prepared.max(*seq);
+                if slot.commits.contains_key(&me) {
+                    prepared.push(*seq);
+                }
+            }
+        }
+        for seq in prepared {
+            self.log.slot_mut(seq).prepared = true;
+        }
+        self.next_proposal = highest_pre_prepared.next();
+        for seq in self.held_heights() {
+            self.update_prepared(seq);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Table-driven tests of the replica (STYLE.md habit 10). Each test names the
+//! DESIGN.md step or PBFT paper section it checks.
+
+mod acceptance;
+mod checkpoints;
+mod cluster;
+mod decode;
+mod harness;
+mod phases;
+mod restart;
