@@ -57,6 +57,9 @@ pub struct Replica {
     proposal_requested: Option<SeqNo>,
     /// Primary: the next height to propose.
     next_proposal: SeqNo,
+    /// The last height this replica proposed since it started: its host built that
+    /// proposal, so it holds the state after it. See `maybe_request_proposal`.
+    proposed_since_start: SeqNo,
     /// `(last_committed, h)` when the replica last made progress, and the time it
     /// noticed; see `maybe_retransmit`.
     progress_mark: (SeqNo, SeqNo),
@@ -103,6 +106,7 @@ impl Replica {
             pool: PoolStatus::default(),
             proposal_requested: None,
             next_proposal: SeqNo(1),
+            proposed_since_start: SeqNo(0),
             progress_mark: (SeqNo(0), SeqNo(0)),
             progress_ms: 0,
             heard_ahead: false,

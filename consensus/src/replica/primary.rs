@@ -52,19 +52,30 @@ impl Replica {
             signed,
         });
         self.next_proposal = seq.next();
+        self.proposed_since_start = seq;
         self.pool = PoolStatus::default();
         self.update_prepared(seq);
     }
 
     /// Asks for a proposal when this replica is primary, none is outstanding, the next
-    /// height is below H, and the pool holds `batch_max_txs` transactions or its
-    /// oldest has waited `batch_timeout_ms`.
+    /// height is below H, the host holds the state the proposal builds on, and the
+    /// pool holds `batch_max_txs` transactions or its oldest has waited
+    /// `batch_timeout_ms`.
+    ///
+    /// The host computes the proposal's result on the state after `seq - 1`, so it
+    /// must have that state: it executed `seq - 1` on request, or built the proposal
+    /// at `seq - 1` itself since this replica started. A primary restarted (or moved
+    /// to a checkpoint) with pre-prepares it signed before holds heights its new host
+    /// never executed; it waits until they are executed again.
     pub(super) fn maybe_request_proposal(&mut self) {
         if !self.is_primary() || self.proposal_requested.is_some() {
             return;
         }
         let seq = self.next_proposal;
         if !self.log.in_window(seq) || self.pool.count == 0 {
+            return;
+        }
+        if seq.prev() > self.executed_through.max(self.proposed_since_start) {
             return;
         }
         let full = self.pool.count >= self.config.batch_max_txs as usize;

@@ -6,11 +6,17 @@
 //! with its own COMMIT counts as prepared (it signed COMMIT only when prepared) and
 //! is executed again; the host must get the same block hash, or the replica reports
 //! `Fault::ExecutionDiverged` rather than sign another.
+//!
+//! Heights committed but not yet under a stable checkpoint keep their messages too:
+//! until a checkpoint covers them, a replica that missed them can only complete
+//! them with these (retransmission and `help_laggard`), so dropping them on restart
+//! could leave the laggard, and with it the next checkpoint, stuck for good. They
+//! are never executed or committed again: both start above `last_committed`.
 
 use super::Replica;
 use crate::checkpoint::Checkpoints;
-use crate::log::{insert_vote, AcceptedPrePrepare, Log, VoteOutcome};
-use crate::message::{Message, MessageKind, SignedMessage};
+use crate::log::{insert_vote, AcceptedPrePrepare, Execution, Log, VoteOutcome};
+use crate::message::{Message, SignedMessage};
 use crate::output::StableCheckpoint;
 use crate::persist::{PersistedState, RestoreError};
 use crate::quorum::primary_of;
@@ -83,9 +89,8 @@ impl Replica {
             .map_err(|reason| RestoreError::BadMessage { index, reason })?;
         let message = verified.message().clone();
         let seq = message.seq();
-        let stale = !self.log.in_window(seq)
-            || message.view().is_some_and(|view| view != self.view)
-            || (seq <= self.last_committed && message.kind() != MessageKind::Checkpoint);
+        let stale =
+            !self.log.in_window(seq) || message.view().is_some_and(|view| view != self.view);
         if stale {
             return Ok(());
         }
@@ -130,8 +135,9 @@ impl Replica {
         }
     }
 
-    /// Heights with our own COMMIT are prepared; the primary proposes after the last
-    /// height it holds a pre-prepare for, so it never signs a second one.
+    /// Heights with our own COMMIT are prepared, and committed ones executed with the
+    /// block hash that COMMIT names; the primary proposes after the last height it
+    /// holds a pre-prepare for, so it never signs a second one.
     fn finish_restore(&mut self) {
         let me = self.config.me;
         let mut prepared = Vec::new();
@@ -139,13 +145,18 @@ impl Replica {
         for (seq, slot) in self.log.iter() {
             if slot.pre_prepare.is_some() {
                 highest_pre_prepared = highest_pre_prepared.max(*seq);
-                if slot.commits.contains_key(&me) {
-                    prepared.push(*seq);
+                if let Some(own) = slot.commits.get(&me) {
+                    prepared.push((*seq, own.body.block_hash));
                 }
             }
         }
-        for seq in prepared {
-            self.log.slot_mut(seq).prepared = true;
+        for (seq, block_hash) in prepared {
+            let committed = seq <= self.last_committed;
+            let slot = self.log.slot_mut(seq);
+            slot.prepared = true;
+            if committed {
+                slot.execution = Execution::Valid { block_hash };
+            }
         }
         self.next_proposal = highest_pre_prepared.next();
         for seq in self.held_heights() {

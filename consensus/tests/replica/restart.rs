@@ -70,9 +70,28 @@ fn restarted_primary_does_not_propose_a_signed_height_again() {
         }),
     );
     let mut restarted = restart(0, &state);
+    // The new host has not executed height 1, so it has no state to build height 2
+    // on: no proposal yet, and never a second one at height 1.
     let ready = restarted.step(Input::TxsAvailable {
         count: BATCH_MAX_TXS as usize,
         oldest_ms: 0,
+    });
+    assert_eq!(ready.propose, None);
+    let digest = batch(0, 0, &[1]).digest();
+    assert!(feed(&mut restarted, &prepare(N, 1, 0, 1, digest))
+        .propose
+        .is_none());
+    let ready = feed(&mut restarted, &prepare(N, 2, 0, 1, digest));
+    assert_eq!(ready.execute.first().map(|r| r.seq), Some(SeqNo(1)));
+    assert_eq!(ready.propose, None);
+    // Height 1 executed again (with the result the primary proposed): now height 2.
+    let ready = restarted.step(Input::Executed {
+        seq: SeqNo(1),
+        digest,
+        outcome: ExecOutcome::Valid {
+            state_root: Hash::ZERO,
+            block_hash: crypto::sha256(b"block 1"),
+        },
     });
     assert_eq!(ready.propose.map(|r| r.seq), Some(SeqNo(2)));
 }
@@ -292,4 +311,58 @@ fn key_must_be_the_configured_validators() {
             me: consensus::ReplicaId(1)
         })
     );
+}
+
+/// PBFT section 4.3: messages for heights above the last stable checkpoint stay in the
+/// log, committed or not, because a replica that missed them can only complete those
+/// heights with them. A replica that committed height 1 (not yet under a checkpoint)
+/// and restarted still holds its messages for it and sends them to a laggard.
+#[test]
+fn restarted_replica_keeps_committed_heights_above_the_checkpoint_for_laggards() {
+    let mut state = PersistedState::default();
+    let mut replica = replica(N, 1);
+    let b = batch(0, 0, &[1]);
+    let digest = b.digest();
+    let root = state_root(Hash::ZERO, digest);
+    persist(
+        &mut state,
+        &feed(&mut replica, &pre_prepare(N, 0, 0, 1, b, root)),
+    );
+    // Our own PREPARE and replica 2's make q - 1 = 2: prepared, execute.
+    let ready = feed(&mut replica, &prepare(N, 2, 0, 1, digest));
+    persist(&mut state, &ready);
+    let request = ready.execute.first().cloned().expect("prepared");
+    let outcome = honest_outcome(&request, Hash::ZERO);
+    let ExecOutcome::Valid { block_hash: b1, .. } = outcome else {
+        panic!("honest execution is valid")
+    };
+    persist(
+        &mut state,
+        &replica.step(Input::Executed {
+            seq: SeqNo(1),
+            digest,
+            outcome,
+        }),
+    );
+    persist(
+        &mut state,
+        &feed(&mut replica, &commit(N, 0, 0, 1, digest, b1)),
+    );
+    let ready = feed(&mut replica, &commit(N, 2, 0, 1, digest, b1));
+    assert_eq!(ready.commit.len(), 1, "height 1 committed");
+    persist(&mut state, &ready);
+    state.record_commit(&ready.commit[0]);
+
+    let mut restarted = restart(1, &state);
+    assert_eq!(restarted.last_committed(), SeqNo(1));
+    // Replica 3 missed height 1: its vote for it tells us so, and we help.
+    let ready = feed(&mut restarted, &prepare(N, 3, 0, 1, digest));
+    let own_commit_sent = ready.then_send.iter().any(|out| {
+        out.to == consensus::Target::One(consensus::ReplicaId(3))
+            && out.message.sender.0 == 1
+            && out.message.kind == consensus::MessageKind::Commit
+    });
+    assert!(own_commit_sent, "the laggard gets our COMMIT for height 1");
+    assert!(ready.commit.is_empty(), "height 1 is not committed twice");
+    assert!(ready.execute.is_empty(), "height 1 is not executed again");
 }
