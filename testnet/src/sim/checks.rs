@@ -1,0 +1,178 @@
+//! The properties checked after every step of a simulation (issue: consensus core).
+//!
+//! - agreement: no two replicas commit different blocks at one height;
+//! - validity: every committed transaction was submitted and correctly signed, and
+//!   none is committed at two heights;
+//! - order: each replica commits heights in order on an intact hash chain;
+//! - certificates: each committed block carries `q` distinct valid COMMIT signatures
+//!   of validators for exactly that block;
+//! - bounded log: no replica holds votes outside its window `(h, H]`;
+//! - no equivocation: no replica, crashed and restarted or not, signs two different
+//!   messages of one kind for one (view, height).
+
+use super::host::Committed;
+use super::verify_cache::VerifyCache;
+use consensus::{Message, MessageKind, Replica, SignedMessage};
+use crypto::{Hash, PublicKey};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Default)]
+pub struct Checker {
+    /// The first block committed at each height, by anyone.
+    canonical: HashMap<u64, Hash>,
+    /// Height of each committed transaction.
+    committed_txs: HashMap<Hash, u64>,
+    /// How many replicas committed each height.
+    commit_count: HashMap<u64, usize>,
+    /// Valid transactions submitted (signed correctly); only these may commit.
+    pub submitted: HashSet<Hash>,
+    /// What each replica signed: (sender, kind, view, height) → payload hash.
+    signed: HashMap<(u32, MessageKind, u64, u64), Hash>,
+    pub violations: Vec<String>,
+}
+
+impl Checker {
+    fn violation(&mut self, text: String) {
+        // One seed can break many times over; the first few say everything.
+        if self.violations.len() < 20 {
+            self.violations.push(text);
+        }
+    }
+
+    pub fn on_commit(
+        &mut self,
+        node: usize,
+        parent: &Hash,
+        committed: &Committed,
+        validators: &[PublicKey],
+        chain_id: &str,
+        cache: &mut VerifyCache,
+    ) {
+        let block = &committed.block;
+        let height = block.header.height;
+        let hash = block.hash();
+        *self.commit_count.entry(height).or_default() += 1;
+        match self.canonical.get(&height) {
+            Some(first) if *first != hash => self.violation(format!(
+                "agreement: node {node} committed {} at height {height}, another node {}",
+                hash.short(),
+                first.short()
+            )),
+            Some(_) => {}
+            None => {
+                self.canonical.insert(height, hash);
+            }
+        }
+        if block.header.parent != *parent {
+            self.violation(format!(
+                "order: node {node} block {height} does not extend its previous block"
+            ));
+        }
+        for tx in block.txs.iter() {
+            let tx_hash = tx.hash();
+            if !self.submitted.contains(&tx_hash) {
+                self.violation(format!(
+                    "validity: node {node} committed transaction {} that was never validly submitted",
+                    tx_hash.short()
+                ));
+            }
+            match self.committed_txs.get(&tx_hash) {
+                Some(at) if *at != height => self.violation(format!(
+                    "validity: transaction {} committed at heights {at} and {height}",
+                    tx_hash.short()
+                )),
+                Some(_) => {}
+                None => {
+                    self.committed_txs.insert(tx_hash, height);
+                }
+            }
+        }
+        self.check_certificate(node, committed, validators, chain_id, cache);
+    }
+
+    fn check_certificate(
+        &mut self,
+        node: usize,
+        committed: &Committed,
+        validators: &[PublicKey],
+        chain_id: &str,
+        cache: &mut VerifyCache,
+    ) {
+        let info = &committed.info;
+        let height = info.seq.0;
+        let mut signers = HashSet::new();
+        for signed in &info.certificate {
+            let Ok(verified) = cache.verify(signed, validators, chain_id) else {
+                self.violation(format!(
+                    "certificate: node {node} height {height} holds a signature that does not verify"
+                ));
+                continue;
+            };
+            match verified.message() {
+                Message::Commit(c)
+                    if c.seq == info.seq
+                        && c.digest == info.digest
+                        && c.block_hash == committed.block.hash() =>
+                {
+                    signers.insert(signed.sender);
+                }
+                _ => self.violation(format!(
+                    "certificate: node {node} height {height} holds a message for another block"
+                )),
+            }
+        }
+        let q = consensus::quorum(validators.len());
+        if signers.len() < q {
+            self.violation(format!(
+                "certificate: node {node} committed height {height} with {} distinct commits, quorum is {q}",
+                signers.len()
+            ));
+        }
+    }
+
+    /// Records a message an honest replica signed and sent.
+    pub fn on_signed(&mut self, message: &SignedMessage) {
+        let Ok(decoded) = <Message as crypto::Canonical>::from_canonical_bytes(&message.payload)
+        else {
+            self.violation(format!(
+                "replica {} signed a message that does not decode",
+                message.sender.0
+            ));
+            return;
+        };
+        let view = decoded.view().map_or(0, |v| v.0);
+        let key = (message.sender.0, message.kind, view, decoded.seq().0);
+        let payload = crypto::sha256(&message.payload);
+        match self.signed.get(&key) {
+            Some(first) if *first != payload => self.violation(format!(
+                "equivocation: replica {} signed two {:?} messages for view {view} height {}",
+                message.sender.0, message.kind, key.3
+            )),
+            Some(_) => {}
+            None => {
+                self.signed.insert(key, payload);
+            }
+        }
+    }
+
+    pub fn check_log_bounds(&mut self, node: usize, replica: &Replica) {
+        let (low, high) = (replica.low_watermark(), replica.high_watermark());
+        if let Some(outside) = replica
+            .held_heights()
+            .into_iter()
+            .find(|seq| *seq <= low || *seq > high)
+        {
+            self.violation(format!(
+                "bounded log: node {node} holds votes at {} outside ({}, {}]",
+                outside.0, low.0, high.0
+            ));
+        }
+    }
+
+    /// Whether at least `quorum` replicas committed `tx`.
+    pub fn is_committed_by(&self, tx: &Hash, quorum: usize) -> bool {
+        self.committed_txs
+            .get(tx)
+            .is_some_and(|height| self.commit_count.get(height).copied().unwrap_or(0) >= quorum)
+    }
+}

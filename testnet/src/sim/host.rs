@@ -1,0 +1,501 @@
+//! One simulated validator: the real replica, with a host that does what the node
+//! will do, over the real ledger execution on an in-memory state.
+//!
+//! What survives a crash is what a node keeps on disk: the committed ledger (blocks
+//! and state) and the replica's [`PersistedState`]. The pool, the speculative
+//! executions and the replica's memory are lost.
+
+use consensus::{
+    CommittedBlock, ExecOutcome, ExecuteRequest, Input, PersistedState, ProposalRequest, Ready,
+    Replica, ReplicaConfig, SeqNo,
+};
+use crypto::{BoundedVec, Hash, PublicKey, SigningKey};
+use ledger::{
+    Block, BlockExecutor, ExecEnv, Genesis, State, StateDelta, TxError, ValidatorInfo, VerifiedTx,
+};
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything simulated transactions need that is the same on every node.
+pub struct Chain {
+    pub genesis: Genesis,
+    pub validators: Vec<ValidatorInfo>,
+    pub keys: Vec<PublicKey>,
+    pub config: ReplicaConfig,
+}
+
+/// A block this node executed but has not committed.
+struct Speculative {
+    digest: Hash,
+    block: Block,
+    delta: StateDelta,
+}
+
+/// The committed ledger: durable.
+pub struct SimLedger {
+    pub state: State,
+    pub blocks: Vec<Block>,
+    /// The commit certificate of each block (empty for genesis).
+    pub certificates: Vec<Vec<consensus::SignedMessage>>,
+}
+
+impl SimLedger {
+    pub fn tip(&self) -> &Block {
+        self.blocks.last().expect("genesis is always there")
+    }
+
+    pub fn height(&self) -> u64 {
+        self.tip().header.height
+    }
+}
+
+#[derive(Default)]
+struct Pool {
+    /// Arrival order → hash.
+    order: BTreeMap<u64, Hash>,
+    txs: HashMap<Hash, (u64, u64, VerifiedTx)>,
+    next_order: u64,
+    /// In a proposal of this node that has not committed yet.
+    proposed: HashMap<Hash, u64>,
+}
+
+pub struct SimNode {
+    pub index: usize,
+    key: SigningKey,
+    pub replica: Option<Replica>,
+    pub persisted: PersistedState,
+    pub ledger: SimLedger,
+    pool: Pool,
+    speculative: BTreeMap<u64, Speculative>,
+    /// The test-only fault switch is set on this node's replica at every start.
+    pub broken: bool,
+    /// Senders of CHECKPOINT messages above the committed height, by height: f + 1
+    /// of them at one height mean this node has fallen behind (DESIGN.md section 4).
+    peer_checkpoints: BTreeMap<u64, std::collections::BTreeSet<u32>>,
+    /// When this node last committed (or started).
+    pub last_progress_ms: u64,
+}
+
+/// A commit the world must check, with the block the host wrote.
+pub struct Committed {
+    pub block: Block,
+    pub info: CommittedBlock,
+}
+
+impl SimNode {
+    pub fn new(index: usize, key: SigningKey, chain: &Chain, broken: bool) -> SimNode {
+        let state = chain.genesis.initial_state();
+        let genesis_block = chain.genesis.block(&state);
+        let mut node = SimNode {
+            index,
+            key,
+            replica: None,
+            persisted: PersistedState::default(),
+            ledger: SimLedger {
+                state,
+                blocks: vec![genesis_block],
+                certificates: vec![Vec::new()],
+            },
+            pool: Pool::default(),
+            speculative: BTreeMap::new(),
+            broken,
+            peer_checkpoints: BTreeMap::new(),
+            last_progress_ms: 0,
+        };
+        node.start(chain);
+        node
+    }
+
+    /// Starts (or restarts) the replica from what was persisted.
+    pub fn start(&mut self, chain: &Chain) {
+        let mut config = chain.config.clone();
+        config.me = consensus::ReplicaId(self.index as u32);
+        let restored =
+            (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
+        let mut replica = Replica::new(config, self.key.clone(), restored)
+            .expect("a replica restarts from what its host persisted");
+        if self.broken {
+            replica.set_unsafe_commit_quorum_minus_one(true);
+        }
+        self.replica = Some(replica);
+    }
+
+    /// Loses everything that lives only in memory.
+    pub fn crash(&mut self) {
+        self.replica = None;
+        self.pool = Pool::default();
+        self.speculative.clear();
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// Admits a transaction to the pool (the sim verified its signature once).
+    pub fn admit(&mut self, tx: VerifiedTx, now_ms: u64) {
+        let hash = tx.hash();
+        if self.pool.txs.contains_key(&hash) || !self.is_up() {
+            return;
+        }
+        let order = self.pool.next_order;
+        self.pool.next_order += 1;
+        self.pool.order.insert(order, hash);
+        self.pool.txs.insert(hash, (order, now_ms, tx));
+    }
+
+    /// What the replica is told about the pool.
+    pub fn pool_report(&self) -> Input {
+        let mut count = 0;
+        let mut oldest_ms = u64::MAX;
+        for (hash, (_, arrived, _)) in &self.pool.txs {
+            if !self.pool.proposed.contains_key(hash) {
+                count += 1;
+                oldest_ms = oldest_ms.min(*arrived);
+            }
+        }
+        Input::TxsAvailable {
+            count,
+            oldest_ms: if count == 0 { 0 } else { oldest_ms },
+        }
+    }
+
+    /// Steps the replica and carries out its outputs, feeding the answers to
+    /// proposal and execution requests back in until it asks for nothing more.
+    /// Returns every output (for the checks) and the blocks committed.
+    pub fn step(
+        &mut self,
+        chain: &Chain,
+        bodies: &HashMap<Hash, VerifiedTx>,
+        now_ms: u64,
+        input: Input,
+    ) -> (Vec<Ready>, Vec<Committed>) {
+        let mut readies = Vec::new();
+        let mut committed = Vec::new();
+        let mut pending = vec![input];
+        while let Some(input) = pending.pop() {
+            let Some(replica) = self.replica.as_mut() else {
+                break;
+            };
+            let ready = replica.step(input);
+            for entry in &ready.persist {
+                self.persisted
+                    .apply(entry)
+                    .expect("the replica bounds what it asks to persist");
+            }
+            for info in &ready.commit {
+                committed.push(self.commit(info));
+            }
+            let mut answers = Vec::new();
+            if let Some(request) = ready.propose {
+                answers.push(self.propose(chain, now_ms, request));
+            }
+            for request in &ready.execute {
+                answers.push(self.execute(chain, bodies, request));
+            }
+            if !ready.commit.is_empty() {
+                answers.push(self.pool_report());
+            }
+            // Answers go in in the order the replica asked for them.
+            pending.extend(answers.into_iter().rev());
+            readies.push(ready);
+        }
+        (readies, committed)
+    }
+
+    fn env<'a>(&self, chain: &'a Chain) -> ExecEnv<'a> {
+        ExecEnv {
+            chain_id: &chain.genesis.chain_id,
+            admin: chain.genesis.admin,
+            validators: &chain.validators,
+        }
+    }
+
+    /// The parent of `seq` and the view to execute it on: committed state plus the
+    /// speculative blocks between.
+    fn parent_of(&self, seq: u64) -> Option<Hash> {
+        if seq == self.ledger.height() + 1 {
+            Some(self.ledger.tip().hash())
+        } else {
+            self.speculative.get(&(seq - 1)).map(|s| s.block.hash())
+        }
+    }
+
+    fn view_before(&self, seq: u64) -> Option<ledger::StateView<'_>> {
+        let mut view = self.ledger.state.view();
+        for height in self.ledger.height() + 1..seq {
+            view = view.with_layer(&self.speculative.get(&height)?.delta);
+        }
+        Some(view)
+    }
+
+    fn propose(&mut self, chain: &Chain, now_ms: u64, request: ProposalRequest) -> Input {
+        let seq = request.seq.0;
+        let me = consensus::ReplicaId(self.index as u32);
+        let mut chosen: Vec<VerifiedTx> = Vec::new();
+        let mut stale: Vec<Hash> = Vec::new();
+        let delta = {
+            let view = self
+                .view_before(seq)
+                .expect("the replica proposes only on a state its host has");
+            let mut executor = BlockExecutor::new(&view, self.env(chain));
+            for hash in self.pool.order.values() {
+                if chosen.len() as u32 >= request.max_txs {
+                    break;
+                }
+                if self.pool.proposed.contains_key(hash) {
+                    continue;
+                }
+                let tx = &self.pool.txs[hash].2;
+                match executor.apply(tx) {
+                    Ok(()) => chosen.push(tx.clone()),
+                    // A nonce from the future may become valid; keep it.
+                    Err(TxError::BadNonce { expected, got }) if got > expected => {}
+                    Err(_) => stale.push(*hash),
+                }
+            }
+            executor.finish()
+        };
+        for hash in stale {
+            self.remove_from_pool(&hash);
+        }
+        for tx in &chosen {
+            self.pool.proposed.insert(tx.hash(), seq);
+        }
+        let batch = consensus::Batch {
+            tx_hashes: BoundedVec::new(chosen.iter().map(VerifiedTx::hash).collect())
+                .expect("max_txs is within the batch bound"),
+            proposer: me,
+            timestamp_ms: now_ms,
+        };
+        let digest = batch.digest();
+        let block = Block::assemble(
+            seq,
+            self.parent_of(seq).expect("parent executed"),
+            digest,
+            now_ms,
+            chain.keys[self.index],
+            chosen.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        );
+        let result = delta.state_root;
+        self.speculative.split_off(&seq);
+        self.speculative.insert(
+            seq,
+            Speculative {
+                digest,
+                block,
+                delta,
+            },
+        );
+        Input::Proposal {
+            seq: SeqNo(seq),
+            batch,
+            result,
+        }
+    }
+
+    fn execute(
+        &mut self,
+        chain: &Chain,
+        bodies: &HashMap<Hash, VerifiedTx>,
+        request: &ExecuteRequest,
+    ) -> Input {
+        let seq = request.seq.0;
+        let answer = |outcome| Input::Executed {
+            seq: request.seq,
+            digest: request.digest,
+            outcome,
+        };
+        if let Some(done) = self.speculative.get(&seq) {
+            if done.digest == request.digest {
+                return answer(ExecOutcome::Valid {
+                    state_root: done.delta.state_root,
+                    block_hash: done.block.hash(),
+                });
+            }
+        }
+        // Another batch at this height replaces whatever was executed there.
+        self.speculative.split_off(&seq);
+        let mut txs = Vec::with_capacity(request.batch.tx_hashes.len());
+        for hash in request.batch.tx_hashes.iter() {
+            let body = self
+                .pool
+                .txs
+                .get(hash)
+                .map(|(_, _, tx)| tx)
+                .or_else(|| bodies.get(hash));
+            match body {
+                Some(tx) => txs.push(tx.clone()),
+                None => return answer(ExecOutcome::Invalid),
+            }
+        }
+        let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
+            panic!("the replica asks for height {seq} before the heights under it");
+        };
+        let delta = match ledger::execute_block(&view, self.env(chain), &txs) {
+            Ok(delta) => delta,
+            Err(_) => return answer(ExecOutcome::Invalid),
+        };
+        let Some(proposer) = chain.keys.get(request.batch.proposer.index()) else {
+            return answer(ExecOutcome::Invalid);
+        };
+        let block = Block::assemble(
+            seq,
+            parent,
+            request.digest,
+            request.batch.timestamp_ms,
+            *proposer,
+            txs.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        );
+        let outcome = ExecOutcome::Valid {
+            state_root: delta.state_root,
+            block_hash: block.hash(),
+        };
+        self.speculative.insert(
+            seq,
+            Speculative {
+                digest: request.digest,
+                block,
+                delta,
+            },
+        );
+        answer(outcome)
+    }
+
+    fn commit(&mut self, info: &CommittedBlock) -> Committed {
+        let seq = info.seq.0;
+        assert_eq!(
+            seq,
+            self.ledger.height() + 1,
+            "commits come in height order"
+        );
+        let spec = self
+            .speculative
+            .remove(&seq)
+            .expect("a replica commits only what its host executed");
+        assert_eq!(
+            spec.digest, info.digest,
+            "committed digest differs from executed"
+        );
+        assert_eq!(
+            spec.block.hash(),
+            info.block_hash,
+            "committed block differs from executed"
+        );
+        self.ledger.state.apply(spec.delta);
+        for tx in spec.block.txs.iter() {
+            self.remove_from_pool(&tx.hash());
+        }
+        self.pool
+            .proposed
+            .retain(|_, proposed_at| *proposed_at > seq);
+        self.persisted.record_commit(info);
+        self.ledger.blocks.push(spec.block.clone());
+        self.ledger.certificates.push(info.certificate.clone());
+        Committed {
+            block: spec.block,
+            info: info.clone(),
+        }
+    }
+
+    fn remove_from_pool(&mut self, hash: &Hash) {
+        if let Some((order, _, _)) = self.pool.txs.remove(hash) {
+            self.pool.order.remove(&order);
+        }
+        self.pool.proposed.remove(hash);
+    }
+}
+
+/// Most checkpoint heights a node remembers hearing of; older ones are dropped.
+const MAX_PEER_CHECKPOINTS: usize = 64;
+
+impl SimNode {
+    /// Notes a peer's CHECKPOINT for `seq`.
+    pub fn heard_checkpoint(&mut self, sender: u32, seq: u64) {
+        if seq <= self.ledger.height() {
+            return;
+        }
+        self.peer_checkpoints.entry(seq).or_default().insert(sender);
+        while self.peer_checkpoints.len() > MAX_PEER_CHECKPOINTS {
+            self.peer_checkpoints.pop_first();
+        }
+    }
+
+    /// The highest height above ours that `f + 1` peers say they checkpointed.
+    pub fn behind_target(&mut self, f: usize) -> Option<u64> {
+        let height = self.ledger.height();
+        self.peer_checkpoints.retain(|seq, _| *seq > height);
+        self.peer_checkpoints
+            .iter()
+            .rev()
+            .find(|(_, senders)| senders.len() > f)
+            .map(|(seq, _)| *seq)
+    }
+
+    /// Applies a block obtained by state transfer after checking it against the
+    /// hash chain and by re-executing it; the caller has checked its certificate.
+    pub fn apply_transferred(
+        &mut self,
+        chain: &Chain,
+        block: Block,
+        certificate: Vec<consensus::SignedMessage>,
+        info: CommittedBlock,
+    ) -> Result<Committed, String> {
+        let height = block.header.height;
+        if height != self.ledger.height() + 1 || block.header.parent != self.ledger.tip().hash() {
+            return Err(format!(
+                "transferred block {height} does not extend the tip"
+            ));
+        }
+        if !block.body_matches_header() {
+            return Err(format!(
+                "transferred block {height} body does not match its header"
+            ));
+        }
+        let txs: Vec<VerifiedTx> = ledger::VerifiedTx::verify_many(block.txs.to_vec())
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("transferred block {height} holds a badly signed transaction"))?;
+        let delta = ledger::execute_block(&self.ledger.state.view(), self.env(chain), &txs)
+            .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
+        if delta.state_root != block.header.state_root {
+            return Err(format!("transferred block {height} has a wrong state root"));
+        }
+        self.ledger.state.apply(delta);
+        for tx in block.txs.iter() {
+            self.remove_from_pool(&tx.hash());
+        }
+        self.persisted.record_commit(&info);
+        self.ledger.blocks.push(block.clone());
+        self.ledger.certificates.push(certificate);
+        Ok(Committed { block, info })
+    }
+
+    /// Restarts the replica from a stable checkpoint at the ledger's tip, keeping
+    /// what it signed above it (so it can never sign something else there).
+    pub fn restart_at_checkpoint(&mut self, chain: &Chain, stable: consensus::StableCheckpoint) {
+        let seq = stable.seq;
+        assert_eq!(
+            seq.0,
+            self.ledger.height(),
+            "the ledger reached the checkpoint"
+        );
+        let above: Vec<consensus::SignedMessage> = self
+            .persisted
+            .log
+            .iter()
+            .filter(|signed| {
+                <consensus::Message as crypto::Canonical>::from_canonical_bytes(&signed.payload)
+                    .map(|m| m.seq() > seq)
+                    .unwrap_or(false)
+            })
+            .cloned()
+            .collect();
+        self.persisted.log = BoundedVec::new(above).expect("a subset of a bounded log");
+        self.persisted.stable_checkpoint = Some(stable);
+        self.replica = None;
+        self.speculative.clear();
+        self.pool.proposed.clear();
+        self.start(chain);
+    }
+}

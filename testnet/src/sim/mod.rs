@@ -1,0 +1,599 @@
+//! `testnet sim`: the deterministic simulator (issue: consensus core).
+//!
+//! N replicas of the real consensus code, each with the real ledger execution over
+//! an in-memory state and its own pool, on a simulated network driven by one seeded
+//! generator. A run has three phases:
+//!
+//! 1. **Faults** (0 to 3 s of simulated time): random delays (reordering), message
+//!    duplication, loss up to 20%, temporary partitions of one replica, and crashes of
+//!    one replica at a time, restarted later from what it persisted.
+//! 2. **Healed** (3 to 4 s): a calm network, every replica up; clients keep sending.
+//! 3. **Drain** (from 4 s): clients stop; every valid transaction they sent must be
+//!    committed by a quorum within [`LIVENESS_BOUND_MS`].
+//!
+//! Clients send signed transfers throughout, a few of them invalid. The checks of
+//! [`checks`] run after every step. A replica left behind the others' garbage-collected
+//! window needs state transfer, which is the recovery issue; until then such a replica
+//! is counted in `lagging_replicas`, and progress is measured as the height a quorum
+//! reached.
+//!
+//! Transaction bodies reach every replica's pool when sent (the node forwards them;
+//! a body a replica still lacks at execution is fetched, which the simulator models as
+//! always succeeding).
+
+mod checks;
+mod host;
+pub mod network;
+mod verify_cache;
+
+use checks::Checker;
+use consensus::{
+    CommittedBlock, Input, Message, ReplicaConfig, ReplicaId, SeqNo, SignedMessage, Target,
+};
+use crypto::{BoundedString, BoundedVec, Hash, Sha256, SigningKey};
+use host::{Chain, SimNode};
+use ledger::{
+    Address, ChainId, ConsensusParams, Genesis, GenesisBalance, Transaction, TxKind, ValidatorInfo,
+    VerifiedTx,
+};
+use network::{Conditions, Network};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeSet, HashMap};
+use verify_cache::VerifyCache;
+
+pub const FAULT_END_MS: u64 = 3_000;
+pub const SUBMIT_END_MS: u64 = 4_000;
+/// Every valid transaction sent must be committed by a quorum this long after the
+/// clients stop.
+pub const LIVENESS_BOUND_MS: u64 = 4_000;
+const TICK_MS: u64 = 5;
+/// A node that f + 1 peers say is behind, and that has not committed for this long,
+/// fetches the blocks up to a peer's stable checkpoint (state transfer).
+const CATCH_UP_AFTER_MS: u64 = 200;
+const CLIENTS: usize = 12;
+const CHAIN_ID: &str = "sim";
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub nodes: usize,
+    /// Test-only: replica 0 commits on q - 1 commits (the checks must notice).
+    pub broken_replica: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            nodes: 4,
+            broken_replica: false,
+        }
+    }
+}
+
+/// The outcome of one seed.
+#[derive(Debug, Clone)]
+pub struct SeedReport {
+    pub seed: u64,
+    pub violations: Vec<String>,
+    /// The height a quorum of replicas reached.
+    pub quorum_height: u64,
+    /// The lowest and highest tip of any replica.
+    pub min_tip: u64,
+    pub max_tip: u64,
+    /// Replicas that ended more than a checkpoint window behind the highest tip.
+    pub lagging_replicas: usize,
+    pub trace_hash: Hash,
+    pub committed_txs: usize,
+    pub crashes: usize,
+    pub partitions: usize,
+    /// State transfers: a replica behind the others' window fetched their blocks.
+    pub transfers: usize,
+    pub messages_sent: u64,
+    pub messages_dropped: u64,
+}
+
+struct Client {
+    key: SigningKey,
+    nonce: u64,
+}
+
+/// A scheduled change to the world.
+enum Fault {
+    Crash(usize),
+    Restart(usize),
+    Partition(usize),
+    Heal,
+}
+
+struct World {
+    rng: ChaCha8Rng,
+    now_ms: u64,
+    chain: Chain,
+    nodes: Vec<SimNode>,
+    net: Network<SignedMessage>,
+    checker: Checker,
+    bodies: HashMap<Hash, VerifiedTx>,
+    clients: Vec<Client>,
+    /// Valid transactions sent and not yet seen committed by a quorum.
+    outstanding: Vec<Hash>,
+    trace: Sha256,
+    cache: VerifyCache,
+    crashes: usize,
+    partitions: usize,
+    transfers: usize,
+}
+
+fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
+    let validators: Vec<ValidatorInfo> = validator_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ValidatorInfo {
+            public_key: k.public_key(),
+            p2p_addr: BoundedString::new(format!("/memory/{i}")).expect("short"),
+        })
+        .collect();
+    let genesis = Genesis {
+        chain_id: ChainId::new(CHAIN_ID).expect("short"),
+        genesis_time_ms: 0,
+        admin: SigningKey::from_seed([0xad; 32]).public_key(),
+        validators: BoundedVec::new(validators.clone()).expect("few validators"),
+        balances: BoundedVec::new(
+            clients
+                .iter()
+                .map(|c| GenesisBalance {
+                    address: Address::of(&c.key.public_key()),
+                    balance: 1_000_000,
+                })
+                .collect(),
+        )
+        .expect("few clients"),
+        consensus: ConsensusParams::default(),
+    };
+    let keys: Vec<_> = validator_keys.iter().map(SigningKey::public_key).collect();
+    let mut config = ReplicaConfig::with_defaults(CHAIN_ID, keys.clone(), ReplicaId(0));
+    // Lossy links stall a height until someone retransmits; retry sooner than a
+    // production node would so that the fault phase still makes progress.
+    config.retransmit_interval_ms = 100;
+    Chain {
+        genesis,
+        validators,
+        keys,
+        config,
+    }
+}
+
+impl World {
+    fn new(seed: u64, options: &SimOptions) -> World {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let validator_keys: Vec<SigningKey> = (0..options.nodes)
+            .map(|_| SigningKey::generate_with(&mut rng))
+            .collect();
+        let clients: Vec<Client> = (0..CLIENTS)
+            .map(|_| Client {
+                key: SigningKey::generate_with(&mut rng),
+                nonce: 0,
+            })
+            .collect();
+        let chain = chain(&validator_keys, &clients);
+        let nodes = validator_keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, key)| SimNode::new(i, key, &chain, options.broken_replica && i == 0))
+            .collect();
+        World {
+            rng,
+            now_ms: 0,
+            chain,
+            nodes,
+            net: Network::new(options.nodes),
+            checker: Checker::default(),
+            bodies: HashMap::new(),
+            clients,
+            outstanding: Vec::new(),
+            trace: Sha256::new(),
+            cache: VerifyCache::default(),
+            crashes: 0,
+            partitions: 0,
+            transfers: 0,
+        }
+    }
+
+    /// A random schedule of crashes and partitions inside the fault phase; at its end
+    /// every replica is up and the network whole.
+    fn schedule(&mut self) -> Vec<(u64, Fault)> {
+        let n = self.nodes.len();
+        let mut events = Vec::new();
+        let mut t = self.rng.gen_range(100..400);
+        while t < FAULT_END_MS - 200 {
+            let victim = self.rng.gen_range(0..n);
+            let length = self.rng.gen_range(100..600);
+            let end = (t + length).min(FAULT_END_MS);
+            if self.rng.gen_bool(0.5) {
+                events.push((t, Fault::Crash(victim)));
+                events.push((end, Fault::Restart(victim)));
+            } else {
+                events.push((t, Fault::Partition(victim)));
+                events.push((end, Fault::Heal));
+            }
+            t = end + self.rng.gen_range(50..400);
+        }
+        events.sort_by_key(|(at, _)| *at);
+        events
+    }
+
+    fn run(mut self, seed: u64) -> SeedReport {
+        self.net.conditions = Conditions {
+            min_delay_ms: 1,
+            max_delay_ms: self.rng.gen_range(5..40),
+            loss: self.rng.gen_range(0.0..0.2),
+            duplication: self.rng.gen_range(0.0..0.1),
+        };
+        let mut faults = self.schedule().into_iter().peekable();
+        let mut next_tick = 0;
+        let mut next_client = 0;
+        let deadline = SUBMIT_END_MS + LIVENESS_BOUND_MS;
+        let quorum = consensus::quorum(self.nodes.len());
+        loop {
+            // The next event: a fault, a tick, a client, or a delivery.
+            let mut now = next_tick.min(next_client);
+            if let Some((at, _)) = faults.peek() {
+                now = now.min(*at);
+            }
+            if let Some(at) = self.net.next_at() {
+                now = now.min(at);
+            }
+            self.now_ms = now;
+            if now >= FAULT_END_MS && self.net.conditions != Conditions::CALM {
+                self.net.conditions = Conditions::CALM;
+            }
+            if let Some((at, _)) = faults.peek() {
+                if *at <= now {
+                    let (_, fault) = faults.next().expect("peeked");
+                    self.apply_fault(fault);
+                    continue;
+                }
+            }
+            if let Some(delivery) = self.net.pop_due(now) {
+                self.deliver(delivery.from, delivery.to, delivery.message);
+                continue;
+            }
+            if next_client <= now {
+                if now < SUBMIT_END_MS {
+                    self.submit();
+                }
+                next_client = now + self.rng.gen_range(5..30);
+                continue;
+            }
+            // Ticks.
+            for i in 0..self.nodes.len() {
+                self.step(i, Input::Tick { now_ms: now });
+                self.maybe_catch_up(i);
+            }
+            next_tick = now + TICK_MS;
+            if now >= SUBMIT_END_MS {
+                self.outstanding
+                    .retain(|tx| !self.checker.is_committed_by(tx, quorum));
+                if self.outstanding.is_empty() || now >= deadline {
+                    break;
+                }
+            }
+        }
+        if !self.outstanding.is_empty() {
+            let text = format!(
+                "liveness: {} valid transactions not committed by a quorum {LIVENESS_BOUND_MS} ms after the clients stopped",
+                self.outstanding.len()
+            );
+            self.checker.violations.push(text);
+        }
+        self.report(seed)
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        match fault {
+            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.nodes.len() => {
+                self.nodes[i].crash();
+                self.net.drop_to(i);
+                self.crashes += 1;
+            }
+            Fault::Crash(_) => {}
+            Fault::Restart(i) => {
+                if !self.nodes[i].is_up() {
+                    self.nodes[i].start(&self.chain);
+                    // Clients resend what is outstanding to a node that lost its pool.
+                    let outstanding: Vec<VerifiedTx> = self
+                        .outstanding
+                        .iter()
+                        .filter_map(|h| self.bodies.get(h).cloned())
+                        .collect();
+                    for tx in outstanding {
+                        self.nodes[i].admit(tx, self.now_ms);
+                    }
+                    let report = self.nodes[i].pool_report();
+                    self.step(i, report);
+                }
+            }
+            Fault::Partition(i) => {
+                if !self.net.is_partitioned() {
+                    self.net.partition(&[i]);
+                    self.partitions += 1;
+                }
+            }
+            Fault::Heal => self.net.heal(),
+        }
+    }
+
+    fn live_nodes(&self) -> usize {
+        self.nodes.iter().filter(|n| n.is_up()).count()
+    }
+
+    /// One client sends a transfer to every replica's pool (a node forwards what it
+    /// receives to all validators). About one in ten is invalid.
+    fn submit(&mut self) {
+        let c = self.rng.gen_range(0..self.clients.len());
+        let to = Address(self.rng.gen());
+        let roll = self.rng.gen_range(0..100);
+        let client = &mut self.clients[c];
+        let (nonce, amount) = match roll {
+            0..=3 => (client.nonce + 1000, 1), // a nonce from far in the future
+            4..=7 => (client.nonce, 10_000_000), // more than the balance
+            _ => (client.nonce, self.rng.gen_range(1..50)),
+        };
+        let mut signed = Transaction {
+            chain_id: ChainId::new(CHAIN_ID).expect("short"),
+            signer: client.key.public_key(),
+            nonce,
+            kind: TxKind::Transfer { to, amount },
+        }
+        .sign(&client.key);
+        if roll == 8 {
+            signed.signature.0[0] ^= 1; // refused at admission
+        }
+        let Some(tx) = VerifiedTx::verify(signed) else {
+            return;
+        };
+        let valid = roll >= 8;
+        if valid {
+            client.nonce += 1;
+            self.outstanding.push(tx.hash());
+            self.checker.submitted.insert(tx.hash());
+        }
+        self.bodies.insert(tx.hash(), tx.clone());
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].is_up() {
+                self.nodes[i].admit(tx.clone(), self.now_ms);
+                let report = self.nodes[i].pool_report();
+                self.step(i, report);
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: usize, to: usize, message: SignedMessage) {
+        if !self.nodes[to].is_up() {
+            return;
+        }
+        let mut t = Sha256::new();
+        t.update(&self.now_ms.to_le_bytes())
+            .update(&[from as u8, to as u8])
+            .update(&message.signature.0);
+        self.trace.update(&t.finish().0);
+        match self.cache.verify(&message, &self.chain.keys, CHAIN_ID) {
+            Ok(verified) => {
+                if let Message::Checkpoint(c) = verified.message() {
+                    self.nodes[to].heard_checkpoint(from as u32, c.seq.0);
+                }
+                self.step(to, Input::Message(verified))
+            }
+            Err(rejected) => self.checker.violations.push(format!(
+                "an honest replica's message was refused: {rejected}"
+            )),
+        }
+    }
+
+    /// Steps one replica and carries out its outputs; then runs the checks.
+    fn step(&mut self, i: usize, input: Input) {
+        let (readies, committed) =
+            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
+        for ready in readies {
+            for out in ready.then_send {
+                self.checker.on_signed(&out.message);
+                match out.to {
+                    Target::All => {
+                        for to in (0..self.nodes.len()).filter(|to| *to != i) {
+                            self.net
+                                .send(&mut self.rng, self.now_ms, i, to, out.message.clone());
+                        }
+                    }
+                    Target::One(to) => {
+                        self.net
+                            .send(&mut self.rng, self.now_ms, i, to.index(), out.message);
+                    }
+                }
+            }
+        }
+        let mut parent = {
+            let blocks = &self.nodes[i].ledger.blocks;
+            blocks[blocks.len() - 1 - committed.len()].hash()
+        };
+        if !committed.is_empty() {
+            self.nodes[i].last_progress_ms = self.now_ms;
+        }
+        for c in &committed {
+            self.checker
+                .on_commit(i, &parent, c, &self.chain.keys, CHAIN_ID, &mut self.cache);
+            parent = c.block.hash();
+            let mut t = Sha256::new();
+            t.update(&[i as u8]).update(&c.block.hash().0);
+            self.trace.update(&t.finish().0);
+        }
+        if let Some(replica) = &self.nodes[i].replica {
+            self.checker.check_log_bounds(i, replica);
+        }
+    }
+
+    /// State transfer (a stand-in for DESIGN.md section 5.2, which the recovery issue
+    /// builds): a node that f + 1 peers say is behind and that has stalled takes the
+    /// highest stable checkpoint a reachable peer holds, checks its proof, copies the
+    /// blocks up to it (each checked against its certificate by the commit checks,
+    /// against the hash chain and by re-execution) and restarts its replica there.
+    fn maybe_catch_up(&mut self, i: usize) {
+        let f = consensus::max_faulty(self.nodes.len());
+        if !self.nodes[i].is_up()
+            || self.now_ms < self.nodes[i].last_progress_ms + CATCH_UP_AFTER_MS
+            || self.nodes[i].behind_target(f).is_none()
+        {
+            return;
+        }
+        let height = self.nodes[i].ledger.height();
+        let best = (0..self.nodes.len())
+            .filter(|j| *j != i && self.net.connected(i, *j))
+            .filter_map(|j| {
+                let stable = self.nodes[j].replica.as_ref()?.stable_checkpoint()?;
+                (stable.seq.0 > height).then_some((stable.seq.0, j))
+            })
+            .max();
+        let Some((target, j)) = best else {
+            return;
+        };
+        let stable = self.nodes[j]
+            .replica
+            .as_ref()
+            .and_then(|r| r.stable_checkpoint())
+            .cloned()
+            .expect("chosen for its checkpoint");
+        if let Err(text) = self.check_checkpoint_proof(&stable) {
+            self.checker.violations.push(text);
+            return;
+        }
+        for h in height + 1..=target {
+            let block = self.nodes[j].ledger.blocks[h as usize].clone();
+            let certificate = self.nodes[j].ledger.certificates[h as usize].clone();
+            let view = certificate
+                .first()
+                .and_then(|m| <Message as crypto::Canonical>::from_canonical_bytes(&m.payload).ok())
+                .and_then(|m| m.view())
+                .unwrap_or_default();
+            let info = CommittedBlock {
+                seq: SeqNo(h),
+                view,
+                digest: block.header.batch_digest,
+                block_hash: block.hash(),
+                timestamp_ms: block.header.timestamp_ms,
+                certificate: certificate.clone(),
+            };
+            let parent = self.nodes[i].ledger.tip().hash();
+            match self.nodes[i].apply_transferred(&self.chain, block, certificate, info) {
+                Ok(committed) => self.checker.on_commit(
+                    i,
+                    &parent,
+                    &committed,
+                    &self.chain.keys,
+                    CHAIN_ID,
+                    &mut self.cache,
+                ),
+                Err(text) => {
+                    self.checker
+                        .violations
+                        .push(format!("state transfer: {text}"));
+                    return;
+                }
+            }
+        }
+        if self.nodes[i].ledger.tip().hash() != stable.block_hash {
+            self.checker
+                .violations
+                .push("state transfer: the checkpoint names another block".into());
+            return;
+        }
+        self.nodes[i].restart_at_checkpoint(&self.chain, stable);
+        self.nodes[i].last_progress_ms = self.now_ms;
+        self.transfers += 1;
+        let report = self.nodes[i].pool_report();
+        self.step(i, report);
+    }
+
+    fn check_checkpoint_proof(
+        &mut self,
+        stable: &consensus::StableCheckpoint,
+    ) -> Result<(), String> {
+        let mut signers = BTreeSet::new();
+        for signed in stable.proof.iter() {
+            let verified = self
+                .cache
+                .verify(signed, &self.chain.keys, CHAIN_ID)
+                .map_err(|e| format!("state transfer: checkpoint proof signature: {e}"))?;
+            match verified.message() {
+                Message::Checkpoint(c)
+                    if c.seq == stable.seq && c.block_hash == stable.block_hash =>
+                {
+                    signers.insert(signed.sender);
+                }
+                _ => return Err("state transfer: checkpoint proof for another block".into()),
+            }
+        }
+        if signers.len() < consensus::quorum(self.nodes.len()) {
+            return Err(format!(
+                "state transfer: checkpoint proof has {} signers",
+                signers.len()
+            ));
+        }
+        Ok(())
+    }
+
+    fn report(self, seed: u64) -> SeedReport {
+        let mut tips: Vec<u64> = self.nodes.iter().map(|n| n.ledger.height()).collect();
+        tips.sort_unstable();
+        let quorum = consensus::quorum(tips.len());
+        let max_tip = *tips.last().expect("nodes");
+        let window = self.chain.config.log_window;
+        SeedReport {
+            seed,
+            quorum_height: tips[tips.len() - quorum],
+            min_tip: tips[0],
+            max_tip,
+            lagging_replicas: tips.iter().filter(|t| **t + window < max_tip).count(),
+            trace_hash: self.trace.finish(),
+            committed_txs: self
+                .nodes
+                .iter()
+                .map(|n| n.ledger.blocks.iter().map(|b| b.txs.len()).sum::<usize>())
+                .max()
+                .unwrap_or(0),
+            crashes: self.crashes,
+            partitions: self.partitions,
+            transfers: self.transfers,
+            messages_sent: self.net.sent,
+            messages_dropped: self.net.dropped,
+            violations: self.checker.violations,
+        }
+    }
+}
+
+/// Runs one seed.
+pub fn run_seed(seed: u64, options: &SimOptions) -> SeedReport {
+    World::new(seed, options).run(seed)
+}
+
+/// Runs `seeds` seeds from `first` on `threads` threads; reports in seed order.
+pub fn run_seeds(first: u64, seeds: u64, threads: usize, options: &SimOptions) -> Vec<SeedReport> {
+    let next = std::sync::atomic::AtomicU64::new(first);
+    let reports = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if seed >= first + seeds {
+                    break;
+                }
+                let report = run_seed(seed, options);
+                reports
+                    .lock()
+                    .expect("no panics hold the lock")
+                    .push(report);
+            });
+        }
+    });
+    let mut reports = reports.into_inner().expect("threads joined");
+    reports.sort_by_key(|r| r.seed);
+    reports
+}

@@ -1,0 +1,37 @@
+//! Memoised message verification. `consensus::verify` is a pure function of the
+//! message's bytes, the validator set and the chain id, so within one run its answer
+//! for the same bytes never changes; a broadcast is verified once instead of once per
+//! receiver and again in every certificate check. The key covers every byte of the
+//! signed message, so a forged variant is a different key and is verified anew.
+
+use consensus::{Rejected, SignedMessage, Verified};
+use crypto::{Canonical, Hash, PublicKey};
+use std::collections::HashMap;
+
+/// Above this many entries the memo starts over, so a long run stays bounded.
+const MAX_ENTRIES: usize = 200_000;
+
+#[derive(Default)]
+pub struct VerifyCache {
+    memo: HashMap<Hash, Result<Verified, Rejected>>,
+}
+
+impl VerifyCache {
+    pub fn verify(
+        &mut self,
+        message: &SignedMessage,
+        validators: &[PublicKey],
+        chain_id: &str,
+    ) -> Result<Verified, Rejected> {
+        let key = crypto::sha256(&message.to_canonical_bytes());
+        if let Some(known) = self.memo.get(&key) {
+            return known.clone();
+        }
+        if self.memo.len() >= MAX_ENTRIES {
+            self.memo.clear();
+        }
+        let result = consensus::verify(message, validators, chain_id);
+        self.memo.insert(key, result.clone());
+        result
+    }
+}
