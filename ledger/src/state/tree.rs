@@ -1,21 +1,22 @@
-//! The state tree: a fixed-shape merkle tree over 2^16 buckets of accounts.
+//! The state tree: a fixed-shape merkle tree over 2^17 buckets of accounts.
 //!
-//! - An account's bucket is the first 16 bits of its address. Addresses are hash
+//! - An account's bucket is the first 17 bits of its address. Addresses are hash
 //!   outputs, so accounts spread evenly over the buckets.
 //! - Leaf hash: `SHA-256(0x00 || address || balance || nonce)` (little-endian u64s).
 //! - Bucket hash: `SHA-256(0x02 || leaf hashes in address order)`; an empty bucket
 //!   hashes to zero.
-//! - Above the buckets sits a complete binary tree of 16 levels: a node is
+//! - Above the buckets sits a complete binary tree of 17 levels: a node is
 //!   `SHA-256(0x01 || left || right)`, or zero when both children are zero, so the
 //!   empty state has root zero.
 //!
 //! The tree is stored as one flat array in heap order (node 1 is the root; node `i`
-//! has children `2i` and `2i + 1`; bucket `b` is node `2^16 + b`): 4 MiB that stay in
+//! has children `2i` and `2i + 1`; bucket `b` is node `2^17 + b`): 8 MiB that stay in
 //! cache far better than a pointer or hash-map tree. An update that touches `k`
 //! accounts rehashes the `k` buckets they fall in and the paths above them (at most
-//! `16k` nodes, fewer where paths share ancestors), so its cost follows the block,
-//! not the state. Bucket rehashing grows with accounts per bucket (`n / 65536`): 15
-//! at a million accounts, 150 at ten million.
+//! `17k` nodes, fewer where paths share ancestors), so its cost follows the block,
+//! not the state. Bucket rehashing grows with accounts per bucket (`n / 131072`):
+//! 8 at a million accounts, 76 at ten million. (2^16 buckets measured 2.03x slower
+//! at a million accounts than at ten thousand, 2^17 1.62x: BENCHMARKS.md.)
 //!
 //! Updates are computed against a [`TreeSource`] (the committed tree with any
 //! speculative layers on top) into a [`TreeUpdate`], which the caller applies later
@@ -31,7 +32,7 @@ const INNER: u8 = 0x01;
 const BUCKET: u8 = 0x02;
 
 /// Bits of the address that choose the bucket.
-pub const BUCKET_BITS: u32 = 16;
+pub const BUCKET_BITS: u32 = 17;
 /// The number of buckets.
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
@@ -40,7 +41,8 @@ pub type Bucket = Vec<(Address, Hash)>;
 
 /// The bucket an address falls in.
 pub fn bucket_of(address: &Address) -> usize {
-    ((address.0[0] as usize) << 8) | address.0[1] as usize
+    let prefix = u32::from_be_bytes([address.0[0], address.0[1], address.0[2], address.0[3]]);
+    (prefix >> (32 - BUCKET_BITS)) as usize
 }
 
 pub fn leaf_hash(address: &Address, account: &Account) -> Hash {
