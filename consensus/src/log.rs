@@ -5,7 +5,7 @@
 //! log is bounded by L slots. Votes that arrive before their pre-prepare simply wait in
 //! their slot (DESIGN.md section 3: messages may arrive in any order).
 
-use crate::message::{Batch, Commit, Prepare, SignedMessage};
+use crate::message::{Batch, Commit, PrePrepare, Prepare, SignedMessage};
 use crate::types::{Digest, ReplicaId, SeqNo, View};
 use crypto::Hash;
 use std::collections::BTreeMap;
@@ -18,6 +18,19 @@ pub(crate) struct AcceptedPrePrepare {
     pub batch: Batch,
     pub result: Hash,
     pub signed: SignedMessage,
+}
+
+impl AcceptedPrePrepare {
+    /// The pre-prepare `pp`, kept with the signed message it came in.
+    pub fn new(pp: PrePrepare, signed: SignedMessage) -> Self {
+        AcceptedPrePrepare {
+            view: pp.view,
+            digest: pp.digest,
+            batch: pp.batch,
+            result: pp.result,
+            signed,
+        }
+    }
 }
 
 /// A vote with the signed message it came in, kept as evidence.

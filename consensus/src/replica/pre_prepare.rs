@@ -24,13 +24,7 @@ impl Replica {
         self.ready
             .persist
             .push(PersistEntry::Message(signed.clone()));
-        self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare {
-            view: pp.view,
-            digest: pp.digest,
-            batch: pp.batch,
-            result: pp.result,
-            signed,
-        });
+        self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
         let me = self.config.me;
         let signed_before = self
             .log

@@ -44,13 +44,7 @@ impl Replica {
             result,
         };
         let signed = self.sign_persist_broadcast(&Message::PrePrepare(pp.clone()));
-        self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare {
-            view: pp.view,
-            digest: pp.digest,
-            batch: pp.batch,
-            result: pp.result,
-            signed,
-        });
+        self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
         self.next_proposal = seq.next();
         self.proposed_since_start = seq;
         self.pool = PoolStatus::default();

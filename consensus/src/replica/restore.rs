@@ -108,15 +108,7 @@ impl Replica {
                 match &slot.pre_prepare {
                     Some(accepted) if accepted.digest != pp.digest => return Err(conflicting),
                     Some(_) => {}
-                    None => {
-                        slot.pre_prepare = Some(AcceptedPrePrepare {
-                            view: pp.view,
-                            digest: pp.digest,
-                            batch: pp.batch,
-                            result: pp.result,
-                            signed,
-                        });
-                    }
+                    None => slot.pre_prepare = Some(AcceptedPrePrepare::new(pp, signed)),
                 }
                 VoteOutcome::Added
             }
