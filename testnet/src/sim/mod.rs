@@ -24,12 +24,11 @@
 mod checks;
 mod host;
 pub mod network;
+mod transfer;
 mod verify_cache;
 
 use checks::Checker;
-use consensus::{
-    CommittedBlock, Input, Message, ReplicaConfig, ReplicaId, SeqNo, SignedMessage, Target,
-};
+use consensus::{Input, Message, ReplicaConfig, ReplicaId, SignedMessage, Target};
 use crypto::{BoundedString, BoundedVec, Hash, Sha256, SigningKey};
 use host::{Chain, SimNode};
 use ledger::{
@@ -39,7 +38,7 @@ use ledger::{
 use network::{Conditions, Network};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use verify_cache::VerifyCache;
 
 pub const FAULT_END_MS: u64 = 3_000;
@@ -429,115 +428,6 @@ impl World {
         if let Some(replica) = &self.nodes[i].replica {
             self.checker.check_log_bounds(i, replica);
         }
-    }
-
-    /// State transfer (a stand-in for DESIGN.md section 5.2, which the recovery issue
-    /// builds): a node that f + 1 peers say is behind and that has stalled takes the
-    /// highest stable checkpoint a reachable peer holds, checks its proof, copies the
-    /// blocks up to it (each checked against its certificate by the commit checks,
-    /// against the hash chain and by re-execution) and restarts its replica there.
-    fn maybe_catch_up(&mut self, i: usize) {
-        let f = consensus::max_faulty(self.nodes.len());
-        if !self.nodes[i].is_up()
-            || self.now_ms < self.nodes[i].last_progress_ms + CATCH_UP_AFTER_MS
-            || self.nodes[i].behind_target(f).is_none()
-        {
-            return;
-        }
-        let height = self.nodes[i].ledger.height();
-        let best = (0..self.nodes.len())
-            .filter(|j| *j != i && self.net.connected(i, *j))
-            .filter_map(|j| {
-                let stable = self.nodes[j].replica.as_ref()?.stable_checkpoint()?;
-                (stable.seq.0 > height).then_some((stable.seq.0, j))
-            })
-            .max();
-        let Some((target, j)) = best else {
-            return;
-        };
-        let stable = self.nodes[j]
-            .replica
-            .as_ref()
-            .and_then(|r| r.stable_checkpoint())
-            .cloned()
-            .expect("chosen for its checkpoint");
-        if let Err(text) = self.check_checkpoint_proof(&stable) {
-            self.checker.violations.push(text);
-            return;
-        }
-        for h in height + 1..=target {
-            let block = self.nodes[j].ledger.blocks[h as usize].clone();
-            let certificate = self.nodes[j].ledger.certificates[h as usize].clone();
-            let view = certificate
-                .first()
-                .and_then(|m| <Message as crypto::Canonical>::from_canonical_bytes(&m.payload).ok())
-                .and_then(|m| m.view())
-                .unwrap_or_default();
-            let info = CommittedBlock {
-                seq: SeqNo(h),
-                view,
-                digest: block.header.batch_digest,
-                block_hash: block.hash(),
-                timestamp_ms: block.header.timestamp_ms,
-                certificate: certificate.clone(),
-            };
-            let parent = self.nodes[i].ledger.tip().hash();
-            match self.nodes[i].apply_transferred(&self.chain, block, certificate, info) {
-                Ok(committed) => self.checker.on_commit(
-                    i,
-                    &parent,
-                    &committed,
-                    &self.chain.keys,
-                    CHAIN_ID,
-                    &mut self.cache,
-                ),
-                Err(text) => {
-                    self.checker
-                        .violations
-                        .push(format!("state transfer: {text}"));
-                    return;
-                }
-            }
-        }
-        if self.nodes[i].ledger.tip().hash() != stable.block_hash {
-            self.checker
-                .violations
-                .push("state transfer: the checkpoint names another block".into());
-            return;
-        }
-        self.nodes[i].restart_at_checkpoint(&self.chain, stable);
-        self.nodes[i].last_progress_ms = self.now_ms;
-        self.transfers += 1;
-        let report = self.nodes[i].pool_report();
-        self.step(i, report);
-    }
-
-    fn check_checkpoint_proof(
-        &mut self,
-        stable: &consensus::StableCheckpoint,
-    ) -> Result<(), String> {
-        let mut signers = BTreeSet::new();
-        for signed in stable.proof.iter() {
-            let verified = self
-                .cache
-                .verify(signed, &self.chain.keys, CHAIN_ID)
-                .map_err(|e| format!("state transfer: checkpoint proof signature: {e}"))?;
-            match verified.message() {
-                Message::Checkpoint(c)
-                    if c.seq == stable.seq && c.block_hash == stable.block_hash =>
-                {
-                    signers.insert(signed.sender);
-                }
-                _ => return Err("state transfer: checkpoint proof for another block".into()),
-            }
-        }
-        if signers.len() < consensus::quorum(self.nodes.len()) {
-            return Err(format!(
-                "state transfer: checkpoint proof has {} signers",
-                signers.len()
-            ));
-        }
-        Ok(())
     }
 
     fn report(self, seed: u64) -> SeedReport {
