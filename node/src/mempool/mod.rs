@@ -1,0 +1,291 @@
+//! The transaction pool (DESIGN.md section 8): bounded in count and bytes.
+//!
+//! Admission has two stages so that the expensive one never holds the pool:
+//!
+//! 1. [`check`] (stateless, run on a blocking thread): chain id and the signatures
+//!    of a whole batch at once (batch verification). Size needs no check here: a
+//!    decoded transaction's fields are all bounded, and raw bytes are bounded by the
+//!    canonical decoder before they become a transaction.
+//! 2. [`Mempool::insert`] (under the pool's lock): duplicate, the nonce against the
+//!    sender's account and the pool, the balance, and the limits.
+//!
+//! Transactions leave in arrival order ([`Mempool::pending`]): the primary batches
+//! them in that order. When a block commits, its transactions go
+//! ([`Mempool::remove_committed`]) and any pooled transaction the new state makes
+//! invalid forever (its nonce is used) is dropped with its reason
+//! ([`Mempool::revalidate`]); the reasons of the most recent drops are kept for
+//! `GET /txs/{hash}`.
+
+use crypto::{Canonical, Hash};
+use ledger::{Account, Address, SignedTransaction, TxKind, VerifiedTx};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Limits of the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MempoolConfig {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+    /// How far ahead of the sender's next nonce a transaction may be.
+    pub max_nonce_gap: u64,
+    /// How many drop reasons are remembered.
+    pub max_dropped: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            max_txs: 50_000,
+            max_bytes: 32 * 1024 * 1024,
+            max_nonce_gap: 64,
+            max_dropped: 10_000,
+        }
+    }
+}
+
+/// Why a transaction was not admitted, or was dropped later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    #[error("bad signature")]
+    BadSignature,
+    #[error("transaction is for chain {got:?}, this is {expected:?}")]
+    WrongChain { expected: String, got: String },
+    #[error("transaction is already in the pool")]
+    Duplicate,
+    #[error("nonce {got} is used: the sender's next nonce is {next}")]
+    StaleNonce { next: u64, got: u64 },
+    #[error("nonce {got} is too far ahead of the sender's next nonce {next} (at most {max_gap})")]
+    NonceTooFarAhead { next: u64, got: u64, max_gap: u64 },
+    #[error("another pooled transaction already uses nonce {nonce}")]
+    NonceInUse { nonce: u64 },
+    #[error("balance {balance} does not cover the amount {amount}")]
+    InsufficientBalance { balance: u64, amount: u64 },
+    #[error("a transfer must move a positive amount")]
+    ZeroAmount,
+    #[error("the pool is full ({txs} transactions, {bytes} bytes); retry later")]
+    Full { txs: usize, bytes: usize },
+}
+
+/// Stage 1: chain id and signatures, for a batch at once. Pure; run it on a
+/// blocking thread. The results are in the order of `txs`.
+pub fn check(txs: Vec<SignedTransaction>, chain_id: &str) -> Vec<Result<VerifiedTx, AdmitError>> {
+    let mut results: Vec<Option<Result<VerifiedTx, AdmitError>>> = Vec::with_capacity(txs.len());
+    let mut to_verify = Vec::new();
+    let mut slots = Vec::new();
+    for tx in txs {
+        if tx.tx.chain_id.as_str() != chain_id {
+            results.push(Some(Err(AdmitError::WrongChain {
+                expected: chain_id.to_owned(),
+                got: tx.tx.chain_id.to_string(),
+            })));
+        } else {
+            slots.push(results.len());
+            results.push(None);
+            to_verify.push(tx);
+        }
+    }
+    for (slot, verified) in slots.into_iter().zip(VerifiedTx::verify_many(to_verify)) {
+        results[slot] = Some(verified.map_err(|_| AdmitError::BadSignature));
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every slot is filled"))
+        .collect()
+}
+
+struct Entry {
+    tx: VerifiedTx,
+    arrival: u64,
+    arrived_ms: u64,
+    bytes: usize,
+}
+
+/// The pool. See the module documentation.
+pub struct Mempool {
+    config: MempoolConfig,
+    entries: HashMap<Hash, Entry>,
+    /// Arrival order.
+    order: BTreeMap<u64, Hash>,
+    /// Pooled nonces of each sender.
+    by_sender: HashMap<Address, BTreeMap<u64, Hash>>,
+    bytes: usize,
+    next_arrival: u64,
+    dropped: HashMap<Hash, AdmitError>,
+    dropped_order: VecDeque<Hash>,
+}
+
+impl Mempool {
+    pub fn new(config: MempoolConfig) -> Self {
+        Mempool {
+            config,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            by_sender: HashMap::new(),
+            bytes: 0,
+            next_arrival: 0,
+            dropped: HashMap::new(),
+            dropped_order: VecDeque::new(),
+        }
+    }
+
+    /// Stage 2: admits a checked transaction against the sender's committed
+    /// `account` (an unknown sender is an empty account).
+    pub fn insert(
+        &mut self,
+        tx: VerifiedTx,
+        account: Account,
+        now_ms: u64,
+    ) -> Result<Hash, AdmitError> {
+        let hash = tx.hash();
+        if self.entries.contains_key(&hash) {
+            return Err(AdmitError::Duplicate);
+        }
+        let t = tx.tx();
+        let sender = t.sender();
+        if t.nonce < account.nonce {
+            return Err(AdmitError::StaleNonce {
+                next: account.nonce,
+                got: t.nonce,
+            });
+        }
+        if t.nonce - account.nonce > self.config.max_nonce_gap {
+            return Err(AdmitError::NonceTooFarAhead {
+                next: account.nonce,
+                got: t.nonce,
+                max_gap: self.config.max_nonce_gap,
+            });
+        }
+        if self
+            .by_sender
+            .get(&sender)
+            .is_some_and(|nonces| nonces.contains_key(&t.nonce))
+        {
+            return Err(AdmitError::NonceInUse { nonce: t.nonce });
+        }
+        if let TxKind::Transfer { amount, .. } = t.kind {
+            if amount == 0 {
+                return Err(AdmitError::ZeroAmount);
+            }
+            if amount > account.balance {
+                return Err(AdmitError::InsufficientBalance {
+                    balance: account.balance,
+                    amount,
+                });
+            }
+        }
+        let bytes = tx.signed().to_canonical_bytes().len();
+        if self.entries.len() >= self.config.max_txs || self.bytes + bytes > self.config.max_bytes {
+            return Err(AdmitError::Full {
+                txs: self.entries.len(),
+                bytes: self.bytes,
+            });
+        }
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.order.insert(arrival, hash);
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .insert(t.nonce, hash);
+        self.bytes += bytes;
+        self.entries.insert(
+            hash,
+            Entry {
+                tx,
+                arrival,
+                arrived_ms: now_ms,
+                bytes,
+            },
+        );
+        Ok(hash)
+    }
+
+    /// Pooled transactions in arrival order.
+    pub fn pending(&self) -> impl Iterator<Item = &VerifiedTx> {
+        self.order.values().map(|hash| &self.entries[hash].tx)
+    }
+
+    pub fn get(&self, hash: &Hash) -> Option<&VerifiedTx> {
+        self.entries.get(hash).map(|e| &e.tx)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// When the oldest pooled transaction arrived.
+    pub fn oldest_ms(&self) -> Option<u64> {
+        self.order
+            .values()
+            .next()
+            .map(|hash| self.entries[hash].arrived_ms)
+    }
+
+    /// Why a transaction that was in the pool was dropped, if it was recently.
+    pub fn dropped_reason(&self, hash: &Hash) -> Option<&AdmitError> {
+        self.dropped.get(hash)
+    }
+
+    /// Removes the transactions of a committed block.
+    pub fn remove_committed<'a>(&mut self, hashes: impl IntoIterator<Item = &'a Hash>) {
+        for hash in hashes {
+            self.remove(hash);
+        }
+    }
+
+    /// Drops every pooled transaction of `senders` whose nonce the committed state
+    /// has used (it can never commit), recording why. `account` reads the state.
+    pub fn revalidate<'a>(
+        &mut self,
+        senders: impl IntoIterator<Item = &'a Address>,
+        account: impl Fn(&Address) -> Account,
+    ) {
+        for sender in senders {
+            let next = account(sender).nonce;
+            let stale: Vec<(u64, Hash)> = match self.by_sender.get(sender) {
+                Some(nonces) => nonces.range(..next).map(|(n, h)| (*n, *h)).collect(),
+                None => continue,
+            };
+            for (nonce, hash) in stale {
+                self.remove(&hash);
+                self.record_drop(hash, AdmitError::StaleNonce { next, got: nonce });
+            }
+        }
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<Entry> {
+        let entry = self.entries.remove(hash)?;
+        self.order.remove(&entry.arrival);
+        self.bytes -= entry.bytes;
+        let t = entry.tx.tx();
+        let sender = t.sender();
+        if let Some(nonces) = self.by_sender.get_mut(&sender) {
+            nonces.remove(&t.nonce);
+            if nonces.is_empty() {
+                self.by_sender.remove(&sender);
+            }
+        }
+        Some(entry)
+    }
+
+    fn record_drop(&mut self, hash: Hash, reason: AdmitError) {
+        if self.dropped.insert(hash, reason).is_none() {
+            self.dropped_order.push_back(hash);
+        }
+        while self.dropped_order.len() > self.config.max_dropped {
+            if let Some(old) = self.dropped_order.pop_front() {
+                self.dropped.remove(&old);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+use super::*;
+use crypto::SigningKey;
+use ledger::{ChainId, Transaction};
+
+const CHAIN: &str = "pool-test";
+
+fn key(i: u8) -> SigningKey {
+    SigningKey::from_seed([i; 32])
+}
+
+fn transfer(from: &SigningKey, nonce: u64, amount: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        signer: from.public_key(),
+        nonce,
+        kind: TxKind::Transfer {
+            to: Address([9; 20]),
+            amount,
+        },
+    }
+    .sign(from)
+}
+
+fn verified(tx: SignedTransaction) -> VerifiedTx {
+    check(vec![tx], CHAIN).pop().unwrap().unwrap()
+}
+
+fn rich() -> Account {
+    Account {
+        balance: 1_000,
+        nonce: 0,
+    }
+}
+
+#[test]
+fn check_refuses_wrong_chain_and_bad_signatures_and_keeps_order() {
+    let k = key(1);
+    let mut txs: Vec<SignedTransaction> = (0..20).map(|n| transfer(&k, n, 1)).collect();
+    txs[3].signature.0[5] ^= 1;
+    let other = Transaction {
+        chain_id: ChainId::new("elsewhere").unwrap(),
+        signer: k.public_key(),
+        nonce: 0,
+        kind: TxKind::Transfer {
+            to: Address([1; 20]),
+            amount: 1,
+        },
+    }
+    .sign(&k);
+    txs[7] = other;
+    let results = check(txs.clone(), CHAIN);
+    assert_eq!(results.len(), 20);
+    for (i, result) in results.iter().enumerate() {
+        match i {
+            3 => assert_eq!(result.as_ref().unwrap_err(), &AdmitError::BadSignature),
+            7 => assert!(matches!(result, Err(AdmitError::WrongChain { .. }))),
+            _ => assert_eq!(result.as_ref().unwrap().hash(), txs[i].hash()),
+        }
+    }
+}
+
+#[test]
+fn insert_refuses_each_invalid_transaction_with_its_reason() {
+    let k = key(2);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let first = verified(transfer(&k, 3, 10));
+    let at = Account {
+        balance: 1_000,
+        nonce: 3,
+    };
+    pool.insert(first.clone(), at, 0).unwrap();
+    let cases = [
+        (first, AdmitError::Duplicate),
+        (
+            verified(transfer(&k, 2, 10)),
+            AdmitError::StaleNonce { next: 3, got: 2 },
+        ),
+        (
+            verified(transfer(&k, 3 + 65, 10)),
+            AdmitError::NonceTooFarAhead {
+                next: 3,
+                got: 68,
+                max_gap: 64,
+            },
+        ),
+        (
+            verified(transfer(&k, 3, 11)),
+            AdmitError::NonceInUse { nonce: 3 },
+        ),
+        (
+            verified(transfer(&k, 4, 1_001)),
+            AdmitError::InsufficientBalance {
+                balance: 1_000,
+                amount: 1_001,
+            },
+        ),
+        (verified(transfer(&k, 4, 0)), AdmitError::ZeroAmount),
+    ];
+    for (tx, expected) in cases {
+        assert_eq!(pool.insert(tx, at, 0), Err(expected));
+    }
+    assert_eq!(pool.len(), 1, "refusals leave nothing behind");
+}
+
+#[test]
+fn limits_on_count_and_bytes_hold_and_free_up_on_removal() {
+    let k = key(3);
+    let one = verified(transfer(&k, 0, 1));
+    let size = one.signed().to_canonical_bytes().len();
+    let mut by_count = Mempool::new(MempoolConfig {
+        max_txs: 3,
+        ..MempoolConfig::default()
+    });
+    for n in 0..3 {
+        by_count
+            .insert(verified(transfer(&k, n, 1)), rich(), 0)
+            .unwrap();
+    }
+    let fourth = verified(transfer(&k, 3, 1));
+    assert!(matches!(
+        by_count.insert(fourth.clone(), rich(), 0),
+        Err(AdmitError::Full { txs: 3, .. })
+    ));
+    let oldest = by_count.pending().next().unwrap().hash();
+    by_count.remove_committed([&oldest]);
+    assert!(by_count.insert(fourth, rich(), 0).is_ok());
+
+    let mut by_bytes = Mempool::new(MempoolConfig {
+        max_bytes: 2 * size,
+        ..MempoolConfig::default()
+    });
+    by_bytes.insert(one, rich(), 0).unwrap();
+    by_bytes
+        .insert(verified(transfer(&k, 1, 1)), rich(), 0)
+        .unwrap();
+    assert_eq!(by_bytes.bytes(), 2 * size);
+    assert!(matches!(
+        by_bytes.insert(verified(transfer(&k, 2, 1)), rich(), 0),
+        Err(AdmitError::Full { .. })
+    ));
+    let hashes: Vec<Hash> = by_bytes.pending().map(VerifiedTx::hash).collect();
+    by_bytes.remove_committed(&hashes);
+    assert_eq!((by_bytes.len(), by_bytes.bytes()), (0, 0));
+    assert!(by_bytes.is_empty());
+}
+
+#[test]
+fn pending_is_in_arrival_order_and_knows_the_oldest() {
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let txs: Vec<VerifiedTx> = (1..=5u8)
+        .map(|i| verified(transfer(&key(10 + i), 0, 1)))
+        .collect();
+    for (i, tx) in txs.iter().enumerate().rev() {
+        pool.insert(tx.clone(), rich(), 100 + i as u64).unwrap();
+    }
+    let order: Vec<Hash> = pool.pending().map(VerifiedTx::hash).collect();
+    let expected: Vec<Hash> = txs.iter().rev().map(VerifiedTx::hash).collect();
+    assert_eq!(order, expected);
+    assert_eq!(pool.oldest_ms(), Some(104));
+    assert_eq!(pool.get(&txs[0].hash()), Some(&txs[0]));
+}
+
+#[test]
+fn revalidation_drops_used_nonces_with_the_reason_and_forgets_old_reasons() {
+    let k = key(4);
+    let sender = Address::of(&k.public_key());
+    let mut pool = Mempool::new(MempoolConfig {
+        max_dropped: 2,
+        ..MempoolConfig::default()
+    });
+    let txs: Vec<VerifiedTx> = (0..5).map(|n| verified(transfer(&k, n, 1))).collect();
+    for tx in &txs {
+        pool.insert(tx.clone(), rich(), 0).unwrap();
+    }
+    // Another node's block used nonces 0..3 with other transactions.
+    pool.revalidate([&sender], |_| Account {
+        balance: 1_000,
+        nonce: 3,
+    });
+    assert_eq!(pool.len(), 2);
+    assert_eq!(
+        pool.dropped_reason(&txs[2].hash()),
+        Some(&AdmitError::StaleNonce { next: 3, got: 2 })
+    );
+    assert!(pool.dropped_reason(&txs[1].hash()).is_some());
+    assert_eq!(
+        pool.dropped_reason(&txs[0].hash()),
+        None,
+        "at most max_dropped reasons are kept"
+    );
+    // Nonces 3 and 4 are still pooled: a second transaction at 3 is refused.
+    assert_eq!(
+        pool.insert(verified(transfer(&k, 3, 2)), rich(), 0),
+        Err(AdmitError::NonceInUse { nonce: 3 })
+    );
+}
+
+#[test]
+fn governance_transactions_need_no_balance() {
+    let admin = key(5);
+    let tx = Transaction {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        signer: admin.public_key(),
+        nonce: 0,
+        kind: TxKind::RemoveValidator {
+            public_key: key(6).public_key(),
+        },
+    }
+    .sign(&admin);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    assert!(pool.insert(verified(tx), Account::default(), 0).is_ok());
+}
