@@ -90,11 +90,20 @@ impl Block {
         self.header.hash()
     }
 
+    /// The hashes of the transactions, in block order.
+    pub fn tx_hashes(&self) -> Vec<Hash> {
+        self.txs.iter().map(SignedTransaction::hash).collect()
+    }
+
     /// Whether the header's count and merkle root describe these transactions.
     pub fn body_matches_header(&self) -> bool {
-        let hashes: Vec<Hash> = self.txs.iter().map(SignedTransaction::hash).collect();
-        self.header.tx_count as usize == hashes.len()
-            && self.header.tx_root == crypto::merkle_root(&hashes)
+        self.header_describes(&self.tx_hashes())
+    }
+
+    /// The same check on hashes the caller already computed ([`Block::tx_hashes`]).
+    pub fn header_describes(&self, tx_hashes: &[Hash]) -> bool {
+        self.header.tx_count as usize == tx_hashes.len()
+            && self.header.tx_root == crypto::merkle_root(tx_hashes)
     }
 }
 

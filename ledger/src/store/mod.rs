@@ -229,7 +229,9 @@ impl Store {
                 got: header.parent,
             });
         }
-        if !block.body_matches_header() {
+        // Hashed once: for the body check and for the index entries below.
+        let tx_hashes = block.tx_hashes();
+        if !block.header_describes(&tx_hashes) {
             return Err(StoreError::BodyMismatch { height });
         }
         if delta.parent_root != self.state.root() {
@@ -265,12 +267,12 @@ impl Store {
         );
         batch.put_cf(self.cf(CF_BLOCK_HASHES), tip.hash.0, height_key(height));
         let txs = self.cf(CF_TXS);
-        for (index, tx) in block.txs.iter().enumerate() {
+        for (index, tx_hash) in tx_hashes.iter().enumerate() {
             let location = TxLocation {
                 height,
                 index: index as u32,
             };
-            batch.put_cf(txs, tx.hash().0, location.to_canonical_bytes());
+            batch.put_cf(txs, tx_hash.0, location.to_canonical_bytes());
         }
         let accounts = self.cf(CF_ACCOUNTS);
         for (address, account) in &delta.accounts {
