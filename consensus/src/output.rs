@@ -1,10 +1,11 @@
 //! What a step hands back to the host (DESIGN.md section 1; STYLE.md habit 2).
 
-use crate::message::{Batch, MessageKind, SignedMessage};
+use crate::message::{Batch, Checkpoint, Message, MessageKind, SignedMessage};
 use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_VALIDATORS};
 use crypto::codec::BoundedVec;
-use crypto::Hash;
+use crypto::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// The outputs of one step, in the order the host must carry them out:
 ///
@@ -117,6 +118,28 @@ pub struct StableCheckpoint {
     pub block_hash: Hash,
     /// The C set, in sender order.
     pub proof: BoundedVec<SignedMessage, MAX_VALIDATORS>,
+}
+
+impl StableCheckpoint {
+    /// Whether the proof holds `quorum` distinct validators' valid CHECKPOINTs for
+    /// exactly this height and block, and nothing else (the C set, DESIGN.md
+    /// section 4). Anyone holding the validator set can check it.
+    pub fn is_proven(&self, validators: &[PublicKey], chain_id: &str, quorum: usize) -> bool {
+        let expected = Message::Checkpoint(Checkpoint {
+            seq: self.seq,
+            block_hash: self.block_hash,
+        });
+        let mut signers = BTreeSet::new();
+        for signed in self.proof.iter() {
+            match crate::verify(signed, validators, chain_id) {
+                Ok(verified) if *verified.message() == expected => {
+                    signers.insert(signed.sender);
+                }
+                _ => return false,
+            }
+        }
+        signers.len() >= quorum
+    }
 }
 
 /// Provable misbehaviour, with the signed evidence where there is some. The view-change

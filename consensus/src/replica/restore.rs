@@ -22,7 +22,6 @@ use crate::persist::{PersistedState, RestoreError};
 use crate::quorum::primary_of;
 use crate::types::SeqNo;
 use crate::verify::verify;
-use std::collections::BTreeSet;
 
 impl Replica {
     pub(super) fn restore(&mut self, state: PersistedState) -> Result<(), RestoreError> {
@@ -54,30 +53,15 @@ impl Replica {
         Ok(())
     }
 
-    /// A stable checkpoint's proof: `q` distinct validators signed this exact
-    /// checkpoint.
+    /// A stable checkpoint's proof: at a checkpoint height, `q` distinct validators
+    /// signed this exact checkpoint.
     fn check_proof(&self, stable: &StableCheckpoint) -> Result<(), RestoreError> {
-        let bad = RestoreError::CheckpointProof { seq: stable.seq };
-        if stable.seq.0 % self.config.checkpoint_interval != 0 {
-            return Err(bad);
+        let at_interval = stable.seq.0 % self.config.checkpoint_interval == 0;
+        if at_interval && stable.is_proven(&self.config.validators, &self.config.chain_id, self.q) {
+            Ok(())
+        } else {
+            Err(RestoreError::CheckpointProof { seq: stable.seq })
         }
-        let expected = Message::Checkpoint(crate::message::Checkpoint {
-            seq: stable.seq,
-            block_hash: stable.block_hash,
-        });
-        let mut signers = BTreeSet::new();
-        for signed in stable.proof.iter() {
-            let verified = verify(signed, &self.config.validators, &self.config.chain_id)
-                .map_err(|_| bad.clone())?;
-            if *verified.message() != expected {
-                return Err(bad);
-            }
-            signers.insert(signed.sender);
-        }
-        if signers.len() < self.q {
-            return Err(bad);
-        }
-        Ok(())
     }
 
     fn restore_message(

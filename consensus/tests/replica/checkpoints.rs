@@ -127,3 +127,43 @@ fn log_stays_within_the_window() {
     }
     cluster.assert_agreement();
 }
+
+/// DESIGN.md section 4: a checkpoint's proof (the C set) is `q` distinct validators'
+/// valid CHECKPOINTs for exactly that height and block, and holds nothing else.
+#[test]
+fn a_checkpoint_proof_holds_only_with_q_distinct_valid_signatures_for_its_block() {
+    let n = 4;
+    let q = consensus::quorum(n);
+    let block = crypto::sha256(b"block K");
+    let validators: Vec<_> = keys(n).iter().map(|k| k.public_key()).collect();
+    let stable = |proof: Vec<consensus::SignedMessage>| consensus::StableCheckpoint {
+        seq: SeqNo(K),
+        block_hash: block,
+        proof: crypto::BoundedVec::new(proof).expect("few"),
+    };
+    let good: Vec<_> = (0..q as u32).map(|i| checkpoint(n, i, K, block)).collect();
+    assert!(stable(good.clone()).is_proven(&validators, CHAIN, q));
+
+    let mut repeated = good[..q - 1].to_vec();
+    repeated.push(good[0].clone());
+    let mut other_block = good.clone();
+    other_block[1] = checkpoint(n, 1, K, crypto::sha256(b"another block"));
+    let mut forged = good.clone();
+    forged[2].signature.0[0] ^= 1;
+    let mut padded = good.clone();
+    padded.push(checkpoint(n, 3, K, crypto::sha256(b"another block")));
+    let cases = [
+        ("q valid plus one for another block", stable(padded)),
+        ("below q", stable(good[..q - 1].to_vec())),
+        ("one signer twice", stable(repeated)),
+        ("a vote for another block", stable(other_block)),
+        ("a forged signature", stable(forged)),
+    ];
+    for (what, proof) in cases {
+        assert!(!proof.is_proven(&validators, CHAIN, q), "{what}");
+    }
+    assert!(
+        !stable(good).is_proven(&validators, "another-chain", q),
+        "another chain's signatures"
+    );
+}

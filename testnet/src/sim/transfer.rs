@@ -5,8 +5,7 @@
 //! checkpoint instead, checking everything it copies.
 
 use super::{World, CATCH_UP_AFTER_MS, CHAIN_ID};
-use consensus::{CommittedBlock, Message, SeqNo, StableCheckpoint};
-use std::collections::BTreeSet;
+use consensus::{CommittedBlock, Message, SeqNo};
 
 impl World {
     /// State transfer (a stand-in for DESIGN.md section 5.2, which the recovery issue
@@ -39,8 +38,12 @@ impl World {
             .and_then(|r| r.stable_checkpoint())
             .cloned()
             .expect("chosen for its checkpoint");
-        if let Err(text) = self.check_checkpoint_proof(&stable) {
-            self.checker.violations.push(text);
+        let quorum = consensus::quorum(self.nodes.len());
+        if !stable.is_proven(&self.chain.keys, CHAIN_ID, quorum) {
+            self.checker.violations.push(format!(
+                "state transfer: the checkpoint proof at {} does not hold {quorum} valid signatures for its block",
+                stable.seq.0
+            ));
             return;
         }
         for h in height + 1..=target {
@@ -88,30 +91,5 @@ impl World {
         self.transfers += 1;
         let report = self.nodes[i].pool_report();
         self.step(i, report);
-    }
-
-    fn check_checkpoint_proof(&mut self, stable: &StableCheckpoint) -> Result<(), String> {
-        let mut signers = BTreeSet::new();
-        for signed in stable.proof.iter() {
-            let verified = self
-                .cache
-                .verify(signed, &self.chain.keys, CHAIN_ID)
-                .map_err(|e| format!("state transfer: checkpoint proof signature: {e}"))?;
-            match verified.message() {
-                Message::Checkpoint(c)
-                    if c.seq == stable.seq && c.block_hash == stable.block_hash =>
-                {
-                    signers.insert(signed.sender);
-                }
-                _ => return Err("state transfer: checkpoint proof for another block".into()),
-            }
-        }
-        if signers.len() < consensus::quorum(self.nodes.len()) {
-            return Err(format!(
-                "state transfer: checkpoint proof has {} signers",
-                signers.len()
-            ));
-        }
-        Ok(())
     }
 }
