@@ -382,20 +382,23 @@ impl SimNode {
             info.block_hash,
             "committed block differs from executed"
         );
-        self.ledger.state.apply(spec.delta);
-        for tx in spec.block.txs.iter() {
-            self.remove_from_pool(&tx.hash());
-        }
         self.pool
             .proposed
             .retain(|_, proposed_at| *proposed_at > seq);
-        self.persisted.record_commit(info);
-        self.ledger.blocks.push(spec.block.clone());
-        self.ledger.certificates.push(info.certificate.clone());
-        Committed {
-            block: spec.block,
-            info: info.clone(),
+        self.append(spec.block, spec.delta, info.clone())
+    }
+
+    /// Writes a committed block to the durable ledger (state, block, certificate)
+    /// and to the persisted consensus state, and drops its transactions from the pool.
+    fn append(&mut self, block: Block, delta: StateDelta, info: CommittedBlock) -> Committed {
+        self.ledger.state.apply(delta);
+        for tx in block.txs.iter() {
+            self.remove_from_pool(&tx.hash());
         }
+        self.persisted.record_commit(&info);
+        self.ledger.blocks.push(block.clone());
+        self.ledger.certificates.push(info.certificate.clone());
+        Committed { block, info }
     }
 
     fn remove_from_pool(&mut self, hash: &Hash) {
@@ -433,12 +436,12 @@ impl SimNode {
     }
 
     /// Applies a block obtained by state transfer after checking it against the
-    /// hash chain and by re-executing it; the caller has checked its certificate.
+    /// hash chain and by re-executing it; the caller checks its certificate
+    /// (`info.certificate`).
     pub fn apply_transferred(
         &mut self,
         chain: &Chain,
         block: Block,
-        certificate: Vec<consensus::SignedMessage>,
         info: CommittedBlock,
     ) -> Result<Committed, String> {
         let height = block.header.height;
@@ -461,14 +464,7 @@ impl SimNode {
         if delta.state_root != block.header.state_root {
             return Err(format!("transferred block {height} has a wrong state root"));
         }
-        self.ledger.state.apply(delta);
-        for tx in block.txs.iter() {
-            self.remove_from_pool(&tx.hash());
-        }
-        self.persisted.record_commit(&info);
-        self.ledger.blocks.push(block.clone());
-        self.ledger.certificates.push(certificate);
-        Ok(Committed { block, info })
+        Ok(self.append(block, delta, info))
     }
 
     /// Restarts the replica from a stable checkpoint at the ledger's tip, keeping

@@ -60,10 +60,10 @@ impl World {
                 digest: block.header.batch_digest,
                 block_hash: block.hash(),
                 timestamp_ms: block.header.timestamp_ms,
-                certificate: certificate.clone(),
+                certificate,
             };
             let parent = self.nodes[i].ledger.tip().hash();
-            match self.nodes[i].apply_transferred(&self.chain, block, certificate, info) {
+            match self.nodes[i].apply_transferred(&self.chain, block, info) {
                 Ok(committed) => self.checker.on_commit(
                     i,
                     &parent,
