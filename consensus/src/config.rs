@@ -27,11 +27,14 @@ pub struct ReplicaConfig {
     /// again (lost or refused-as-too-new messages would otherwise stall the normal
     /// case). Not a DESIGN.md section 10 parameter; an addition of this crate.
     pub retransmit_interval_ms: u64,
-    /// Carried for the view-change issue; unused by the normal case.
+    /// A replica holding a pending transaction (or an accepted, uncommitted batch)
+    /// that has seen no commit for this long starts a view change.
     pub request_timeout_ms: u64,
-    /// Carried for the view-change issue; unused by the normal case.
+    /// A backup that heard neither a pre-prepare nor a heartbeat from the primary for
+    /// this long starts a view change; an idle primary heartbeats every half of it.
     pub idle_timeout_ms: u64,
-    /// Carried for the view-change issue; unused by the normal case.
+    /// How long a view change may take, once q replicas have asked for it, before the
+    /// replica moves on to the next view; doubled per consecutive failure.
     pub view_change_timeout_ms: u64,
 }
 
@@ -91,9 +94,28 @@ impl ReplicaConfig {
         if self.retransmit_interval_ms == 0 {
             return Err(ConfigError::RetransmitInterval);
         }
+        if self.request_timeout_ms == 0
+            || self.idle_timeout_ms < 2
+            || self.view_change_timeout_ms == 0
+        {
+            return Err(ConfigError::Timeouts);
+        }
         if self.batch_max_txs == 0 || self.batch_max_txs as usize > MAX_BATCH_TXS {
             return Err(ConfigError::BatchMaxTxs {
                 batch_max_txs: self.batch_max_txs,
+            });
+        }
+        let (view_change, new_view) = crate::view_change::largest_view_change_messages(
+            self.n(),
+            self.log_window,
+            self.batch_max_txs,
+        );
+        if view_change > crate::view_change::MAX_VIEW_CHANGE_LEN
+            || new_view > crate::view_change::MAX_NEW_VIEW_LEN
+        {
+            return Err(ConfigError::ViewChangeTooLarge {
+                view_change,
+                new_view,
             });
         }
         Ok(())
@@ -124,6 +146,13 @@ pub enum ConfigError {
     },
     #[error("retransmit_interval_ms must be positive")]
     RetransmitInterval,
+    #[error("request, idle and view-change timeouts must be positive (idle at least 2 ms)")]
+    Timeouts,
+    #[error(
+        "validators x log_window x batch_max_txs too large: a view change could take \
+         {view_change} bytes and a new view {new_view}, above the envelope limits"
+    )]
+    ViewChangeTooLarge { view_change: usize, new_view: usize },
     #[error("batch_max_txs {batch_max_txs}: must be 1 to {MAX_BATCH_TXS}")]
     BatchMaxTxs { batch_max_txs: u32 },
     #[error("persisted state does not restore: {0}")]

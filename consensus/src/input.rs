@@ -2,7 +2,7 @@
 
 use crate::message::Batch;
 use crate::types::{Digest, SeqNo};
-use crate::verify::Verified;
+use crate::verify::{Verified, VerifiedNewView, VerifiedViewChange};
 use crypto::Hash;
 
 /// One input to [`crate::Replica::step`].
@@ -10,6 +10,11 @@ use crypto::Hash;
 pub enum Input {
     /// A message from another replica whose signature was checked by [`crate::verify`].
     Message(Verified),
+    /// A VIEW-CHANGE whose envelope verified ([`crate::verify_envelope`]); the replica
+    /// checks its C and P sets.
+    ViewChange(VerifiedViewChange),
+    /// A NEW-VIEW whose envelope verified; the replica checks V and recomputes Q.
+    NewView(VerifiedNewView),
     /// Logical time from the host, in milliseconds; it never goes back (a smaller value
     /// is ignored). It drives the primary's batch timeout and bounds batch timestamps.
     Tick { now_ms: u64 },

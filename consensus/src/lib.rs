@@ -99,21 +99,30 @@ mod quorum;
 mod replica;
 mod types;
 mod verify;
+mod view_change;
 
 pub use config::{ConfigError, ReplicaConfig};
 pub use input::{ExecOutcome, Input};
 pub use message::{
-    Batch, Checkpoint, Commit, Message, MessageKind, PrePrepare, Prepare, SignedMessage,
-    MAX_PAYLOAD_LEN,
+    Batch, Checkpoint, Commit, Heartbeat, Message, MessageKind, PrePrepare, Prepare, Signed,
+    SignedMessage, MAX_PAYLOAD_LEN,
 };
 pub use output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry,
-    ProposalRequest, Ready, StableCheckpoint, Target,
+    ProposalRequest, Ready, StableCheckpoint, Target, ViewChangeReason, ViewChangeStarted,
 };
-pub use persist::{PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
+pub use persist::{CommitRecord, PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
 pub use quorum::{max_faulty, primary_of, quorum};
 pub use replica::Replica;
 pub use types::{
     Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
 };
-pub use verify::{verify, Rejected, Verified};
+pub use verify::{
+    open_new_view, open_view_change, verify, verify_envelope, Envelope, Rejected, Verified,
+    VerifiedNewView, VerifiedViewChange,
+};
+pub use view_change::{
+    check_new_view, check_view_change, largest_view_change_messages, select, BadNewView,
+    BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection, SignedNewView,
+    SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN, MAX_VIEW_CHANGE_LEN,
+};

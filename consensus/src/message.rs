@@ -81,14 +81,25 @@ pub struct Checkpoint {
     pub block_hash: Hash,
 }
 
+/// `<v, n>` from an idle primary every `idle_timeout / 2` (DESIGN.md section 5.1): it
+/// is alive in view `v` and has proposed up to `n`. Never persisted: it promises
+/// nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub view: View,
+    pub seq: SeqNo,
+}
+
 /// Every normal-case message; one variant per protocol message. The sender is in the
-/// envelope ([`SignedMessage`]), not here.
+/// envelope ([`SignedMessage`]), not here. VIEW-CHANGE and NEW-VIEW embed these, so
+/// they travel in envelopes of their own ([`crate::ViewChange`], [`crate::NewView`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     PrePrepare(PrePrepare),
     Prepare(Prepare),
     Commit(Commit),
     Checkpoint(Checkpoint),
+    Heartbeat(Heartbeat),
 }
 
 const PRE_PREPARE_MAX_LEN: usize =
@@ -107,6 +118,9 @@ pub enum MessageKind {
     Prepare,
     Commit,
     Checkpoint,
+    Heartbeat,
+    ViewChange,
+    NewView,
 }
 
 impl MessageKind {
@@ -117,6 +131,9 @@ impl MessageKind {
             MessageKind::Prepare => "prepare",
             MessageKind::Commit => "commit",
             MessageKind::Checkpoint => "checkpoint",
+            MessageKind::Heartbeat => "heartbeat",
+            MessageKind::ViewChange => "view-change",
+            MessageKind::NewView => "new-view",
         }
     }
 
@@ -132,6 +149,7 @@ impl Message {
             Message::Prepare(_) => MessageKind::Prepare,
             Message::Commit(_) => MessageKind::Commit,
             Message::Checkpoint(_) => MessageKind::Checkpoint,
+            Message::Heartbeat(_) => MessageKind::Heartbeat,
         }
     }
 
@@ -142,6 +160,7 @@ impl Message {
             Message::Prepare(m) => m.seq,
             Message::Commit(m) => m.seq,
             Message::Checkpoint(m) => m.seq,
+            Message::Heartbeat(m) => m.seq,
         }
     }
 
@@ -152,46 +171,84 @@ impl Message {
             Message::Prepare(m) => Some(m.view),
             Message::Commit(m) => Some(m.view),
             Message::Checkpoint(_) => None,
+            Message::Heartbeat(m) => Some(m.view),
         }
     }
 }
 
-/// The most payload bytes a signed message may carry.
+/// The most payload bytes a signed normal-case message may carry.
 pub const MAX_PAYLOAD_LEN: usize = Message::MAX_ENCODED_LEN;
 
-/// A message as it travels and as it is kept as evidence: the sender, the kind (which
-/// names the signing domain), the canonical bytes of the [`Message`] exactly as signed,
-/// and the signature.
+/// A signed message as it travels and as it is kept as evidence: the sender, the kind
+/// (which names the signing domain), the canonical bytes of the message exactly as
+/// signed, and the signature. `MAX` bounds the payload; each family of messages has
+/// its own bound ([`SignedMessage`], [`crate::SignedViewChange`],
+/// [`crate::SignedNewView`]), so a message that embeds others has a finite one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedMessage {
+pub struct Signed<const MAX: usize> {
     pub sender: ReplicaId,
     pub kind: MessageKind,
-    pub payload: BoundedBytes<MAX_PAYLOAD_LEN>,
+    pub payload: BoundedBytes<MAX>,
     pub signature: Signature,
 }
 
-impl Canonical for SignedMessage {
+/// A signed normal-case [`Message`].
+pub type SignedMessage = Signed<MAX_PAYLOAD_LEN>;
+
+impl<const MAX: usize> Canonical for Signed<MAX> {
     const NAME: &'static str = "signed consensus message";
-    // sender + kind + length prefix (3 bytes covers MAX_PAYLOAD_LEN) + payload + signature
-    const MAX_ENCODED_LEN: usize = U32_MAX_LEN + 1 + 3 + MAX_PAYLOAD_LEN + 64;
+    // sender + kind + length prefix (5 bytes covers any usize we use) + payload + signature
+    const MAX_ENCODED_LEN: usize = U32_MAX_LEN + 1 + 5 + MAX + 64;
+}
+
+impl<const MAX: usize> Signed<MAX> {
+    /// Signs `bytes`, the canonical encoding of a message of `kind`, as `sender`.
+    pub(crate) fn sign_bytes(
+        key: &SigningKey,
+        chain_id: &str,
+        sender: ReplicaId,
+        kind: MessageKind,
+        bytes: Vec<u8>,
+    ) -> Self {
+        let signature = key.sign(kind.domain(chain_id), &bytes);
+        let payload = BoundedBytes::new(bytes)
+            .expect("a message's canonical bytes are within its envelope by its Canonical bound");
+        Signed {
+            sender,
+            kind,
+            payload,
+            signature,
+        }
+    }
+
+    /// Whether the signature is `validators[sender]`'s over the payload in the kind's
+    /// domain. Decoding is the caller's.
+    pub(crate) fn signature_holds(
+        &self,
+        validators: &[crypto::PublicKey],
+        chain_id: &str,
+    ) -> Result<(), crate::verify::Rejected> {
+        use crate::verify::Rejected;
+        let sender = self.sender;
+        let key = validators
+            .get(sender.index())
+            .ok_or(Rejected::UnknownSender { sender })?;
+        key.verify(self.kind.domain(chain_id), &self.payload, &self.signature)
+            .map_err(|_| Rejected::BadSignature { sender })
+    }
 }
 
 impl SignedMessage {
     /// Signs `message` as `sender` for `chain_id`. The replica signs its own messages
     /// with this; tests and the simulator's Byzantine actors use it to forge theirs.
     pub fn sign(key: &SigningKey, chain_id: &str, sender: ReplicaId, message: &Message) -> Self {
-        let kind = message.kind();
-        let bytes = message.to_canonical_bytes();
-        let signature = key.sign(kind.domain(chain_id), &bytes);
-        let payload = BoundedBytes::new(bytes).expect(
-            "a message's canonical bytes are within MAX_PAYLOAD_LEN by its Canonical bound",
-        );
-        SignedMessage {
+        Self::sign_bytes(
+            key,
+            chain_id,
             sender,
-            kind,
-            payload,
-            signature,
-        }
+            message.kind(),
+            message.to_canonical_bytes(),
+        )
     }
 }
 

@@ -2,6 +2,10 @@
 
 use crate::message::{Batch, Checkpoint, Message, MessageKind, SignedMessage};
 use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_VALIDATORS};
+use crate::verify::Envelope;
+use crate::view_change::{
+    BadNewView, BadViewChange, PreparedCertificate, SignedNewView, SignedViewChange,
+};
 use crypto::codec::BoundedVec;
 use crypto::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -17,8 +21,9 @@ use std::collections::BTreeSet;
 ///    may leave before the write is durable;
 /// 4. answer `propose` and `execute` with [`crate::Input::Proposal`] and
 ///    [`crate::Input::Executed`] (in the order given);
-/// 5. `faults` and `ignored` are for metrics and logs; they need no action yet (view
-///    change, which acts on faults, is a later issue).
+/// 5. `view_changes`, `entered_view`, `faults` and `ignored` are for metrics, logs
+///    and the host's own bookkeeping: on `entered_view` the host forgets which pool
+///    transactions its earlier proposals held (a view change may have dropped them).
 #[derive(Debug, Default, Clone)]
 #[must_use = "a Ready holds messages to persist and send"]
 pub struct Ready {
@@ -30,8 +35,65 @@ pub struct Ready {
     pub then_send: Vec<Outgoing>,
     pub propose: Option<ProposalRequest>,
     pub execute: Vec<ExecuteRequest>,
+    /// View changes this replica started in this step, each with its reason.
+    pub view_changes: Vec<ViewChangeStarted>,
+    /// The view this replica entered (NEW-VIEW accepted or sent) in this step.
+    pub entered_view: Option<View>,
     pub faults: Vec<Fault>,
     pub ignored: Vec<Ignored>,
+}
+
+/// The replica left `from` for `to` (DESIGN.md section 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewChangeStarted {
+    pub from: View,
+    pub to: View,
+    pub reason: ViewChangeReason,
+}
+
+/// Why a replica started a view change; every view change records one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ViewChangeReason {
+    /// The oldest pending transaction, or the last progress, is older than
+    /// `request_timeout_ms`.
+    RequestTimeout,
+    /// The primary sent neither a pre-prepare nor a heartbeat for `idle_timeout_ms`.
+    IdlePrimary,
+    /// The primary signed two digests for one `(view, seq)`.
+    Equivocation,
+    /// Executing the primary's batch gave another state root than it claimed.
+    BadStateRoot,
+    /// The primary signed a batch that is malformed or does not execute.
+    MalformedBlock,
+    /// `f + 1` validators asked for a higher view; this replica joined them.
+    JoinedQuorum,
+    /// The previous view change did not end in a NEW-VIEW in time.
+    ViewChangeTimeout,
+}
+
+impl ViewChangeReason {
+    pub const ALL: [ViewChangeReason; 7] = [
+        ViewChangeReason::RequestTimeout,
+        ViewChangeReason::IdlePrimary,
+        ViewChangeReason::Equivocation,
+        ViewChangeReason::BadStateRoot,
+        ViewChangeReason::MalformedBlock,
+        ViewChangeReason::JoinedQuorum,
+        ViewChangeReason::ViewChangeTimeout,
+    ];
+
+    /// A short name for metrics and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewChangeReason::RequestTimeout => "request_timeout",
+            ViewChangeReason::IdlePrimary => "idle_primary",
+            ViewChangeReason::Equivocation => "equivocation",
+            ViewChangeReason::BadStateRoot => "bad_state_root",
+            ViewChangeReason::MalformedBlock => "malformed_block",
+            ViewChangeReason::JoinedQuorum => "joined_quorum",
+            ViewChangeReason::ViewChangeTimeout => "view_change_timeout",
+        }
+    }
 }
 
 impl Ready {
@@ -43,6 +105,8 @@ impl Ready {
             && self.then_send.is_empty()
             && self.propose.is_none()
             && self.execute.is_empty()
+            && self.view_changes.is_empty()
+            && self.entered_view.is_none()
             && self.faults.is_empty()
             && self.ignored.is_empty()
     }
@@ -56,13 +120,20 @@ pub enum PersistEntry {
     Message(SignedMessage),
     /// A new stable checkpoint with its proof; everything at or below it may go.
     StableCheckpoint(StableCheckpoint),
+    /// A prepared certificate: it replaces any older one for its height, and goes into
+    /// every VIEW-CHANGE this replica sends until a checkpoint covers it.
+    Prepared(PreparedCertificate),
+    /// The VIEW-CHANGE this replica signed: it is now changing to that view.
+    ViewChange(SignedViewChange),
+    /// The NEW-VIEW this replica sent or accepted: it is now in that view.
+    NewView(SignedNewView),
 }
 
 /// A message to send once `persist` is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub to: Target,
-    pub message: SignedMessage,
+    pub message: Envelope,
 }
 
 /// Who receives an [`Outgoing`] message.
@@ -92,8 +163,9 @@ pub struct ExecuteRequest {
     pub view: View,
     pub digest: Digest,
     pub batch: Batch,
-    /// The state root the primary claims.
-    pub result: Hash,
+    /// The state root the primary claims; `None` when the new primary executes the
+    /// batches of a NEW-VIEW to learn their results.
+    pub result: Option<Hash>,
 }
 
 /// A block that is committed: the host writes it, with its certificate, to the ledger.
@@ -104,6 +176,8 @@ pub struct CommittedBlock {
     pub view: View,
     pub digest: Digest,
     pub block_hash: Hash,
+    /// The state root after this block.
+    pub state_root: Hash,
     /// The batch timestamp; a restarted replica needs it (`PersistedState`).
     pub timestamp_ms: u64,
     /// `q` COMMIT messages from distinct validators matching `digest` and
@@ -142,8 +216,8 @@ impl StableCheckpoint {
     }
 }
 
-/// Provable misbehaviour, with the signed evidence where there is some. The view-change
-/// issue acts on these; today they are reported only.
+/// Misbehaviour, with the signed evidence where there is some. Faults of the primary
+/// in the replica's view start a view change (DESIGN.md section 5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Executing the batch gave another state root than the primary's `result`
@@ -183,6 +257,32 @@ pub enum Fault {
         view: View,
         seq: SeqNo,
         evidence: SignedMessage,
+    },
+    /// The primary signed a pre-prepare whose batch is malformed (digest, size,
+    /// duplicate transaction, proposer).
+    MalformedPrePrepare {
+        view: View,
+        seq: SeqNo,
+        reason: IgnoreReason,
+        evidence: SignedMessage,
+    },
+    /// A VIEW-CHANGE whose C or P set does not check.
+    BadViewChange {
+        sender: ReplicaId,
+        reason: BadViewChange,
+    },
+    /// A NEW-VIEW that does not check, among others because Q does not follow from V.
+    BadNewView {
+        sender: ReplicaId,
+        reason: BadNewView,
+    },
+    /// A NEW-VIEW orders another digest at a height this replica committed. Only more
+    /// than f faulty replicas can cause it; the replica never votes for it.
+    NewViewConflictsWithCommitted {
+        view: View,
+        seq: SeqNo,
+        committed: Digest,
+        proposed: Digest,
     },
     /// After a restart, executing a height gave another block hash than the COMMIT
     /// this replica signed before: the host's execution is not deterministic.
@@ -230,6 +330,12 @@ pub enum IgnoreReason {
     FromSelf,
     /// Not in the replica's view.
     WrongView { view: View, current: View },
+    /// The replica is changing views: it takes only CHECKPOINT, VIEW-CHANGE and
+    /// NEW-VIEW.
+    ChangingView,
+    /// A VIEW-CHANGE or NEW-VIEW for a view this replica has passed (or, for a
+    /// NEW-VIEW, is in already).
+    OldView { view: View, current: View },
     /// Outside the watermarks `(low, high]` (DESIGN.md section 4).
     OutsideWindow { low: SeqNo, high: SeqNo },
     /// The height is committed here already.

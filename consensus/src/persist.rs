@@ -9,9 +9,11 @@
 
 use crate::message::{Message, SignedMessage};
 use crate::output::{CommittedBlock, PersistEntry, StableCheckpoint};
-use crate::types::{SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
+use crate::types::{Digest, SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crate::verify::Rejected;
+use crate::view_change::{PreparedCertificate, SignedNewView, SignedViewChange};
 use crypto::codec::{BoundedVec, Canonical, TooMany};
+use crypto::Hash;
 use serde::{Deserialize, Serialize};
 
 /// Per height a replica persists at most a pre-prepare, a prepare and a commit, plus
@@ -30,8 +32,29 @@ pub struct PersistedState {
     /// the next batch's timestamp.
     pub last_committed_timestamp_ms: u64,
     /// Messages this replica signed, and pre-prepares it accepted, above the stable
-    /// checkpoint.
+    /// checkpoint, in `view` (older views' are dropped when the view moves).
     pub log: BoundedVec<SignedMessage, MAX_PERSISTED_MESSAGES>,
+    /// Changing to `view`: the VIEW-CHANGE is sent, the NEW-VIEW not yet accepted.
+    pub changing: bool,
+    /// The last VIEW-CHANGE this replica signed.
+    pub view_change: Option<SignedViewChange>,
+    /// The NEW-VIEW of the last view this replica entered.
+    pub new_view: Option<SignedNewView>,
+    /// The highest-view prepared certificate for each height above the stable
+    /// checkpoint at which this replica is prepared (the P set), in height order.
+    pub prepared: BoundedVec<PreparedCertificate, { MAX_LOG_WINDOW as usize }>,
+    /// The blocks committed above the stable checkpoint: a new view re-orders them,
+    /// and this replica votes for them again with the same block hash.
+    pub commits: BoundedVec<CommitRecord, { MAX_LOG_WINDOW as usize }>,
+}
+
+/// A committed height above the stable checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRecord {
+    pub seq: SeqNo,
+    pub digest: Digest,
+    pub block_hash: Hash,
+    pub state_root: Hash,
 }
 
 impl Default for PersistedState {
@@ -43,12 +66,18 @@ impl Default for PersistedState {
             last_committed: SeqNo(0),
             last_committed_timestamp_ms: 0,
             log: BoundedVec::empty(),
+            changing: false,
+            view_change: None,
+            new_view: None,
+            prepared: BoundedVec::empty(),
+            commits: BoundedVec::empty(),
         }
     }
 }
 
 impl PersistedState {
-    /// Records one durable write. A stable checkpoint drops the log at or below it.
+    /// Records one durable write. A stable checkpoint drops everything at or below
+    /// it; a move to another view drops the log of older views.
     pub fn apply(&mut self, entry: &PersistEntry) -> Result<(), TooMany> {
         match entry {
             PersistEntry::Message(signed) => {
@@ -57,20 +86,75 @@ impl PersistedState {
                 self.log = BoundedVec::new(log)?;
             }
             PersistEntry::StableCheckpoint(stable) => {
-                let above = |signed: &SignedMessage| {
-                    Message::from_canonical_bytes(&signed.payload)
-                        .map(|message| message.seq() > stable.seq)
-                        .unwrap_or(false)
-                };
-                let log: Vec<SignedMessage> = std::mem::replace(&mut self.log, BoundedVec::empty())
-                    .into_inner()
-                    .into_iter()
-                    .filter(above)
-                    .collect();
-                self.log = BoundedVec::new(log)?;
+                let seq = stable.seq;
+                self.retain_log(|message| message.seq() > seq)?;
+                let prepared = std::mem::replace(&mut self.prepared, BoundedVec::empty());
+                self.prepared = BoundedVec::new(
+                    prepared
+                        .into_inner()
+                        .into_iter()
+                        .filter(|c| certificate_seq(c).is_some_and(|s| s > seq))
+                        .collect(),
+                )?;
+                let commits = std::mem::replace(&mut self.commits, BoundedVec::empty());
+                self.commits = BoundedVec::new(
+                    commits
+                        .into_inner()
+                        .into_iter()
+                        .filter(|c| c.seq > seq)
+                        .collect(),
+                )?;
                 self.stable_checkpoint = Some(stable.clone());
             }
+            PersistEntry::Prepared(certificate) => {
+                let seq = certificate_seq(certificate);
+                let mut prepared: Vec<PreparedCertificate> =
+                    std::mem::replace(&mut self.prepared, BoundedVec::empty())
+                        .into_inner()
+                        .into_iter()
+                        .filter(|c| certificate_seq(c) != seq)
+                        .collect();
+                prepared.push(certificate.clone());
+                prepared.sort_by_key(certificate_seq);
+                self.prepared = BoundedVec::new(prepared)?;
+            }
+            PersistEntry::ViewChange(signed) => {
+                let view = crate::verify::decode_view_change(signed).map(|vc| vc.new_view);
+                if let Some(view) = view {
+                    self.move_to(view)?;
+                    self.changing = true;
+                }
+                self.view_change = Some(signed.clone());
+            }
+            PersistEntry::NewView(signed) => {
+                let view = crate::verify::decode_new_view(signed).map(|nv| nv.view);
+                if let Some(view) = view {
+                    self.move_to(view)?;
+                    self.changing = false;
+                }
+                self.new_view = Some(signed.clone());
+            }
         }
+        Ok(())
+    }
+
+    /// The view moves to `view`: messages of older views promise nothing any more.
+    fn move_to(&mut self, view: View) -> Result<(), TooMany> {
+        self.view = view;
+        self.retain_log(|message| message.view().is_none_or(|v| v >= view))
+    }
+
+    fn retain_log(&mut self, keep: impl Fn(&Message) -> bool) -> Result<(), TooMany> {
+        let log: Vec<SignedMessage> = std::mem::replace(&mut self.log, BoundedVec::empty())
+            .into_inner()
+            .into_iter()
+            .filter(|signed| {
+                Message::from_canonical_bytes(&signed.payload)
+                    .map(|message| keep(&message))
+                    .unwrap_or(false)
+            })
+            .collect();
+        self.log = BoundedVec::new(log)?;
         Ok(())
     }
 
@@ -78,7 +162,27 @@ impl PersistedState {
     pub fn record_commit(&mut self, block: &CommittedBlock) {
         self.last_committed = block.seq;
         self.last_committed_timestamp_ms = block.timestamp_ms;
+        let mut commits = std::mem::replace(&mut self.commits, BoundedVec::empty()).into_inner();
+        commits.retain(|c| c.seq < block.seq);
+        commits.push(CommitRecord {
+            seq: block.seq,
+            digest: block.digest,
+            block_hash: block.block_hash,
+            state_root: block.state_root,
+        });
+        // Heights above the stable checkpoint are at most L; a host that never
+        // records a checkpoint keeps the newest L.
+        let excess = commits.len().saturating_sub(MAX_LOG_WINDOW as usize);
+        commits.drain(..excess);
+        self.commits = BoundedVec::new(commits).expect("trimmed to the bound");
     }
+}
+
+/// The height a certificate is for (None if its pre-prepare does not decode).
+pub(crate) fn certificate_seq(certificate: &PreparedCertificate) -> Option<SeqNo> {
+    Message::from_canonical_bytes(&certificate.pre_prepare.payload)
+        .ok()
+        .map(|m| m.seq())
 }
 
 const STABLE_CHECKPOINT_MAX_LEN: usize =
@@ -93,7 +197,16 @@ impl Canonical for PersistedState {
         + 10
         + 10
         + 3
-        + MAX_PERSISTED_MESSAGES * SignedMessage::MAX_ENCODED_LEN;
+        + MAX_PERSISTED_MESSAGES * SignedMessage::MAX_ENCODED_LEN
+        + 1
+        + 1
+        + SignedViewChange::MAX_ENCODED_LEN
+        + 1
+        + SignedNewView::MAX_ENCODED_LEN
+        + 3
+        + MAX_LOG_WINDOW as usize * (SignedMessage::MAX_ENCODED_LEN * (MAX_VALIDATORS + 1) + 3)
+        + 3
+        + MAX_LOG_WINDOW as usize * (10 + 32 * 3);
 }
 
 /// Why a persisted state does not restore. The state came from this replica's own

@@ -1,10 +1,13 @@
 //! Verification at the edge (STYLE.md habit 4): the replica accepts only [`Verified`]
 //! messages, and only [`verify`] makes one.
 
-use crate::message::{Message, MessageKind, SignedMessage};
+use crate::input::Input;
+use crate::message::{Message, MessageKind, Signed, SignedMessage};
 use crate::types::ReplicaId;
+use crate::view_change::{NewView, SignedNewView, SignedViewChange, ViewChange};
 use crypto::codec::Canonical;
 use crypto::PublicKey;
+use serde::{Deserialize, Serialize};
 
 /// A message whose sender is a validator, whose signature verified strictly in its
 /// kind's domain, and whose payload decoded canonically into a message of that kind.
@@ -53,6 +56,172 @@ pub enum Rejected {
     },
 }
 
+/// Every message as it travels between validators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Envelope {
+    Message(SignedMessage),
+    ViewChange(SignedViewChange),
+    NewView(SignedNewView),
+}
+
+impl Canonical for Envelope {
+    const NAME: &'static str = "consensus envelope";
+    const MAX_ENCODED_LEN: usize = 1 + SignedNewView::MAX_ENCODED_LEN;
+}
+
+impl Envelope {
+    pub fn sender(&self) -> ReplicaId {
+        match self {
+            Envelope::Message(m) => m.sender,
+            Envelope::ViewChange(m) => m.sender,
+            Envelope::NewView(m) => m.sender,
+        }
+    }
+
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Envelope::Message(m) => m.kind,
+            Envelope::ViewChange(m) => m.kind,
+            Envelope::NewView(m) => m.kind,
+        }
+    }
+
+    pub fn signature(&self) -> &crypto::Signature {
+        match self {
+            Envelope::Message(m) => &m.signature,
+            Envelope::ViewChange(m) => &m.signature,
+            Envelope::NewView(m) => &m.signature,
+        }
+    }
+
+    /// The normal-case message inside, if that is what this is.
+    pub fn as_message(&self) -> Option<&SignedMessage> {
+        match self {
+            Envelope::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// A VIEW-CHANGE whose envelope verified and whose payload decoded canonically. Its
+/// contents (C and P) are checked by the replica ([`crate::check_view_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedViewChange {
+    signed: SignedViewChange,
+    view_change: ViewChange,
+}
+
+impl VerifiedViewChange {
+    pub fn sender(&self) -> ReplicaId {
+        self.signed.sender
+    }
+    pub fn view_change(&self) -> &ViewChange {
+        &self.view_change
+    }
+    pub fn signed(&self) -> &SignedViewChange {
+        &self.signed
+    }
+    pub fn into_view_change(self) -> ViewChange {
+        self.view_change
+    }
+    pub(crate) fn into_parts(self) -> (SignedViewChange, ViewChange) {
+        (self.signed, self.view_change)
+    }
+}
+
+/// A NEW-VIEW whose envelope verified and whose payload decoded canonically. V and Q
+/// are checked by the replica ([`crate::check_new_view`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedNewView {
+    signed: SignedNewView,
+    new_view: NewView,
+}
+
+impl VerifiedNewView {
+    pub fn sender(&self) -> ReplicaId {
+        self.signed.sender
+    }
+    pub fn new_view(&self) -> &NewView {
+        &self.new_view
+    }
+    pub fn signed(&self) -> &SignedNewView {
+        &self.signed
+    }
+    pub(crate) fn into_parts(self) -> (SignedNewView, NewView) {
+        (self.signed, self.new_view)
+    }
+}
+
+/// Checks a VIEW-CHANGE's envelope: a validator's signature in the view-change domain
+/// over a payload that decodes canonically.
+pub fn open_view_change(
+    signed: &SignedViewChange,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<VerifiedViewChange, Rejected> {
+    let view_change = open(signed, MessageKind::ViewChange, validators, chain_id)?;
+    Ok(VerifiedViewChange {
+        signed: signed.clone(),
+        view_change,
+    })
+}
+
+/// Checks a NEW-VIEW's envelope the same way.
+pub fn open_new_view(
+    signed: &SignedNewView,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<VerifiedNewView, Rejected> {
+    let new_view = open(signed, MessageKind::NewView, validators, chain_id)?;
+    Ok(VerifiedNewView {
+        signed: signed.clone(),
+        new_view,
+    })
+}
+
+fn open<T: Canonical, const MAX: usize>(
+    signed: &Signed<MAX>,
+    kind: MessageKind,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<T, Rejected> {
+    if signed.kind != kind {
+        return Err(Rejected::KindMismatch {
+            envelope: signed.kind,
+            payload: kind,
+        });
+    }
+    signed.signature_holds(validators, chain_id)?;
+    T::from_canonical_bytes(&signed.payload).map_err(|e| Rejected::MalformedPayload {
+        sender: signed.sender,
+        reason: e.to_string(),
+    })
+}
+
+/// Decodes a VIEW-CHANGE this replica signed itself (no signature check).
+pub(crate) fn decode_view_change(signed: &SignedViewChange) -> Option<ViewChange> {
+    ViewChange::from_canonical_bytes(&signed.payload).ok()
+}
+
+/// Decodes a NEW-VIEW this replica sent or accepted (no signature check).
+pub(crate) fn decode_new_view(signed: &SignedNewView) -> Option<NewView> {
+    NewView::from_canonical_bytes(&signed.payload).ok()
+}
+
+/// Checks any message from the network at the edge and makes it an input for the
+/// replica.
+pub fn verify_envelope(
+    envelope: &Envelope,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<Input, Rejected> {
+    match envelope {
+        Envelope::Message(m) => verify(m, validators, chain_id).map(Input::Message),
+        Envelope::ViewChange(m) => open_view_change(m, validators, chain_id).map(Input::ViewChange),
+        Envelope::NewView(m) => open_new_view(m, validators, chain_id).map(Input::NewView),
+    }
+}
+
 /// Checks a message from the network against the validator set and chain id.
 ///
 /// Order: the sender must be a validator; the signature must verify in the domain the
@@ -64,15 +233,7 @@ pub fn verify(
     chain_id: &str,
 ) -> Result<Verified, Rejected> {
     let sender = signed.sender;
-    let key = validators
-        .get(sender.index())
-        .ok_or(Rejected::UnknownSender { sender })?;
-    key.verify(
-        signed.kind.domain(chain_id),
-        &signed.payload,
-        &signed.signature,
-    )
-    .map_err(|_| Rejected::BadSignature { sender })?;
+    signed.signature_holds(validators, chain_id)?;
     let message =
         Message::from_canonical_bytes(&signed.payload).map_err(|e| Rejected::MalformedPayload {
             sender,

@@ -67,6 +67,8 @@ impl Replica {
                 self.ready.stable_checkpoint = Some(stable.clone());
                 self.checkpoints.make_stable(stable);
                 self.log.advance_low(seq);
+                self.certificates = self.certificates.split_off(&seq.next());
+                self.commits = self.commits.split_off(&seq.next());
                 return true;
             }
             seq = SeqNo(seq.0 - k);

@@ -34,7 +34,7 @@ impl Replica {
             view: pp.view,
             digest: pp.digest,
             batch: pp.batch.clone(),
-            result: pp.result,
+            result: Some(pp.result),
         });
         self.log.slot_mut(seq).execution = Execution::Requested;
         self.executing = Some(seq);
@@ -45,6 +45,10 @@ impl Replica {
     /// the block hash. Another root, or a batch that does not execute: report the
     /// fault and never commit this height here (view change will act on it).
     pub(super) fn on_executed(&mut self, seq: SeqNo, digest: Digest, outcome: ExecOutcome) {
+        if self.building_awaits(seq, digest) {
+            self.on_built(outcome);
+            return;
+        }
         let Some((view, claimed)) = self.awaited_execution(seq, digest) else {
             self.ready.ignored.push(Ignored::Executed {
                 seq,
@@ -113,7 +117,7 @@ impl Replica {
             }
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
-                message: vote.signed,
+                message: crate::verify::Envelope::Message(vote.signed),
             });
         } else {
             let commit = Commit {
@@ -157,9 +161,21 @@ impl Replica {
             view: pp.view,
             digest: pp.digest,
             block_hash,
+            state_root: pp.result,
             timestamp_ms: pp.batch.timestamp_ms,
             certificate,
         };
+        self.commits.insert(
+            seq,
+            crate::persist::CommitRecord {
+                seq,
+                digest: pp.digest,
+                block_hash,
+                state_root: pp.result,
+            },
+        );
+        self.progress_at_ms = self.now_ms;
+        self.failures = 0;
         self.last_committed = seq;
         self.last_committed_timestamp_ms = block.timestamp_ms;
         self.ready.commit.push(block);

@@ -68,6 +68,10 @@ impl Replica {
                 assert_eq!(own.body.digest, pp.digest, "own commit disagrees at {seq}");
             }
         }
+        assert!(
+            self.changing.is_none() || self.log.len() == 0,
+            "a replica changing views holds no ordering messages"
+        );
         for (seq, votes) in self.checkpoints.vote_heights() {
             assert!(votes <= n, "more than N checkpoint votes at {seq}");
         }

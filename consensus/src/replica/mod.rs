@@ -10,6 +10,7 @@ mod pre_prepare;
 mod primary;
 mod restore;
 mod retransmit;
+mod view_change;
 mod votes;
 
 use crate::checkpoint::Checkpoints;
@@ -20,10 +21,32 @@ use crate::message::{Message, SignedMessage};
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
 };
-use crate::persist::PersistedState;
+use crate::persist::{CommitRecord, PersistedState};
 use crate::quorum::{primary_of, quorum};
 use crate::types::{ReplicaId, SeqNo, View};
-use crypto::SigningKey;
+use crate::verify::Envelope;
+use crate::view_change::{
+    PreparedCertificate, Selection, SignedNewView, SignedViewChange, ViewChange,
+};
+use crypto::{Hash, SigningKey};
+use std::collections::BTreeMap;
+
+/// A view change in progress: the replica is changing to its `view`.
+#[derive(Debug, Clone)]
+struct Changing {
+    /// When q VIEW-CHANGEs for the view were first held: the view-change timer runs
+    /// from here (PBFT section 4.5.2).
+    timer_from_ms: Option<u64>,
+}
+
+/// The new primary learning the results of Q's batches before it signs NEW-VIEW.
+#[derive(Debug, Clone)]
+struct Building {
+    view_changes: Vec<SignedViewChange>,
+    selection: Selection,
+    /// The state root after each of `selection.entries`, in order, as learnt so far.
+    results: Vec<Hash>,
+}
 
 /// What the host last said about its pool (`Input::TxsAvailable`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,8 +92,38 @@ pub struct Replica {
     heard_ahead: bool,
     /// When this replica last helped each lagging replica (index = replica id).
     helped_ms: Vec<Option<u64>>,
+    /// Changing to `view`, if set (DESIGN.md section 5.1).
+    changing: Option<Changing>,
+    /// Consecutive failed view changes since the last commit: the view-change timeout
+    /// doubles with each.
+    failures: u32,
+    /// The latest valid VIEW-CHANGE from each validator (ours included), for views
+    /// above the one we are in (or the one we are changing to).
+    view_changes: BTreeMap<ReplicaId, (SignedViewChange, ViewChange)>,
+    /// The last VIEW-CHANGE this replica signed.
+    own_view_change: Option<SignedViewChange>,
+    /// The NEW-VIEW that began the current view (none for view 0).
+    new_view_message: Option<SignedNewView>,
+    /// Primary of the view we change to: Q in the making.
+    building: Option<Building>,
+    /// The highest-view prepared certificate per height above h: the P set.
+    certificates: BTreeMap<SeqNo, (View, PreparedCertificate)>,
+    /// Committed heights above h: a new view orders them again.
+    commits: BTreeMap<SeqNo, CommitRecord>,
+    /// The timers start at the first tick after the replica starts.
+    clock_started: bool,
+    /// Backup: when the primary last sent a pre-prepare or heartbeat.
+    last_heard_primary_ms: u64,
+    /// Primary: when it last sent a pre-prepare or heartbeat.
+    last_primary_send_ms: u64,
+    /// The last commit or view entry: the request timer never starts before it.
+    progress_at_ms: u64,
+    /// When this replica last helped each replica in an older view.
+    helped_view_ms: Vec<Option<u64>>,
     /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
     unsafe_commit_quorum_minus_one: bool,
+    /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
+    unsafe_skip_new_view_check: bool,
     /// The outputs of the step in progress.
     ready: Ready,
 }
@@ -110,8 +163,22 @@ impl Replica {
             progress_mark: (SeqNo(0), SeqNo(0)),
             progress_ms: 0,
             heard_ahead: false,
+            helped_view_ms: helped_ms.clone(),
             helped_ms,
+            changing: None,
+            failures: 0,
+            view_changes: BTreeMap::new(),
+            own_view_change: None,
+            new_view_message: None,
+            building: None,
+            certificates: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            clock_started: false,
+            last_heard_primary_ms: 0,
+            last_primary_send_ms: 0,
+            progress_at_ms: 0,
             unsafe_commit_quorum_minus_one: false,
+            unsafe_skip_new_view_check: false,
             ready: Ready::default(),
         };
         if let Some(state) = restored {
@@ -133,8 +200,11 @@ impl Replica {
                     Message::Prepare(m) => self.on_prepare(signed, m),
                     Message::Commit(m) => self.on_commit(signed, m),
                     Message::Checkpoint(m) => self.on_checkpoint(signed, m),
+                    Message::Heartbeat(m) => self.on_heartbeat(signed, m),
                 }
             }
+            Input::ViewChange(verified) => self.on_view_change(verified),
+            Input::NewView(verified) => self.on_new_view(verified),
             Input::Tick { now_ms } => self.on_tick(now_ms),
             Input::TxsAvailable { count, oldest_ms } => self.on_txs_available(count, oldest_ms),
             Input::Proposal { seq, batch, result } => self.on_proposal(seq, batch, result),
@@ -144,6 +214,7 @@ impl Replica {
                 outcome,
             } => self.on_executed(seq, digest, outcome),
         }
+        self.react_to_faults(0);
         self.advance();
         let ready = std::mem::take(&mut self.ready);
         self.check_invariants(committed_before, &ready);
@@ -154,10 +225,12 @@ impl Replica {
     /// prepared height, commit in order, sign checkpoints, make one stable, propose.
     fn advance(&mut self) {
         loop {
+            let built = self.build_new_view();
+            self.vote_for_committed_heights();
             let executed = self.request_execution();
             let committed = self.commit_next();
             let stabilized = self.stabilize();
-            if !(executed || committed || stabilized) {
+            if !(built || executed || committed || stabilized) {
                 break;
             }
         }
@@ -196,6 +269,11 @@ impl Replica {
         self.primary() == self.config.me
     }
 
+    /// Whether a view change to `view()` is in progress.
+    pub fn is_changing_view(&self) -> bool {
+        self.changing.is_some()
+    }
+
     /// The number of heights the log holds (at most L).
     pub fn log_len(&self) -> usize {
         self.log.len()
@@ -222,6 +300,15 @@ impl Replica {
     #[doc(hidden)]
     pub fn set_unsafe_commit_quorum_minus_one(&mut self, on: bool) {
         self.unsafe_commit_quorum_minus_one = on;
+    }
+
+    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
+    /// replica accepts a NEW-VIEW's Q as sent instead of recomputing it from V
+    /// (DESIGN.md section 5.1 step 3), so a Byzantine new primary can re-order
+    /// committed heights. The simulator uses it to show the check is load-bearing.
+    #[doc(hidden)]
+    pub fn set_unsafe_skip_new_view_check(&mut self, on: bool) {
+        self.unsafe_skip_new_view_check = on;
     }
 
     // ----- helpers shared by the handlers -----
@@ -252,7 +339,7 @@ impl Replica {
             .push(PersistEntry::Message(signed.clone()));
         self.ready.then_send.push(Outgoing {
             to: Target::All,
-            message: signed.clone(),
+            message: Envelope::Message(signed.clone()),
         });
         signed
     }
@@ -265,6 +352,9 @@ impl Replica {
         };
         if behind && signed.sender != self.config.me {
             self.help_laggard(signed.sender, seq);
+        }
+        if matches!(reason, IgnoreReason::WrongView { view, current } if view < current) {
+            self.help_view(signed.sender);
         }
         self.ready.ignored.push(Ignored::Message {
             sender: signed.sender,
@@ -285,6 +375,9 @@ impl Replica {
         if sender == self.config.me {
             return Err(IgnoreReason::FromSelf);
         }
+        if self.changing.is_some() {
+            return Err(IgnoreReason::ChangingView);
+        }
         if view != self.view {
             return Err(IgnoreReason::WrongView {
                 view,
@@ -297,7 +390,14 @@ impl Replica {
                 high: self.log.high(),
             });
         }
-        if seq <= self.last_committed {
+        // A committed height still takes votes when the view orders it again (a
+        // NEW-VIEW re-proposed it): replicas that had not committed it need ours
+        // and theirs to gather q in this view.
+        let reordered = self
+            .log
+            .get(seq)
+            .is_some_and(|slot| slot.pre_prepare.is_some());
+        if seq <= self.last_committed && !reordered {
             return Err(IgnoreReason::AlreadyCommitted {
                 last_committed: self.last_committed,
             });

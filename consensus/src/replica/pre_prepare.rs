@@ -12,9 +12,25 @@ impl Replica {
     /// persists it with its own PREPARE and sends that PREPARE (step 3).
     pub(super) fn on_pre_prepare(&mut self, signed: SignedMessage, pp: PrePrepare) {
         if let Err(reason) = self.refuse_pre_prepare(&signed, &pp) {
+            let malformed = matches!(
+                reason,
+                IgnoreReason::DigestMismatch { .. }
+                    | IgnoreReason::TooManyTxs { .. }
+                    | IgnoreReason::DuplicateTx
+                    | IgnoreReason::WrongProposer { .. }
+            );
+            if malformed {
+                self.ready.faults.push(Fault::MalformedPrePrepare {
+                    view: pp.view,
+                    seq: pp.seq,
+                    reason: reason.clone(),
+                    evidence: signed.clone(),
+                });
+            }
             self.ignore(&signed, pp.seq, reason);
             return;
         }
+        self.last_heard_primary_ms = self.now_ms;
         let seq = pp.seq;
         let prepare = Prepare {
             view: pp.view,
@@ -36,7 +52,7 @@ impl Replica {
             // the same PREPARE again, never a new one.
             Some(own) => self.ready.then_send.push(crate::output::Outgoing {
                 to: crate::output::Target::All,
-                message: own,
+                message: crate::verify::Envelope::Message(own),
             }),
             None => {
                 let own = self.sign_persist_broadcast(&Message::Prepare(prepare));

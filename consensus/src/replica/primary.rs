@@ -14,7 +14,14 @@ impl Replica {
     /// and retransmission.
     pub(super) fn on_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
+        if !self.clock_started {
+            self.clock_started = true;
+            self.last_heard_primary_ms = self.now_ms;
+            self.last_primary_send_ms = self.now_ms;
+            self.progress_at_ms = self.now_ms;
+        }
         self.maybe_retransmit();
+        self.check_timers();
     }
 
     pub(super) fn on_txs_available(&mut self, count: usize, oldest_ms: u64) {
@@ -24,7 +31,7 @@ impl Replica {
     /// The host's batch for the requested height: checked like any pre-prepare's
     /// batch, then signed, persisted and broadcast. The primary sends no PREPARE.
     pub(super) fn on_proposal(&mut self, seq: SeqNo, batch: Batch, result: Hash) {
-        if !self.is_primary() || self.proposal_requested != Some(seq) {
+        if !self.is_primary() || self.changing.is_some() || self.proposal_requested != Some(seq) {
             self.ready.ignored.push(Ignored::Proposal {
                 seq,
                 reason: IgnoreReason::NotRequested,
@@ -47,6 +54,7 @@ impl Replica {
         self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
         self.next_proposal = seq.next();
         self.proposed_since_start = seq;
+        self.last_primary_send_ms = self.now_ms;
         self.pool = PoolStatus::default();
         self.update_prepared(seq);
     }
@@ -62,7 +70,7 @@ impl Replica {
     /// to a checkpoint) with pre-prepares it signed before holds heights its new host
     /// never executed; it waits until they are executed again.
     pub(super) fn maybe_request_proposal(&mut self) {
-        if !self.is_primary() || self.proposal_requested.is_some() {
+        if !self.is_primary() || self.proposal_requested.is_some() || self.changing.is_some() {
             return;
         }
         let seq = self.next_proposal;

@@ -46,11 +46,49 @@ impl Replica {
         self.last_committed = state.last_committed;
         self.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
         self.executed_through = state.last_committed;
+        self.restore_view_change(&state, low);
         for (index, signed) in state.log.iter().enumerate() {
             self.restore_message(index, signed)?;
         }
         self.finish_restore();
         Ok(())
+    }
+
+    /// The view-change state: changing or not, our last VIEW-CHANGE and the NEW-VIEW
+    /// of our view (to resend), the P set and the committed heights above h.
+    fn restore_view_change(&mut self, state: &PersistedState, low: SeqNo) {
+        let view = self.view;
+        self.changing = state.changing.then_some(super::Changing {
+            timer_from_ms: None,
+        });
+        self.own_view_change = state.view_change.clone();
+        if let Some(signed) = &state.view_change {
+            if let Some(vc) = crate::verify::decode_view_change(signed) {
+                if vc.new_view == view && state.changing {
+                    self.view_changes
+                        .insert(self.config.me, (signed.clone(), vc));
+                }
+            }
+        }
+        self.new_view_message = state.new_view.clone().filter(|signed| {
+            crate::verify::decode_new_view(signed).is_some_and(|nv| nv.view == view)
+        });
+        for certificate in state.prepared.iter() {
+            let Ok(Message::PrePrepare(pp)) = <Message as crypto::Canonical>::from_canonical_bytes(
+                &certificate.pre_prepare.payload,
+            ) else {
+                continue;
+            };
+            if pp.seq > low && self.log.in_window(pp.seq) {
+                self.certificates
+                    .insert(pp.seq, (pp.view, certificate.clone()));
+            }
+        }
+        for record in state.commits.iter() {
+            if record.seq > low && record.seq <= state.last_committed {
+                self.commits.insert(record.seq, *record);
+            }
+        }
     }
 
     /// A stable checkpoint's proof: at a checkpoint height, `q` distinct validators
@@ -104,6 +142,8 @@ impl Replica {
                 insert_vote(&mut self.log.slot_mut(seq).commits, me, commit, signed)
             }
             Message::Checkpoint(checkpoint) => self.checkpoints.add(me, checkpoint, signed),
+            // Heartbeats are never persisted; one on disk promises nothing.
+            Message::Heartbeat(_) => return Ok(()),
         };
         match added {
             VoteOutcome::Conflict { .. } => Err(conflicting),

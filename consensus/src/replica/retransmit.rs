@@ -17,6 +17,7 @@ use super::Replica;
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::types::{ReplicaId, SeqNo};
+use crate::verify::Envelope;
 
 impl Replica {
     pub(super) fn maybe_retransmit(&mut self) {
@@ -35,10 +36,13 @@ impl Replica {
             return;
         }
         self.progress_ms = self.now_ms;
+        if self.changing.is_some() {
+            self.retransmit_view_change();
+        }
         for message in self.own_messages_in_window() {
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
-                message,
+                message: Envelope::Message(message),
             });
         }
     }
@@ -62,7 +66,7 @@ impl Replica {
         for message in messages.into_iter().filter(|m| m.sender != laggard) {
             self.ready.then_send.push(Outgoing {
                 to: Target::One(laggard),
-                message,
+                message: Envelope::Message(message),
             });
         }
     }
@@ -72,7 +76,7 @@ impl Replica {
     fn has_unfinished_work(&self) -> bool {
         let pending_height = self.log.iter().any(|(seq, _)| *seq > self.last_committed);
         let unstable_checkpoint = !self.checkpoints.own_messages(self.config.me).is_empty();
-        pending_height || unstable_checkpoint || self.heard_ahead
+        pending_height || unstable_checkpoint || self.heard_ahead || self.changing.is_some()
     }
 
     /// Every message this replica signed for heights in `[h, H]`, in height order:

@@ -6,6 +6,8 @@ use crate::log::{insert_vote, VoteOutcome};
 use crate::message::{Commit, MessageKind, Prepare, SignedMessage};
 use crate::output::{Fault, IgnoreReason};
 use crate::types::SeqNo;
+use crate::view_change::PreparedCertificate;
+use crypto::codec::BoundedVec;
 
 impl Replica {
     /// Step 3: record a backup's PREPARE. It may arrive before its pre-prepare; it
@@ -79,13 +81,39 @@ impl Replica {
     pub(super) fn update_prepared(&mut self, seq: SeqNo) {
         let primary = self.primary();
         let needed = self.q - 1;
-        if let Some(slot) = self.log.get(seq) {
-            if !slot.prepared
-                && slot.pre_prepare.is_some()
-                && slot.matching_prepares(primary) >= needed
-            {
-                self.log.slot_mut(seq).prepared = true;
-            }
+        let Some(slot) = self.log.get(seq) else {
+            return;
+        };
+        let Some(pp) = slot.pre_prepare.as_ref() else {
+            return;
+        };
+        if slot.prepared || slot.matching_prepares(primary) < needed {
+            return;
+        }
+        let prepares: Vec<SignedMessage> = slot
+            .prepares
+            .iter()
+            .filter(|(sender, vote)| {
+                **sender != primary && vote.body.view == pp.view && vote.body.digest == pp.digest
+            })
+            .take(needed)
+            .map(|(_, vote)| vote.signed.clone())
+            .collect();
+        let certificate = PreparedCertificate {
+            pre_prepare: pp.signed.clone(),
+            prepares: BoundedVec::new(prepares).expect("at most N prepares"),
+        };
+        let view = pp.view;
+        self.log.slot_mut(seq).prepared = true;
+        let newer = self
+            .certificates
+            .get(&seq)
+            .is_none_or(|(held, _)| *held < view);
+        if newer {
+            self.ready
+                .persist
+                .push(crate::output::PersistEntry::Prepared(certificate.clone()));
+            self.certificates.insert(seq, (view, certificate));
         }
     }
 }

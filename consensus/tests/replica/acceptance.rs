@@ -48,12 +48,36 @@ fn run(cases: Vec<Case>) {
             "{}",
             case.name
         );
+        // A refusal signs no vote; one that proves the primary misbehaved starts a
+        // view change, whose VIEW-CHANGE is all that is persisted and sent.
         assert!(
-            ready.then_send.is_empty(),
+            ready
+                .then_send
+                .iter()
+                .all(|out| matches!(out.message, consensus::Envelope::ViewChange(_))),
             "{}: a refused message causes no vote",
             case.name
         );
-        assert!(ready.persist.is_empty(), "{}: nothing persisted", case.name);
+        assert!(
+            ready
+                .persist
+                .iter()
+                .all(|entry| matches!(entry, PersistEntry::ViewChange(_))),
+            "{}: nothing but a view change persisted",
+            case.name
+        );
+        let changed = !ready.view_changes.is_empty();
+        let primary_fault = ready.faults.iter().any(|f| {
+            matches!(
+                f,
+                Fault::EquivocatingPrimary { .. } | Fault::MalformedPrePrepare { .. }
+            )
+        });
+        assert_eq!(
+            changed, primary_fault,
+            "{}: view change iff the primary is proven faulty",
+            case.name
+        );
         match case.fault {
             Some(is_expected) => {
                 assert_eq!(ready.faults.len(), 1, "{}", case.name);
@@ -129,7 +153,7 @@ fn pre_prepare_refusals() {
             setup: vec![],
             message: bad_digest,
             expected: IgnoreReason::DigestMismatch { computed: d(&[1]) },
-            fault: None,
+            fault: Some(|f| matches!(f, Fault::MalformedPrePrepare { seq: SeqNo(1), .. })),
         },
         Case {
             name: "batch within batch_max_txs",
@@ -139,14 +163,14 @@ fn pre_prepare_refusals() {
                 txs: 5,
                 max: BATCH_MAX_TXS,
             },
-            fault: None,
+            fault: Some(|f| matches!(f, Fault::MalformedPrePrepare { seq: SeqNo(1), .. })),
         },
         Case {
             name: "batch well formed",
             setup: vec![],
             message: pp(1, 0, &[7, 7]),
             expected: IgnoreReason::DuplicateTx,
-            fault: None,
+            fault: Some(|f| matches!(f, Fault::MalformedPrePrepare { seq: SeqNo(1), .. })),
         },
         Case {
             name: "proposer is the primary",
@@ -156,7 +180,7 @@ fn pre_prepare_refusals() {
                 proposer: ReplicaId(3),
                 primary: ReplicaId(0),
             },
-            fault: None,
+            fault: Some(|f| matches!(f, Fault::MalformedPrePrepare { seq: SeqNo(1), .. })),
         },
         Case {
             name: "timestamp within max_clock_drift",
@@ -369,7 +393,7 @@ fn accepted_pre_prepare_is_persisted_before_its_prepare_leaves() {
     };
     assert_eq!(ready.then_send.len(), 1);
     assert_eq!(ready.then_send[0].to, Target::All);
-    assert_eq!(&ready.then_send[0].message, own);
+    assert_eq!(ready.then_send[0].message.as_message(), Some(own));
     let verified =
         consensus::verify(own, &replica.config().validators, CHAIN).expect("own prepare verifies");
     assert_eq!(verified.sender(), ReplicaId(ME));

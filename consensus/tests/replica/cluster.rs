@@ -2,7 +2,7 @@
 //! and 4), with messages delivered in random order and duplicated.
 
 use crate::harness::*;
-use consensus::{quorum, verify, Fault, Message, SeqNo};
+use consensus::{quorum, verify, Fault, Message, SeqNo, View};
 
 /// DESIGN.md section 3: four replicas commit 100 heights with identical block hashes,
 /// in order, each with a certificate of q valid commits from distinct validators for
@@ -69,19 +69,20 @@ fn other_sizes_commit() {
     }
 }
 
-/// DESIGN.md section 3 step 4 (RBFT): a primary that lies about the state root at
-/// height 3 gets no commit there from anyone; every replica reports the fault.
+/// DESIGN.md sections 3 step 4 and 5.1: a primary that lies about the state root at
+/// height 3 gets no commit for its lie; every replica reports the fault and changes
+/// view, and the primary of view 1 orders the same (prepared) batch at 3 again with
+/// the state root it computed, which everyone commits.
 #[test]
-fn lying_primary_commits_nothing() {
+fn lying_primary_is_replaced_and_its_batch_committed_with_the_right_root() {
     let mut cluster = Cluster::new(4);
     cluster.hosts[0].lie_at = Some(3);
     for _ in 0..200 {
-        cluster.submit(0, BATCH_MAX_TXS as usize);
+        if cluster.replicas[0].view() == View(0) {
+            cluster.submit(0, BATCH_MAX_TXS as usize);
+        }
         cluster.tick(1);
         cluster.run_until_quiet();
-    }
-    for replica in &cluster.replicas {
-        assert_eq!(replica.last_committed(), SeqNo(2));
     }
     let mut reporters: Vec<u32> = cluster
         .faults
@@ -95,6 +96,18 @@ fn lying_primary_commits_nothing() {
         vec![0, 1, 2, 3],
         "every replica validated and refused"
     );
+    for (i, replica) in cluster.replicas.iter().enumerate() {
+        assert_eq!(replica.view(), View(1), "replica {i}");
+        assert!(!replica.is_changing_view());
+        let at_3 = &cluster.committed[i][2];
+        assert_eq!(at_3.view, View(1), "height 3 committed in the new view");
+        assert_eq!(
+            at_3.state_root,
+            state_root(cluster.committed[i][1].state_root, at_3.digest),
+            "with the honest root"
+        );
+    }
+    cluster.assert_agreement();
 }
 
 /// The q - 1 switch really breaks the replica: with it on at one replica, that

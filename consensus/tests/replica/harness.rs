@@ -5,9 +5,10 @@
 #![allow(dead_code)]
 
 use consensus::{
-    verify, Batch, Checkpoint, Commit, CommittedBlock, ExecOutcome, ExecuteRequest, Fault,
-    IgnoreReason, Ignored, Input, Message, MessageKind, PersistedState, PrePrepare, Prepare,
-    ProposalRequest, Ready, Replica, ReplicaConfig, ReplicaId, SeqNo, SignedMessage, Target, View,
+    verify, verify_envelope, Batch, Checkpoint, Commit, CommittedBlock, Envelope, ExecOutcome,
+    ExecuteRequest, Fault, IgnoreReason, Ignored, Input, Message, MessageKind, PersistedState,
+    PrePrepare, Prepare, ProposalRequest, Ready, Replica, ReplicaConfig, ReplicaId, SeqNo,
+    SignedMessage, Target, View,
 };
 use crypto::{BoundedVec, Hash, Sha256, SigningKey};
 use rand::{Rng, SeedableRng};
@@ -186,6 +187,7 @@ impl FakeHost {
         let outcome = honest_outcome(req, prev);
         if let ExecOutcome::Valid { state_root, .. } = outcome {
             self.roots.insert(req.seq.0, state_root);
+            self.proposal_roots.insert(req.seq.0, state_root);
         }
         Input::Executed {
             seq: req.seq,
@@ -233,7 +235,7 @@ pub struct Cluster {
     pub n: usize,
     pub replicas: Vec<Replica>,
     pub hosts: Vec<FakeHost>,
-    pub queue: VecDeque<(u32, SignedMessage)>,
+    pub queue: VecDeque<(u32, Envelope)>,
     pub committed: Vec<Vec<CommittedBlock>>,
     pub persisted: Vec<PersistedState>,
     pub faults: Vec<(u32, Fault)>,
@@ -304,7 +306,7 @@ impl Cluster {
             self.committed[i].push(block.clone());
         }
         for out in &ready.then_send {
-            self.trace.update(&out.message.signature.0);
+            self.trace.update(&out.message.signature().0);
             self.assert_no_equivocation(&out.message);
             match out.to {
                 Target::All => {
@@ -329,7 +331,22 @@ impl Cluster {
 
     /// No replica signs two digests (pre-prepare, prepare), two block hashes (commit)
     /// or two checkpoints for one (view, seq), across restarts too.
-    fn assert_no_equivocation(&mut self, signed: &SignedMessage) {
+    fn assert_no_equivocation(&mut self, envelope: &Envelope) {
+        let signed = match envelope {
+            Envelope::Message(signed) => signed,
+            Envelope::ViewChange(signed) => {
+                let key = (signed.sender.0, signed.kind, 0, 0);
+                let value = (crypto::sha256(&signed.payload), Hash::ZERO);
+                self.assert_once(key, value);
+                return;
+            }
+            Envelope::NewView(signed) => {
+                let key = (signed.sender.0, signed.kind, 0, 0);
+                let value = (crypto::sha256(&signed.payload), Hash::ZERO);
+                self.assert_once(key, value);
+                return;
+            }
+        };
         let validators = self.replicas[0].config().validators.clone();
         let verified = verify(signed, &validators, CHAIN).expect("own messages verify");
         let (view, value) = match verified.message() {
@@ -337,6 +354,7 @@ impl Cluster {
             Message::Prepare(m) => (m.view.0, (m.digest, Hash::ZERO)),
             Message::Commit(m) => (m.view.0, (m.digest, m.block_hash)),
             Message::Checkpoint(m) => (0, (m.block_hash, Hash::ZERO)),
+            Message::Heartbeat(m) => (m.view.0, (Hash::ZERO, Hash::ZERO)),
         };
         let key = (
             signed.sender.0,
@@ -344,12 +362,16 @@ impl Cluster {
             view,
             verified.message().seq().0,
         );
+        self.assert_once(key, value);
+    }
+
+    fn assert_once(&mut self, key: (u32, MessageKind, u64, u64), value: (Hash, Hash)) {
+        // A VIEW-CHANGE or NEW-VIEW is keyed by its payload's view below.
         let first = *self.signed.entry(key).or_insert(value);
-        assert_eq!(
-            first, value,
-            "replica {} equivocated: {key:?}",
-            signed.sender.0
-        );
+        if key.1 == MessageKind::ViewChange || key.1 == MessageKind::NewView {
+            return;
+        }
+        assert_eq!(first, value, "replica {} equivocated: {key:?}", key.0);
     }
 
     /// Delivers one queued message; false when the queue is empty.
@@ -370,15 +392,15 @@ impl Cluster {
             }
             _ => self.queue.pop_front(),
         };
-        let Some((to, signed)) = picked else {
+        let Some((to, envelope)) = picked else {
             return false;
         };
         if self.down[to as usize] {
             return true;
         }
         let validators = self.replicas[to as usize].config().validators.clone();
-        let verified = verify(&signed, &validators, CHAIN).expect("honest messages verify");
-        self.input(to, Input::Message(verified));
+        let input = verify_envelope(&envelope, &validators, CHAIN).expect("honest messages verify");
+        self.input(to, input);
         true
     }
 

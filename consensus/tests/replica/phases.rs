@@ -34,7 +34,8 @@ fn executed(req: &ExecuteRequest, prev: Hash) -> Input {
 
 fn sent_commit(ready: &Ready) -> Option<consensus::Commit> {
     ready.then_send.iter().find_map(|out| {
-        let verified = consensus::verify(&out.message, &config(N, ME).validators, CHAIN).ok()?;
+        let verified =
+            consensus::verify(out.message.as_message()?, &config(N, ME).validators, CHAIN).ok()?;
         match verified.message() {
             Message::Commit(c) if out.to == Target::All => Some(*c),
             _ => None,
@@ -275,7 +276,7 @@ fn primary_batches_by_size_or_timeout() {
     });
     assert_eq!(ready.then_send.len(), 1, "only the PRE-PREPARE");
     assert_eq!(
-        ready.then_send[0].message.kind,
+        ready.then_send[0].message.kind(),
         consensus::MessageKind::PrePrepare
     );
     assert_eq!(ready.persist.len(), 1, "persisted before it leaves");

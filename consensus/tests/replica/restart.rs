@@ -42,12 +42,21 @@ fn restarted_backup_refuses_a_second_digest() {
             accepted: batch(0, 0, &[1]).digest()
         }]
     );
-    assert!(ready.then_send.is_empty() && ready.persist.is_empty());
+    // The equivocation starts a view change: the VIEW-CHANGE is all it sends.
+    assert!(ready
+        .then_send
+        .iter()
+        .all(|out| matches!(out.message, consensus::Envelope::ViewChange(_))));
+    let prepared_again = ready
+        .persist
+        .iter()
+        .any(|entry| matches!(entry, consensus::PersistEntry::Message(_)));
+    assert!(!prepared_again, "no PREPARE for the second digest");
     let ready = feed(&mut restarted, &first);
     assert_eq!(
         reasons(&ready),
-        vec![IgnoreReason::Duplicate],
-        "the first is still held"
+        vec![IgnoreReason::ChangingView],
+        "changing views, it takes no pre-prepare"
     );
 }
 
@@ -298,7 +307,11 @@ fn restored_prepare_without_its_pre_prepare() {
         "only the pre-prepare"
     );
     assert_eq!(ready.then_send.len(), 1);
-    assert_eq!(ready.then_send[0].message, own, "the same PREPARE");
+    assert_eq!(
+        ready.then_send[0].message.as_message(),
+        Some(&own),
+        "the same PREPARE"
+    );
 }
 
 /// A replica refuses to start with another validator's key.
@@ -359,8 +372,8 @@ fn restarted_replica_keeps_committed_heights_above_the_checkpoint_for_laggards()
     let ready = feed(&mut restarted, &prepare(N, 3, 0, 1, digest));
     let own_commit_sent = ready.then_send.iter().any(|out| {
         out.to == consensus::Target::One(consensus::ReplicaId(3))
-            && out.message.sender.0 == 1
-            && out.message.kind == consensus::MessageKind::Commit
+            && out.message.sender().0 == 1
+            && out.message.kind() == consensus::MessageKind::Commit
     });
     assert!(own_commit_sent, "the laggard gets our COMMIT for height 1");
     assert!(ready.commit.is_empty(), "height 1 is not committed twice");

@@ -12,8 +12,8 @@
 
 use super::host::Committed;
 use super::verify_cache::VerifyCache;
-use consensus::{Message, MessageKind, Replica, SignedMessage};
-use crypto::{Hash, PublicKey};
+use consensus::{Envelope, Message, MessageKind, Replica};
+use crypto::{Canonical, Hash, PublicKey};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Default)]
@@ -130,8 +130,24 @@ impl Checker {
         }
     }
 
-    /// Records a message an honest replica signed and sent.
-    pub fn on_signed(&mut self, message: &SignedMessage) {
+    /// Records a message an honest replica signed and sent. A VIEW-CHANGE or NEW-VIEW
+    /// is keyed by the view it is for: one of each per replica and view.
+    pub fn on_signed(&mut self, envelope: &Envelope) {
+        let message = match envelope {
+            Envelope::Message(message) => message,
+            Envelope::ViewChange(signed) => {
+                let view = consensus::ViewChange::from_canonical_bytes(&signed.payload)
+                    .map(|vc| vc.new_view.0);
+                self.record_signed(signed.sender.0, signed.kind, view, 0, &signed.payload);
+                return;
+            }
+            Envelope::NewView(signed) => {
+                let view =
+                    consensus::NewView::from_canonical_bytes(&signed.payload).map(|nv| nv.view.0);
+                self.record_signed(signed.sender.0, signed.kind, view, 0, &signed.payload);
+                return;
+            }
+        };
         let Ok(decoded) = <Message as crypto::Canonical>::from_canonical_bytes(&message.payload)
         else {
             self.violation(format!(
@@ -141,12 +157,34 @@ impl Checker {
             return;
         };
         let view = decoded.view().map_or(0, |v| v.0);
-        let key = (message.sender.0, message.kind, view, decoded.seq().0);
-        let payload = crypto::sha256(&message.payload);
+        self.record_signed(
+            message.sender.0,
+            message.kind,
+            Ok(view),
+            decoded.seq().0,
+            &message.payload,
+        );
+    }
+
+    fn record_signed(
+        &mut self,
+        sender: u32,
+        kind: MessageKind,
+        view: Result<u64, crypto::DecodeError>,
+        seq: u64,
+        payload: &[u8],
+    ) {
+        let Ok(view) = view else {
+            self.violation(format!(
+                "replica {sender} signed a {kind:?} that does not decode"
+            ));
+            return;
+        };
+        let key = (sender, kind, view, seq);
+        let payload = crypto::sha256(payload);
         match self.signed.get(&key) {
             Some(first) if *first != payload => self.violation(format!(
-                "equivocation: replica {} signed two {:?} messages for view {view} height {}",
-                message.sender.0, message.kind, key.3
+                "equivocation: replica {sender} signed two {kind:?} messages for view {view} height {seq}"
             )),
             Some(_) => {}
             None => {

@@ -176,6 +176,11 @@ impl SimNode {
                 break;
             };
             let ready = replica.step(input);
+            if ready.entered_view.is_some() {
+                // Proposals of earlier views may have been dropped: their
+                // transactions can be proposed again.
+                self.pool.proposed.clear();
+            }
             for entry in &ready.persist {
                 self.persisted
                     .apply(entry)
@@ -315,6 +320,14 @@ impl SimNode {
         }
         // Another batch at this height replaces whatever was executed there.
         self.speculative.split_off(&seq);
+        let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
+            panic!("the replica asks for height {seq} before the heights under it");
+        };
+        // A batch executes by applying its transactions in order; one that fails
+        // (a nonce or balance made stale by what came before, which a view change can
+        // do) is skipped and left out of the block. A transaction nobody has the body
+        // of makes the batch malformed.
+        let mut executor = BlockExecutor::new(&view, self.env(chain));
         let mut txs = Vec::with_capacity(request.batch.tx_hashes.len());
         for hash in request.batch.tx_hashes.iter() {
             let body = self
@@ -323,18 +336,14 @@ impl SimNode {
                 .get(hash)
                 .map(|(_, _, tx)| tx)
                 .or_else(|| bodies.get(hash));
-            match body {
-                Some(tx) => txs.push(tx.clone()),
-                None => return answer(ExecOutcome::Invalid),
+            let Some(tx) = body else {
+                return answer(ExecOutcome::Invalid);
+            };
+            if executor.apply(tx).is_ok() {
+                txs.push(tx.clone());
             }
         }
-        let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
-            panic!("the replica asks for height {seq} before the heights under it");
-        };
-        let delta = match ledger::execute_block(&view, self.env(chain), &txs) {
-            Ok(delta) => delta,
-            Err(_) => return answer(ExecOutcome::Invalid),
-        };
+        let delta = executor.finish();
         let Some(proposer) = chain.keys.get(request.batch.proposer.index()) else {
             return answer(ExecOutcome::Invalid);
         };

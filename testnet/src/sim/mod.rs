@@ -28,7 +28,7 @@ mod transfer;
 mod verify_cache;
 
 use checks::Checker;
-use consensus::{Input, Message, ReplicaConfig, ReplicaId, SignedMessage, Target};
+use consensus::{Envelope, Input, Message, ReplicaConfig, ReplicaId, Target};
 use crypto::{BoundedString, BoundedVec, Hash, Sha256, SigningKey};
 use host::{Chain, SimNode};
 use ledger::{
@@ -51,6 +51,9 @@ const TICK_MS: u64 = 5;
 /// fetches the blocks up to a peer's stable checkpoint (state transfer).
 const CATCH_UP_AFTER_MS: u64 = 200;
 const CLIENTS: usize = 12;
+pub const SIM_REQUEST_TIMEOUT_MS: u64 = 500;
+pub const SIM_IDLE_TIMEOUT_MS: u64 = 400;
+pub const SIM_VIEW_CHANGE_TIMEOUT_MS: u64 = 300;
 const CHAIN_ID: &str = "sim";
 
 /// What to simulate.
@@ -110,7 +113,7 @@ struct World {
     now_ms: u64,
     chain: Chain,
     nodes: Vec<SimNode>,
-    net: Network<SignedMessage>,
+    net: Network<Envelope>,
     checker: Checker,
     bodies: HashMap<Hash, VerifiedTx>,
     clients: Vec<Client>,
@@ -154,6 +157,10 @@ fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
     // Lossy links stall a height until someone retransmits; retry sooner than a
     // production node would so that the fault phase still makes progress.
     config.retransmit_interval_ms = 100;
+    // The run lasts seconds, so the view-change timers are scaled down with it.
+    config.request_timeout_ms = SIM_REQUEST_TIMEOUT_MS;
+    config.idle_timeout_ms = SIM_IDLE_TIMEOUT_MS;
+    config.view_change_timeout_ms = SIM_VIEW_CHANGE_TIMEOUT_MS;
     Chain {
         genesis,
         validators,
@@ -278,6 +285,22 @@ impl World {
                 }
             }
         }
+        if !self.outstanding.is_empty() && std::env::var_os("RBFT_SIM_DEBUG").is_some() {
+            for node in &self.nodes {
+                if let Some(r) = &node.replica {
+                    eprintln!(
+                        "node {} view {} changing {} committed {} h {} log {} primary {}",
+                        node.index,
+                        r.view().0,
+                        r.is_changing_view(),
+                        r.last_committed().0,
+                        r.low_watermark().0,
+                        r.log_len(),
+                        r.is_primary()
+                    );
+                }
+            }
+        }
         if !self.outstanding.is_empty() {
             let text = format!(
                 "liveness: {} valid transactions not committed by a quorum {LIVENESS_BOUND_MS} ms after the clients stopped",
@@ -370,21 +393,26 @@ impl World {
         }
     }
 
-    fn deliver(&mut self, from: usize, to: usize, message: SignedMessage) {
+    fn deliver(&mut self, from: usize, to: usize, message: Envelope) {
         if !self.nodes[to].is_up() {
             return;
         }
         let mut t = Sha256::new();
         t.update(&self.now_ms.to_le_bytes())
             .update(&[from as u8, to as u8])
-            .update(&message.signature.0);
+            .update(&message.signature().0);
         self.trace.update(&t.finish().0);
-        match self.cache.verify(&message, &self.chain.keys, CHAIN_ID) {
-            Ok(verified) => {
-                if let Message::Checkpoint(c) = verified.message() {
-                    self.nodes[to].heard_checkpoint(from as u32, c.seq.0);
+        match self
+            .cache
+            .verify_envelope(&message, &self.chain.keys, CHAIN_ID)
+        {
+            Ok(input) => {
+                if let Input::Message(verified) = &input {
+                    if let Message::Checkpoint(c) = verified.message() {
+                        self.nodes[to].heard_checkpoint(from as u32, c.seq.0);
+                    }
                 }
-                self.step(to, Input::Message(verified))
+                self.step(to, input)
             }
             Err(rejected) => self.checker.violations.push(format!(
                 "an honest replica's message was refused: {rejected}"
@@ -396,7 +424,24 @@ impl World {
     fn step(&mut self, i: usize, input: Input) {
         let (readies, committed) =
             self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
+        let debug = std::env::var_os("RBFT_SIM_DEBUG").is_some();
         for ready in readies {
+            if debug {
+                for f in &ready.faults {
+                    let text = format!("{f:?}");
+                    eprintln!(
+                        "{} node {i} fault {}",
+                        self.now_ms,
+                        &text[..text.len().min(300)]
+                    );
+                }
+                for v in &ready.view_changes {
+                    eprintln!("{} node {i} view change {v:?}", self.now_ms);
+                }
+                if let Some(v) = ready.entered_view {
+                    eprintln!("{} node {i} entered {v:?}", self.now_ms);
+                }
+            }
             for out in ready.then_send {
                 self.checker.on_signed(&out.message);
                 match out.to {

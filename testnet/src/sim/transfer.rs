@@ -59,6 +59,7 @@ impl World {
                 view,
                 digest: block.header.batch_digest,
                 block_hash: block.hash(),
+                state_root: block.header.state_root,
                 timestamp_ms: block.header.timestamp_ms,
                 certificate,
             };

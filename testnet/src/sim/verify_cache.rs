@@ -4,7 +4,7 @@
 //! receiver and again in every certificate check. The key covers every byte of the
 //! signed message, so a forged variant is a different key and is verified anew.
 
-use consensus::{Rejected, SignedMessage, Verified};
+use consensus::{Envelope, Input, Rejected, SignedMessage, Verified};
 use crypto::{Canonical, Hash, PublicKey};
 use std::collections::HashMap;
 
@@ -33,5 +33,21 @@ impl VerifyCache {
         let result = consensus::verify(message, validators, chain_id);
         self.memo.insert(key, result.clone());
         result
+    }
+
+    /// Any envelope: normal-case messages through the memo; VIEW-CHANGE and NEW-VIEW
+    /// (rare, and their contents are checked by the replica) directly.
+    pub fn verify_envelope(
+        &mut self,
+        envelope: &Envelope,
+        validators: &[PublicKey],
+        chain_id: &str,
+    ) -> Result<Input, Rejected> {
+        match envelope {
+            Envelope::Message(message) => self
+                .verify(message, validators, chain_id)
+                .map(Input::Message),
+            other => consensus::verify_envelope(other, validators, chain_id),
+        }
     }
 }

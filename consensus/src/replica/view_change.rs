@@ -1,0 +1,643 @@
+//! View change (DESIGN.md section 5.1): the triggers, VIEW-CHANGE with the C and P
+//! sets, NEW-VIEW with V and Q, and entering the new view.
+//!
+//! A replica changing to view `v` is "in" `v` (`self.view`) with `self.changing` set:
+//! it takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW. Its view-change timer starts
+//! once it holds `q` VIEW-CHANGEs for `v` (PBFT's rule, so one replica alone never
+//! races ahead of the rest) and doubles per consecutive failure.
+//!
+//! Two additions keep replicas in the same view: a replica that hears from one in an
+//! older view (a VIEW-CHANGE for a view it has passed, or an ordering message of an
+//! older view) sends that replica its own VIEW-CHANGE and the NEW-VIEW of its view,
+//! once per retransmit interval; f + 1 such VIEW-CHANGEs make the laggard join, and
+//! the NEW-VIEW brings it in. A changing replica resends its VIEW-CHANGE every
+//! retransmit interval.
+
+use super::{Building, Changing, Replica};
+use crate::log::{AcceptedPrePrepare, Execution, Log};
+use crate::message::{Heartbeat, Message, PrePrepare, SignedMessage};
+use crate::output::{
+    ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry, Target, ViewChangeReason,
+    ViewChangeStarted,
+};
+use crate::quorum::max_faulty;
+use crate::types::{ReplicaId, SeqNo, View};
+use crate::verify::{Envelope, VerifiedNewView, VerifiedViewChange};
+use crate::view_change::{
+    check_new_view, check_view_change, select, CheckedNewView, NewView, SignedNewView,
+    SignedViewChange, ViewChange,
+};
+use crypto::codec::{BoundedVec, Canonical};
+use crypto::Hash;
+
+/// The view-change timeout doubles at most this many times.
+const MAX_DOUBLINGS: u32 = 10;
+
+impl Replica {
+    // ----- triggers -----
+
+    /// The timers, on every tick: the view-change timer while changing; otherwise the
+    /// primary's heartbeat, the backup's idle-primary timer and the request timer.
+    pub(super) fn check_timers(&mut self) {
+        let now = self.now_ms;
+        if let Some(changing) = &self.changing {
+            let Some(from) = changing.timer_from_ms else {
+                return;
+            };
+            let timeout = self
+                .config
+                .view_change_timeout_ms
+                .saturating_mul(1 << self.failures.min(MAX_DOUBLINGS));
+            if now >= from.saturating_add(timeout) {
+                self.failures = self.failures.saturating_add(1);
+                let next = View(self.view.0.saturating_add(1));
+                self.start_view_change(next, ViewChangeReason::ViewChangeTimeout);
+            }
+            return;
+        }
+        if self.is_primary() {
+            let interval = self.config.idle_timeout_ms / 2;
+            if now >= self.last_primary_send_ms.saturating_add(interval) {
+                self.send_heartbeat();
+            }
+        } else if now
+            >= self
+                .last_heard_primary_ms
+                .saturating_add(self.config.idle_timeout_ms)
+        {
+            self.start_view_change(self.view_after(), ViewChangeReason::IdlePrimary);
+            return;
+        }
+        if self.has_pending_request() {
+            let since = self.pool.oldest_ms.max(self.progress_at_ms);
+            if now >= since.saturating_add(self.config.request_timeout_ms) {
+                self.start_view_change(self.view_after(), ViewChangeReason::RequestTimeout);
+            }
+        }
+    }
+
+    fn view_after(&self) -> View {
+        View(self.view.0.saturating_add(1))
+    }
+
+    /// A transaction waits in the pool, or an accepted batch is not committed.
+    fn has_pending_request(&self) -> bool {
+        self.pool.count > 0
+            || self
+                .log
+                .iter()
+                .any(|(seq, slot)| *seq > self.last_committed && slot.pre_prepare.is_some())
+    }
+
+    fn send_heartbeat(&mut self) {
+        let heartbeat = Message::Heartbeat(Heartbeat {
+            view: self.view,
+            seq: self.next_proposal.prev(),
+        });
+        let signed =
+            SignedMessage::sign(&self.key, &self.config.chain_id, self.config.me, &heartbeat);
+        self.ready.then_send.push(Outgoing {
+            to: Target::All,
+            message: Envelope::Message(signed),
+        });
+        self.last_primary_send_ms = self.now_ms;
+    }
+
+    pub(super) fn on_heartbeat(&mut self, signed: SignedMessage, heartbeat: Heartbeat) {
+        if let Err(reason) = self.refuse_view_message(signed.sender, heartbeat.view) {
+            self.ignore(&signed, heartbeat.seq, reason);
+            return;
+        }
+        let primary = self.primary();
+        if signed.sender != primary {
+            self.ignore(
+                &signed,
+                heartbeat.seq,
+                IgnoreReason::NotFromPrimary { primary },
+            );
+            return;
+        }
+        self.last_heard_primary_ms = self.now_ms;
+    }
+
+    /// Not our own echo, not while changing views, in our view.
+    pub(super) fn refuse_view_message(
+        &self,
+        sender: ReplicaId,
+        view: View,
+    ) -> Result<(), IgnoreReason> {
+        if sender == self.config.me {
+            return Err(IgnoreReason::FromSelf);
+        }
+        if self.changing.is_some() {
+            return Err(IgnoreReason::ChangingView);
+        }
+        if view != self.view {
+            return Err(IgnoreReason::WrongView {
+                view,
+                current: self.view,
+            });
+        }
+        Ok(())
+    }
+
+    /// Faults reported since `from` in this step that prove the primary of our view
+    /// misbehaved start a view change.
+    pub(super) fn react_to_faults(&mut self, from: usize) {
+        if self.changing.is_some() {
+            return;
+        }
+        let reason = self.ready.faults[from..]
+            .iter()
+            .find_map(|fault| match fault {
+                Fault::EquivocatingPrimary { view, .. } if *view == self.view => {
+                    Some(ViewChangeReason::Equivocation)
+                }
+                Fault::WrongStateRoot { view, .. } if *view == self.view => {
+                    Some(ViewChangeReason::BadStateRoot)
+                }
+                Fault::InvalidBatch { view, .. } | Fault::MalformedPrePrepare { view, .. }
+                    if *view == self.view =>
+                {
+                    Some(ViewChangeReason::MalformedBlock)
+                }
+                _ => None,
+            });
+        if let Some(reason) = reason {
+            self.start_view_change(self.view_after(), reason);
+        }
+    }
+
+    // ----- VIEW-CHANGE -----
+
+    /// Moves to `target` (above the current view), stops taking ordering messages,
+    /// and signs, persists and sends VIEW-CHANGE `<target, s, C, P>`.
+    pub(super) fn start_view_change(&mut self, target: View, reason: ViewChangeReason) {
+        assert!(target > self.view, "view changes only go up");
+        self.ready.view_changes.push(ViewChangeStarted {
+            from: self.view,
+            to: target,
+            reason,
+        });
+        self.view = target;
+        self.changing = Some(Changing {
+            timer_from_ms: None,
+        });
+        self.building = None;
+        self.new_view_message = None;
+        self.leave_view();
+        let vc = ViewChange {
+            new_view: target,
+            checkpoint: self.checkpoints.stable().cloned(),
+            prepared: BoundedVec::new(
+                self.certificates
+                    .range(self.log.low().next()..)
+                    .map(|(_, (_, certificate))| certificate.clone())
+                    .collect(),
+            )
+            .expect("certificates lie in the window: at most L"),
+        };
+        let signed = SignedViewChange::sign(&self.key, &self.config.chain_id, self.config.me, &vc);
+        self.ready
+            .persist
+            .push(PersistEntry::ViewChange(signed.clone()));
+        self.ready.then_send.push(Outgoing {
+            to: Target::All,
+            message: Envelope::ViewChange(signed.clone()),
+        });
+        self.own_view_change = Some(signed.clone());
+        self.view_changes.insert(self.config.me, (signed, vc));
+        self.after_view_change_recorded();
+    }
+
+    /// Forgets the ordering state of the view being left: the slots (prepared
+    /// certificates and committed heights are kept apart), the outstanding proposal
+    /// and execution.
+    fn leave_view(&mut self) {
+        self.log = Log::new(self.log.low(), self.config.log_window);
+        self.executed_through = self.last_committed;
+        self.executing = None;
+        self.proposal_requested = None;
+    }
+
+    pub(super) fn on_view_change(&mut self, verified: VerifiedViewChange) {
+        let (signed, vc) = verified.into_parts();
+        let sender = signed.sender;
+        let ignore = |replica: &mut Replica, reason| {
+            replica.ready.ignored.push(Ignored::Message {
+                sender,
+                kind: signed.kind,
+                seq: SeqNo(0),
+                reason,
+            })
+        };
+        if sender == self.config.me {
+            return ignore(self, IgnoreReason::FromSelf);
+        }
+        let behind =
+            vc.new_view < self.view || (vc.new_view == self.view && self.changing.is_none());
+        if behind {
+            self.help_view(sender);
+            return ignore(
+                self,
+                IgnoreReason::OldView {
+                    view: vc.new_view,
+                    current: self.view,
+                },
+            );
+        }
+        if let Some((_, held)) = self.view_changes.get(&sender) {
+            if held.new_view >= vc.new_view {
+                return ignore(self, IgnoreReason::Duplicate);
+            }
+        }
+        if let Err(reason) = check_view_change(&vc, &self.config) {
+            self.ready
+                .faults
+                .push(Fault::BadViewChange { sender, reason });
+            return;
+        }
+        self.view_changes.insert(sender, (signed, vc));
+        self.maybe_join();
+        self.after_view_change_recorded();
+    }
+
+    /// f + 1 validators asking for views above ours: join the smallest of them.
+    fn maybe_join(&mut self) {
+        let above: Vec<View> = self
+            .view_changes
+            .values()
+            .map(|(_, vc)| vc.new_view)
+            .filter(|view| *view > self.view)
+            .collect();
+        if above.len() > max_faulty(self.n()) {
+            let smallest = *above.iter().min().expect("more than f");
+            self.start_view_change(smallest, ViewChangeReason::JoinedQuorum);
+        }
+    }
+
+    /// The VIEW-CHANGEs held for the view we are changing to.
+    fn view_changes_for_current(&self) -> Vec<(SignedViewChange, ViewChange)> {
+        self.view_changes
+            .values()
+            .filter(|(_, vc)| vc.new_view == self.view)
+            .cloned()
+            .collect()
+    }
+
+    /// With q VIEW-CHANGEs for our view: start the view-change timer, and, as its
+    /// primary, build the NEW-VIEW.
+    fn after_view_change_recorded(&mut self) {
+        if self.changing.is_none() {
+            return;
+        }
+        let held = self.view_changes_for_current().len();
+        if held < self.q {
+            return;
+        }
+        let now = self.now_ms;
+        if let Some(changing) = self.changing.as_mut() {
+            changing.timer_from_ms.get_or_insert(now);
+        }
+        if self.is_primary() && self.building.is_none() {
+            let view_changes = self.view_changes_for_current();
+            let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
+            self.building = Some(Building {
+                view_changes: view_changes.into_iter().map(|(signed, _)| signed).collect(),
+                selection: select(self.view, self.n(), &decoded),
+                results: Vec::new(),
+            });
+        }
+    }
+
+    // ----- NEW-VIEW, the primary's side -----
+
+    /// The new primary learns the result of each batch Q orders: from its record for
+    /// heights it committed, by asking its host to execute the others in order. It
+    /// needs the state at `min_s`; a primary behind it waits (for state transfer).
+    /// With every result known it signs Q and NEW-VIEW and enters the view.
+    pub(super) fn build_new_view(&mut self) -> bool {
+        let Some(building) = self.building.as_ref() else {
+            return false;
+        };
+        if self.executing.is_some() || building.selection.low() > self.last_committed {
+            return false;
+        }
+        let index = building.results.len();
+        let Some((seq, batch, digest)) = building.selection.entries.get(index).cloned() else {
+            self.send_new_view();
+            return true;
+        };
+        if seq <= self.last_committed {
+            let record = self.commits.get(&seq).copied();
+            match record {
+                Some(record) if record.digest == digest => {
+                    if let Some(building) = self.building.as_mut() {
+                        building.results.push(record.state_root);
+                    }
+                    return true;
+                }
+                _ => {
+                    // V orders another digest where we committed: more than f faulty.
+                    self.ready
+                        .faults
+                        .push(Fault::NewViewConflictsWithCommitted {
+                            view: self.view,
+                            seq,
+                            committed: record.map_or(Hash([0; 32]), |r| r.digest),
+                            proposed: digest,
+                        });
+                    self.building = None;
+                    return false;
+                }
+            }
+        }
+        self.ready.execute.push(ExecuteRequest {
+            seq,
+            view: self.view,
+            digest,
+            batch,
+            result: None,
+        });
+        self.executing = Some(seq);
+        true
+    }
+
+    /// Whether `(seq, digest)` is the Q height the new primary asked its host for.
+    pub(super) fn building_awaits(&self, seq: SeqNo, digest: Hash) -> bool {
+        let Some(building) = &self.building else {
+            return false;
+        };
+        self.executing == Some(seq)
+            && building
+                .selection
+                .entries
+                .get(building.results.len())
+                .is_some_and(|(s, _, d)| *s == seq && *d == digest)
+    }
+
+    /// The host's result for a Q height. A batch that does not execute leaves the
+    /// new primary unable to build the view; the view-change timer moves on.
+    pub(super) fn on_built(&mut self, outcome: crate::input::ExecOutcome) {
+        self.executing = None;
+        match outcome {
+            crate::input::ExecOutcome::Valid { state_root, .. } => {
+                if let Some(building) = self.building.as_mut() {
+                    building.results.push(state_root);
+                }
+            }
+            crate::input::ExecOutcome::Invalid => self.building = None,
+        }
+    }
+
+    /// Signs Q's pre-prepares and NEW-VIEW, sends it, and enters the view.
+    fn send_new_view(&mut self) {
+        let building = self.building.take().expect("building");
+        let mut pre_prepares = Vec::new();
+        for ((seq, batch, digest), result) in
+            building.selection.entries.iter().zip(&building.results)
+        {
+            let pp = PrePrepare {
+                view: self.view,
+                seq: *seq,
+                digest: *digest,
+                batch: batch.clone(),
+                result: *result,
+            };
+            let signed = SignedMessage::sign(
+                &self.key,
+                &self.config.chain_id,
+                self.config.me,
+                &Message::PrePrepare(pp.clone()),
+            );
+            pre_prepares.push((signed, pp));
+        }
+        let nv = NewView {
+            view: self.view,
+            view_changes: BoundedVec::new(building.view_changes).expect("at most N"),
+            pre_prepares: BoundedVec::new(
+                pre_prepares
+                    .iter()
+                    .map(|(signed, _)| signed.clone())
+                    .collect(),
+            )
+            .expect("Q spans at most L heights"),
+        };
+        let signed = SignedNewView::sign(&self.key, &self.config.chain_id, self.config.me, &nv);
+        let checked = CheckedNewView {
+            view: self.view,
+            selection: building.selection,
+            pre_prepares,
+        };
+        self.proposed_since_start = checked.selection.high();
+        self.enter_view(checked, signed);
+    }
+
+    // ----- NEW-VIEW, the backup's side -----
+
+    pub(super) fn on_new_view(&mut self, verified: VerifiedNewView) {
+        let (signed, nv) = verified.into_parts();
+        let sender = signed.sender;
+        let old = nv.view < self.view || (nv.view == self.view && self.changing.is_none());
+        if sender == self.config.me || old {
+            let reason = if sender == self.config.me {
+                IgnoreReason::FromSelf
+            } else {
+                IgnoreReason::OldView {
+                    view: nv.view,
+                    current: self.view,
+                }
+            };
+            self.ready.ignored.push(Ignored::Message {
+                sender,
+                kind: signed.kind,
+                seq: SeqNo(0),
+                reason,
+            });
+            return;
+        }
+        let check_q = !self.unsafe_skip_new_view_check;
+        match check_new_view(&nv, sender, &self.config, check_q) {
+            Ok(checked) => {
+                if nv.view > self.view {
+                    // A NEW-VIEW for a view above ours, proven by q VIEW-CHANGEs.
+                    self.ready.view_changes.push(ViewChangeStarted {
+                        from: self.view,
+                        to: nv.view,
+                        reason: ViewChangeReason::JoinedQuorum,
+                    });
+                    self.view = nv.view;
+                }
+                self.enter_view(checked, signed);
+            }
+            Err(reason) => self.ready.faults.push(Fault::BadNewView { sender, reason }),
+        }
+    }
+
+    /// Enters the view of `checked`: persist the NEW-VIEW, then take Q as ordinary
+    /// pre-prepares (DESIGN.md section 5.1 step 3). Heights this replica committed
+    /// already are voted for again with the block hash it committed; a Q digest
+    /// that differs from a committed one is reported and never voted for.
+    fn enter_view(&mut self, checked: CheckedNewView, signed: SignedNewView) {
+        self.view = checked.view;
+        self.changing = None;
+        self.building = None;
+        self.leave_view();
+        let view = self.view;
+        self.view_changes.retain(|_, (_, vc)| vc.new_view > view);
+        self.ready
+            .persist
+            .push(PersistEntry::NewView(signed.clone()));
+        self.new_view_message = Some(signed);
+        self.ready.entered_view = Some(self.view);
+        let now = self.now_ms;
+        self.last_heard_primary_ms = now;
+        self.last_primary_send_ms = now;
+        self.progress_at_ms = now;
+        let me_primary = self.is_primary();
+        let high = checked.selection.high();
+        for (signed, pp) in checked.pre_prepares {
+            self.accept_new_view_pre_prepare(signed, pp, me_primary);
+        }
+        if me_primary {
+            self.next_proposal = high.max(self.last_committed).next();
+        }
+    }
+
+    fn accept_new_view_pre_prepare(
+        &mut self,
+        signed: SignedMessage,
+        pp: PrePrepare,
+        me_primary: bool,
+    ) {
+        let seq = pp.seq;
+        if !self.log.in_window(seq) {
+            return;
+        }
+        let committed = self.commits.get(&seq).copied();
+        if let Some(record) = committed {
+            if record.digest != pp.digest {
+                self.ready
+                    .faults
+                    .push(Fault::NewViewConflictsWithCommitted {
+                        view: pp.view,
+                        seq,
+                        committed: record.digest,
+                        proposed: pp.digest,
+                    });
+                return;
+            }
+        } else if seq <= self.last_committed {
+            // Committed before a restart that lost its record: nothing to vote with.
+            return;
+        }
+        self.ready
+            .persist
+            .push(PersistEntry::Message(signed.clone()));
+        let digest = pp.digest;
+        let view = pp.view;
+        let slot = self.log.slot_mut(seq);
+        slot.pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
+        if let Some(record) = committed {
+            slot.execution = Execution::Valid {
+                block_hash: record.block_hash,
+            };
+        }
+        if !me_primary {
+            let prepare = crate::message::Prepare { view, seq, digest };
+            let own = self.sign_persist_broadcast(&Message::Prepare(prepare));
+            let outcome = crate::log::insert_vote(
+                &mut self.log.slot_mut(seq).prepares,
+                self.config.me,
+                prepare,
+                own,
+            );
+            assert!(
+                matches!(outcome, crate::log::VoteOutcome::Added),
+                "a fresh view holds no prepare of ours"
+            );
+        }
+        self.update_prepared(seq);
+    }
+
+    /// Heights committed here that the new view orders again: once prepared in the
+    /// new view, COMMIT with the block hash committed before, so replicas that had not
+    /// committed them gather q COMMITs in this view.
+    pub(super) fn vote_for_committed_heights(&mut self) {
+        let me = self.config.me;
+        let due: Vec<(SeqNo, View, Hash, Hash)> = self
+            .log
+            .iter()
+            .filter(|(seq, slot)| {
+                **seq <= self.last_committed && slot.prepared && !slot.commits.contains_key(&me)
+            })
+            .filter_map(|(seq, slot)| match (slot.execution, &slot.pre_prepare) {
+                (Execution::Valid { block_hash }, Some(pp)) => {
+                    Some((*seq, pp.view, pp.digest, block_hash))
+                }
+                _ => None,
+            })
+            .collect();
+        for (seq, view, digest, block_hash) in due {
+            let commit = crate::message::Commit {
+                view,
+                seq,
+                digest,
+                block_hash,
+            };
+            let signed = self.sign_persist_broadcast(&Message::Commit(commit));
+            let slot = self.log.slot_mut(seq);
+            crate::log::insert_vote(&mut slot.commits, me, commit, signed);
+        }
+    }
+
+    // ----- keeping laggards in step -----
+
+    /// `laggard` is in an older view: send it our VIEW-CHANGE for our view and the
+    /// NEW-VIEW that began it, at most once per retransmit interval.
+    pub(super) fn help_view(&mut self, laggard: ReplicaId) {
+        let interval = self.config.retransmit_interval_ms;
+        let now = self.now_ms;
+        let Some(helped) = self.helped_view_ms.get_mut(laggard.index()) else {
+            return;
+        };
+        if helped.is_some_and(|at| now < at.saturating_add(interval)) {
+            return;
+        }
+        *helped = Some(now);
+        let view = self.view;
+        let own = self
+            .own_view_change
+            .clone()
+            .filter(|signed| view_of_view_change(signed) == Some(view));
+        if let Some(signed) = own {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(laggard),
+                message: Envelope::ViewChange(signed),
+            });
+        }
+        if let Some(signed) = self.new_view_message.clone() {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(laggard),
+                message: Envelope::NewView(signed),
+            });
+        }
+    }
+
+    /// While changing: our VIEW-CHANGE again, for replicas that lost it.
+    pub(super) fn retransmit_view_change(&mut self) {
+        if let Some(signed) = self.own_view_change.clone() {
+            self.ready.then_send.push(Outgoing {
+                to: Target::All,
+                message: Envelope::ViewChange(signed),
+            });
+        }
+    }
+}
+
+/// The view a VIEW-CHANGE this replica signed asks for.
+pub(super) fn view_of_view_change(signed: &SignedViewChange) -> Option<View> {
+    ViewChange::from_canonical_bytes(&signed.payload)
+        .ok()
+        .map(|vc| vc.new_view)
+}
