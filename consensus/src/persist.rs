@@ -43,8 +43,10 @@ pub struct PersistedState {
     /// The highest-view prepared certificate for each height above the stable
     /// checkpoint at which this replica is prepared (the P set), in height order.
     pub prepared: BoundedVec<PreparedCertificate, { MAX_LOG_WINDOW as usize }>,
-    /// The blocks committed above the stable checkpoint: a new view re-orders them,
-    /// and this replica votes for them again with the same block hash.
+    /// The most recent committed blocks (at most `MAX_LOG_WINDOW`, newest kept): a new
+    /// view re-orders the ones above the stable checkpoint (or up to a window below
+    /// it, when the view change began before the checkpoint), and this replica votes
+    /// for them again with the same block hash.
     pub commits: BoundedVec<CommitRecord, { MAX_LOG_WINDOW as usize }>,
 }
 
@@ -94,14 +96,6 @@ impl PersistedState {
                         .into_inner()
                         .into_iter()
                         .filter(|c| certificate_seq(c).is_some_and(|s| s > seq))
-                        .collect(),
-                )?;
-                let commits = std::mem::replace(&mut self.commits, BoundedVec::empty());
-                self.commits = BoundedVec::new(
-                    commits
-                        .into_inner()
-                        .into_iter()
-                        .filter(|c| c.seq > seq)
                         .collect(),
                 )?;
                 self.stable_checkpoint = Some(stable.clone());
@@ -170,8 +164,6 @@ impl PersistedState {
             block_hash: block.block_hash,
             state_root: block.state_root,
         });
-        // Heights above the stable checkpoint are at most L; a host that never
-        // records a checkpoint keeps the newest L.
         let excess = commits.len().saturating_sub(MAX_LOG_WINDOW as usize);
         commits.drain(..excess);
         self.commits = BoundedVec::new(commits).expect("trimmed to the bound");

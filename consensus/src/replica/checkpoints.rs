@@ -68,7 +68,11 @@ impl Replica {
                 self.checkpoints.make_stable(stable);
                 self.log.advance_low(seq);
                 self.certificates = self.certificates.split_off(&seq.next());
-                self.commits = self.commits.split_off(&seq.next());
+                // Committed heights are kept one window further: a view change begun
+                // before this checkpoint may still re-order them, and its new primary
+                // needs their results.
+                let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
+                self.commits = self.commits.split_off(&keep_from);
                 return true;
             }
             seq = SeqNo(seq.0 - k);

@@ -124,6 +124,8 @@ pub struct Replica {
     unsafe_commit_quorum_minus_one: bool,
     /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
     unsafe_skip_new_view_check: bool,
+    /// Test-only Byzantine behaviour: as new primary, order empty batches in Q.
+    byzantine_forge_q: bool,
     /// The outputs of the step in progress.
     ready: Ready,
 }
@@ -179,6 +181,7 @@ impl Replica {
             progress_at_ms: 0,
             unsafe_commit_quorum_minus_one: false,
             unsafe_skip_new_view_check: false,
+            byzantine_forge_q: false,
             ready: Ready::default(),
         };
         if let Some(state) = restored {
@@ -311,6 +314,15 @@ impl Replica {
         self.unsafe_skip_new_view_check = on;
     }
 
+    /// **Test-only Byzantine behaviour. Never turn this on in a node.** With `on`,
+    /// the replica, as a new primary, puts an empty batch in Q at every height above
+    /// its own committed one instead of what V determines, and follows that Q itself.
+    /// The simulator's Byzantine new primary.
+    #[doc(hidden)]
+    pub fn set_byzantine_forge_q(&mut self, on: bool) {
+        self.byzantine_forge_q = on;
+    }
+
     // ----- helpers shared by the handlers -----
 
     fn n(&self) -> usize {
@@ -353,7 +365,11 @@ impl Replica {
         if behind && signed.sender != self.config.me {
             self.help_laggard(signed.sender, seq);
         }
-        if matches!(reason, IgnoreReason::WrongView { view, current } if view < current) {
+        // A replica in an older view gets our VIEW-CHANGE and NEW-VIEW; one already in
+        // the view we are changing to gets our VIEW-CHANGE, and answers with the
+        // NEW-VIEW we evidently missed.
+        let older = matches!(reason, IgnoreReason::WrongView { view, current } if view < current);
+        if older || reason == IgnoreReason::ChangingView {
             self.help_view(signed.sender);
         }
         self.ready.ignored.push(Ignored::Message {

@@ -85,7 +85,8 @@ impl Replica {
             }
         }
         for record in state.commits.iter() {
-            if record.seq > low && record.seq <= state.last_committed {
+            let floor = SeqNo(low.0.saturating_sub(self.config.log_window));
+            if record.seq > floor && record.seq <= state.last_committed {
                 self.commits.insert(record.seq, *record);
             }
         }

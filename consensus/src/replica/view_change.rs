@@ -302,11 +302,30 @@ impl Replica {
         if self.is_primary() && self.building.is_none() {
             let view_changes = self.view_changes_for_current();
             let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
+            let mut selection = select(self.view, self.n(), &decoded);
+            if self.byzantine_forge_q {
+                self.forge(&mut selection);
+            }
             self.building = Some(Building {
                 view_changes: view_changes.into_iter().map(|(signed, _)| signed).collect(),
-                selection: select(self.view, self.n(), &decoded),
+                selection,
                 results: Vec::new(),
             });
+        }
+    }
+
+    /// The test-only Byzantine new primary: empty batches above its committed height.
+    fn forge(&self, selection: &mut crate::view_change::Selection) {
+        let proposer = self.config.me;
+        for (seq, batch, digest) in selection.entries.iter_mut() {
+            if *seq > self.last_committed && !batch.tx_hashes.is_empty() {
+                *batch = crate::message::Batch {
+                    tx_hashes: BoundedVec::empty(),
+                    proposer,
+                    timestamp_ms: batch.timestamp_ms,
+                };
+                *digest = batch.digest();
+            }
         }
     }
 
@@ -424,6 +443,11 @@ impl Replica {
             .expect("Q spans at most L heights"),
         };
         let signed = SignedNewView::sign(&self.key, &self.config.chain_id, self.config.me, &nv);
+        // Persisted by `enter_view` in the same Ready, so it is durable before it leaves.
+        self.ready.then_send.push(Outgoing {
+            to: Target::All,
+            message: Envelope::NewView(signed.clone()),
+        });
         let checked = CheckedNewView {
             view: self.view,
             selection: building.selection,
@@ -560,17 +584,18 @@ impl Replica {
         self.update_prepared(seq);
     }
 
-    /// Heights committed here that the new view orders again: once prepared in the
-    /// new view, COMMIT with the block hash committed before, so replicas that had not
-    /// committed them gather q COMMITs in this view.
+    /// Heights committed here that the new view orders again: COMMIT in the new view
+    /// with the block hash committed before, so replicas that had not committed them
+    /// gather q COMMITs in this view. This does not wait to be prepared in the new
+    /// view: the height is committed, so no view can order another digest there, and
+    /// this replica's prepared certificate for it goes into its VIEW-CHANGEs until a
+    /// checkpoint covers it.
     pub(super) fn vote_for_committed_heights(&mut self) {
         let me = self.config.me;
         let due: Vec<(SeqNo, View, Hash, Hash)> = self
             .log
             .iter()
-            .filter(|(seq, slot)| {
-                **seq <= self.last_committed && slot.prepared && !slot.commits.contains_key(&me)
-            })
+            .filter(|(seq, slot)| **seq <= self.last_committed && !slot.commits.contains_key(&me))
             .filter_map(|(seq, slot)| match (slot.execution, &slot.pre_prepare) {
                 (Execution::Valid { block_hash }, Some(pp)) => {
                     Some((*seq, pp.view, pp.digest, block_hash))

@@ -28,6 +28,7 @@ impl Replica {
             return;
         }
         let seq = prepare.seq;
+        self.help_if_behind(signed.sender, seq);
         let slot = self.log.slot_mut(seq);
         let outcome = insert_vote(&mut slot.prepares, signed.sender, prepare, signed.clone());
         if self.vote_recorded(outcome, &signed, seq, MessageKind::Prepare) {
@@ -43,9 +44,18 @@ impl Replica {
             return;
         }
         let seq = commit.seq;
+        self.help_if_behind(signed.sender, seq);
         let slot = self.log.slot_mut(seq);
         let outcome = insert_vote(&mut slot.commits, signed.sender, commit, signed.clone());
         self.vote_recorded(outcome, &signed, seq, MessageKind::Commit);
+    }
+
+    /// A vote for a height we committed, which a new view orders again, comes from a
+    /// replica still working on it: it may lack our votes for the heights after.
+    fn help_if_behind(&mut self, sender: crate::types::ReplicaId, seq: SeqNo) {
+        if seq <= self.last_committed {
+            self.help_laggard(sender, seq);
+        }
     }
 
     /// Reports a duplicate or a conflicting vote; true when the vote was new.
