@@ -8,3 +8,4 @@ mod decode;
 mod harness;
 mod phases;
 mod restart;
+mod view_change;
