@@ -41,6 +41,13 @@ enum Command {
         /// Print a JSON summary as the last line.
         #[arg(long)]
         json: bool,
+        /// Make up to f replicas per seed Byzantine, with behaviours the seed picks.
+        #[arg(long)]
+        byzantine: bool,
+        /// Crash the primary once per seed at a random moment (no other crashes or
+        /// partitions) and check commits resume within 3 view-change timeouts.
+        #[arg(long)]
+        crash_primary: bool,
     },
 }
 
@@ -60,11 +67,28 @@ fn main() -> ExitCode {
             nodes,
             threads,
             json,
-        } => sim(seed, seeds, nodes, threads, json),
+            byzantine,
+            crash_primary,
+        } => {
+            let options = SimOptions {
+                nodes,
+                byzantine,
+                crash_primary,
+                ..SimOptions::default()
+            };
+            sim(seed, seeds, threads, json, &options)
+        }
     }
 }
 
-fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool) -> ExitCode {
+fn sim(
+    first: u64,
+    seeds: u64,
+    threads: Option<usize>,
+    json: bool,
+    options: &SimOptions,
+) -> ExitCode {
+    let nodes = options.nodes;
     if !(4..=16).contains(&nodes) {
         eprintln!("testnet sim: --nodes must be between 4 and 16");
         return ExitCode::FAILURE;
@@ -75,12 +99,8 @@ fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool)
     }
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let options = SimOptions {
-        nodes,
-        ..SimOptions::default()
-    };
     let started = std::time::Instant::now();
-    let reports = run_seeds(first, seeds, threads, &options);
+    let reports = run_seeds(first, seeds, threads, options);
     let failing: Vec<&SeedReport> = reports
         .iter()
         .filter(|r| !r.violations.is_empty())
@@ -90,8 +110,14 @@ fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool)
         for v in &report.violations {
             println!("  {v}");
         }
+        let flags = match (options.byzantine, options.crash_primary) {
+            (true, true) => " --byzantine --crash-primary",
+            (true, false) => " --byzantine",
+            (false, true) => " --crash-primary",
+            (false, false) => "",
+        };
         println!(
-            "  replay: cargo run --release -p testnet -- sim --nodes {nodes} --seeds 1 --seed {}",
+            "  replay: cargo run --release -p testnet -- sim --nodes {nodes} --seeds 1 --seed {}{flags}",
             report.seed
         );
     }
@@ -104,6 +130,22 @@ fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool)
     let partitions: usize = reports.iter().map(|r| r.partitions).sum();
     let committed: usize = reports.iter().map(|r| r.committed_txs).sum();
     let last = reports.last().expect("at least one seed");
+    let mut view_changes = std::collections::BTreeMap::<&str, usize>::new();
+    let mut behaviours = std::collections::BTreeMap::<String, usize>::new();
+    for report in &reports {
+        for (reason, count) in &report.view_changes {
+            *view_changes.entry(reason).or_default() += count;
+        }
+        for (_, behaviour) in &report.byzantine {
+            *behaviours.entry(format!("{behaviour:?}")).or_default() += 1;
+        }
+    }
+    let progress_after_heal = reports.iter().filter(|r| r.progress_after_heal).count();
+    let injected: usize = reports.iter().map(|r| r.equivocations_injected).sum();
+    let detected: usize = reports.iter().map(|r| r.equivocations_detected).sum();
+    let resumes: Vec<u64> = reports.iter().filter_map(|r| r.resume_ms).collect();
+    let max_resume_ms = resumes.iter().max().copied();
+    let view_change_total: usize = view_changes.values().sum();
     println!(
         "{} seeds ({}..{}) in {:.1} s: {} violations in {} seeds; quorum height min {} max {}; \
          lowest replica {}; {} lagging replicas; {} crashes, {} partitions; {} transactions committed",
@@ -121,6 +163,11 @@ fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool)
         partitions,
         committed
     );
+    println!(
+        "view changes {view_change_total} {view_changes:?}; progress after heal in {progress_after_heal} seeds; \
+         Byzantine {behaviours:?}; equivocations injected {injected}, detected {detected}; \
+         slowest resume after a primary crash {max_resume_ms:?} ms"
+    );
     if json {
         let summary = serde_json::json!({
             "seeds": reports.len(),
@@ -134,6 +181,12 @@ fn sim(first: u64, seeds: u64, nodes: usize, threads: Option<usize>, json: bool)
             "partitions": partitions,
             "committed_txs": committed,
             "trace_hash": last.trace_hash.to_string(),
+            "view_changes": view_changes,
+            "progress_after_heal": progress_after_heal,
+            "byzantine_behaviours": behaviours,
+            "equivocations_injected": injected,
+            "equivocations_detected": detected,
+            "max_resume_ms": max_resume_ms,
             "elapsed_s": started.elapsed().as_secs_f64(),
         });
         println!("{summary}");

@@ -110,6 +110,11 @@ pub struct Replica {
     certificates: BTreeMap<SeqNo, (View, PreparedCertificate)>,
     /// Committed heights above h: a new view orders them again.
     commits: BTreeMap<SeqNo, CommitRecord>,
+    /// The digests the NEW-VIEW of the current view ordered (Q). A Q pre-prepare that
+    /// arrives on its own (it was above our window when the NEW-VIEW came) is checked
+    /// against these, not against the batch rules of fresh proposals: Q keeps the
+    /// proposer and timestamp of the batch it re-orders.
+    reordered: BTreeMap<SeqNo, crate::types::Digest>,
     /// The timers start at the first tick after the replica starts.
     clock_started: bool,
     /// Backup: when the primary last sent a pre-prepare or heartbeat.
@@ -175,6 +180,7 @@ impl Replica {
             building: None,
             certificates: BTreeMap::new(),
             commits: BTreeMap::new(),
+            reordered: BTreeMap::new(),
             clock_started: false,
             last_heard_primary_ms: 0,
             last_primary_send_ms: 0,

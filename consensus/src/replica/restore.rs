@@ -73,6 +73,19 @@ impl Replica {
         self.new_view_message = state.new_view.clone().filter(|signed| {
             crate::verify::decode_new_view(signed).is_some_and(|nv| nv.view == view)
         });
+        if let Some(nv) = self
+            .new_view_message
+            .as_ref()
+            .and_then(crate::verify::decode_new_view)
+        {
+            for signed in nv.pre_prepares.iter() {
+                if let Ok(Message::PrePrepare(pp)) =
+                    <Message as crypto::Canonical>::from_canonical_bytes(&signed.payload)
+                {
+                    self.reordered.insert(pp.seq, pp.digest);
+                }
+            }
+        }
         for certificate in state.prepared.iter() {
             let Ok(Message::PrePrepare(pp)) = <Message as crypto::Canonical>::from_canonical_bytes(
                 &certificate.pre_prepare.payload,

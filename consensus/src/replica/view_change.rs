@@ -215,6 +215,7 @@ impl Replica {
     /// and execution.
     fn leave_view(&mut self) {
         self.log = Log::new(self.log.low(), self.config.log_window);
+        self.reordered.clear();
         self.executed_through = self.last_committed;
         self.executing = None;
         self.proposal_requested = None;
@@ -520,6 +521,11 @@ impl Replica {
         self.progress_at_ms = now;
         let me_primary = self.is_primary();
         let high = checked.selection.high();
+        self.reordered = checked
+            .pre_prepares
+            .iter()
+            .map(|(_, pp)| (pp.seq, pp.digest))
+            .collect();
         for (signed, pp) in checked.pre_prepares {
             self.accept_new_view_pre_prepare(signed, pp, me_primary);
         }

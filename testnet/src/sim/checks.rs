@@ -207,6 +207,11 @@ impl Checker {
         }
     }
 
+    /// How many replicas committed `height`.
+    pub fn committed_by(&self, height: u64) -> usize {
+        self.commit_count.get(&height).copied().unwrap_or(0)
+    }
+
     /// Whether at least `quorum` replicas committed `tx`.
     pub fn is_committed_by(&self, tx: &Hash, quorum: usize) -> bool {
         self.committed_txs

@@ -66,13 +66,24 @@ pub struct SimNode {
     pub ledger: SimLedger,
     pool: Pool,
     speculative: BTreeMap<u64, Speculative>,
-    /// The test-only fault switch is set on this node's replica at every start.
-    pub broken: bool,
+    /// Test-only switches set on this node's replica at every start.
+    switches: Switches,
     /// Senders of CHECKPOINT messages above the committed height, by height: f + 1
     /// of them at one height mean this node has fallen behind (DESIGN.md section 4).
     peer_checkpoints: BTreeMap<u64, std::collections::BTreeSet<u32>>,
     /// When this node last committed (or started).
     pub last_progress_ms: u64,
+}
+
+/// Test-only switches of a simulated replica.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    /// Commit on q - 1 commits.
+    pub broken: bool,
+    /// Byzantine new primary: forge Q.
+    pub forge_q: bool,
+    /// Take NEW-VIEW's Q without recomputing it from V.
+    pub skip_new_view_check: bool,
 }
 
 /// A commit the world must check, with the block the host wrote.
@@ -82,7 +93,7 @@ pub struct Committed {
 }
 
 impl SimNode {
-    pub fn new(index: usize, key: SigningKey, chain: &Chain, broken: bool) -> SimNode {
+    pub fn new(index: usize, key: SigningKey, chain: &Chain, switches: Switches) -> SimNode {
         let state = chain.genesis.initial_state();
         let genesis_block = chain.genesis.block(&state);
         let mut node = SimNode {
@@ -97,7 +108,7 @@ impl SimNode {
             },
             pool: Pool::default(),
             speculative: BTreeMap::new(),
-            broken,
+            switches,
             peer_checkpoints: BTreeMap::new(),
             last_progress_ms: 0,
         };
@@ -113,9 +124,9 @@ impl SimNode {
             (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
         let mut replica = Replica::new(config, self.key.clone(), restored)
             .expect("a replica restarts from what its host persisted");
-        if self.broken {
-            replica.set_unsafe_commit_quorum_minus_one(true);
-        }
+        replica.set_unsafe_commit_quorum_minus_one(self.switches.broken);
+        replica.set_byzantine_forge_q(self.switches.forge_q);
+        replica.set_unsafe_skip_new_view_check(self.switches.skip_new_view_check);
         self.replica = Some(replica);
     }
 

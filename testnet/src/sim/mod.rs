@@ -17,16 +17,26 @@
 //! is counted in `lagging_replicas`, and progress is measured as the height a quorum
 //! reached.
 //!
+//! With `--byzantine`, up to f replicas per seed run the real replica with one
+//! behaviour altered ([`byzantine`]); with `--crash-primary`, the only fault is the
+//! primary crashing once, and the run measures how long commits take to resume.
+//!
+//! To look inside a seed: `RBFT_SIM_DEBUG=1` prints every view change, entered view,
+//! fault and commit (and each replica's state if liveness fails); `RBFT_SIM_TRACE=1`
+//! adds every delivery and every ignored input.
+//!
 //! Transaction bodies reach every replica's pool when sent (the node forwards them;
 //! a body a replica still lacks at execution is fetched, which the simulator models as
 //! always succeeding).
 
+pub mod byzantine;
 mod checks;
 mod host;
 pub mod network;
 mod transfer;
 mod verify_cache;
 
+use byzantine::{Behaviour, Byzantine, SenderState};
 use checks::Checker;
 use consensus::{Envelope, Input, Message, ReplicaConfig, ReplicaId, Target};
 use crypto::{BoundedString, BoundedVec, Hash, Sha256, SigningKey};
@@ -38,7 +48,7 @@ use ledger::{
 use network::{Conditions, Network};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use verify_cache::VerifyCache;
 
 pub const FAULT_END_MS: u64 = 3_000;
@@ -51,9 +61,10 @@ const TICK_MS: u64 = 5;
 /// fetches the blocks up to a peer's stable checkpoint (state transfer).
 const CATCH_UP_AFTER_MS: u64 = 200;
 const CLIENTS: usize = 12;
-pub const SIM_REQUEST_TIMEOUT_MS: u64 = 500;
+/// The DESIGN.md section 10 timers (2 s each) scaled down by five, in the same ratio.
+pub const SIM_REQUEST_TIMEOUT_MS: u64 = 400;
 pub const SIM_IDLE_TIMEOUT_MS: u64 = 400;
-pub const SIM_VIEW_CHANGE_TIMEOUT_MS: u64 = 300;
+pub const SIM_VIEW_CHANGE_TIMEOUT_MS: u64 = 400;
 const CHAIN_ID: &str = "sim";
 
 /// What to simulate.
@@ -62,6 +73,15 @@ pub struct SimOptions {
     pub nodes: usize,
     /// Test-only: replica 0 commits on q - 1 commits (the checks must notice).
     pub broken_replica: bool,
+    /// Up to f replicas per seed are Byzantine, each with a behaviour the seed picks.
+    pub byzantine: bool,
+    /// With `byzantine`: every Byzantine replica has this behaviour.
+    pub behaviour: Option<Behaviour>,
+    /// Test-only: honest replicas take NEW-VIEW's Q without recomputing it from V.
+    pub skip_new_view_check: bool,
+    /// Instead of random crashes and partitions: the primary crashes once, at a
+    /// random moment, and the run measures how long commits take to resume.
+    pub crash_primary: bool,
 }
 
 impl Default for SimOptions {
@@ -69,6 +89,10 @@ impl Default for SimOptions {
         SimOptions {
             nodes: 4,
             broken_replica: false,
+            byzantine: false,
+            behaviour: None,
+            skip_new_view_check: false,
+            crash_primary: false,
         }
     }
 }
@@ -93,6 +117,19 @@ pub struct SeedReport {
     pub transfers: usize,
     pub messages_sent: u64,
     pub messages_dropped: u64,
+    /// View changes started by honest replicas, by reason.
+    pub view_changes: BTreeMap<&'static str, usize>,
+    /// A quorum committed a height after the network healed.
+    pub progress_after_heal: bool,
+    /// The Byzantine replicas and their behaviours.
+    pub byzantine: Vec<(usize, Behaviour)>,
+    /// Equivocations the Byzantine primaries injected (each kept as evidence), and
+    /// how many distinct ones honest replicas detected and reported.
+    pub equivocations_injected: usize,
+    pub equivocations_detected: usize,
+    /// With `crash_primary`: from the crash to the first height above the crash-time
+    /// tip committed by a quorum of the live replicas.
+    pub resume_ms: Option<u64>,
 }
 
 struct Client {
@@ -102,6 +139,8 @@ struct Client {
 
 /// A scheduled change to the world.
 enum Fault {
+    /// Whoever is primary then crashes for good (`crash_primary`).
+    CrashPrimary,
     Crash(usize),
     Restart(usize),
     Partition(usize),
@@ -124,6 +163,14 @@ struct World {
     crashes: usize,
     partitions: usize,
     transfers: usize,
+    byzantine: Vec<Byzantine>,
+    view_changes: BTreeMap<&'static str, usize>,
+    heights_after_heal: BTreeSet<u64>,
+    detected: BTreeSet<(u64, u64)>,
+    crash_primary: bool,
+    /// With `crash_primary`: when the primary crashed and the tip then.
+    crashed_primary_at: Option<(u64, u64)>,
+    resume_ms: Option<u64>,
 }
 
 fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
@@ -182,10 +229,36 @@ impl World {
             })
             .collect();
         let chain = chain(&validator_keys, &clients);
+        let mut byzantine = Vec::new();
+        if options.byzantine {
+            let f = consensus::max_faulty(options.nodes);
+            let mut candidates: Vec<usize> = (0..options.nodes).collect();
+            for _ in 0..f {
+                let node = candidates.remove(rng.gen_range(0..candidates.len()));
+                let behaviour = options
+                    .behaviour
+                    .unwrap_or(Behaviour::ALL[rng.gen_range(0..Behaviour::ALL.len())]);
+                byzantine.push(Byzantine::new(
+                    node,
+                    behaviour,
+                    validator_keys[node].clone(),
+                    CHAIN_ID,
+                    options.nodes,
+                ));
+            }
+        }
         let nodes = validator_keys
             .into_iter()
             .enumerate()
-            .map(|(i, key)| SimNode::new(i, key, &chain, options.broken_replica && i == 0))
+            .map(|(i, key)| {
+                let byz = byzantine.iter().find(|b| b.node == i);
+                let switches = host::Switches {
+                    broken: options.broken_replica && i == 0,
+                    forge_q: byz.is_some_and(|b| b.behaviour == Behaviour::ForgedNewView),
+                    skip_new_view_check: options.skip_new_view_check && byz.is_none(),
+                };
+                SimNode::new(i, key, &chain, switches)
+            })
             .collect();
         World {
             rng,
@@ -202,7 +275,18 @@ impl World {
             crashes: 0,
             partitions: 0,
             transfers: 0,
+            byzantine,
+            view_changes: BTreeMap::new(),
+            heights_after_heal: BTreeSet::new(),
+            detected: BTreeSet::new(),
+            crash_primary: options.crash_primary,
+            crashed_primary_at: None,
+            resume_ms: None,
         }
+    }
+
+    fn is_byzantine(&self, i: usize) -> bool {
+        self.byzantine.iter().any(|b| b.node == i)
     }
 
     /// A random schedule of crashes and partitions inside the fault phase; at its end
@@ -210,6 +294,13 @@ impl World {
     fn schedule(&mut self) -> Vec<(u64, Fault)> {
         let n = self.nodes.len();
         let mut events = Vec::new();
+        if self.crash_primary {
+            events.push((
+                self.rng.gen_range(300..FAULT_END_MS - 500),
+                Fault::CrashPrimary,
+            ));
+            return events;
+        }
         let mut t = self.rng.gen_range(100..400);
         while t < FAULT_END_MS - 200 {
             let victim = self.rng.gen_range(0..n);
@@ -232,7 +323,14 @@ impl World {
         self.net.conditions = Conditions {
             min_delay_ms: 1,
             max_delay_ms: self.rng.gen_range(5..40),
-            loss: self.rng.gen_range(0.0..0.2),
+            loss: if self.crash_primary {
+                // The crash-primary run measures the view change itself: random
+                // delays, reordering and duplication, but no loss, whose
+                // retransmission rounds would be measured instead.
+                0.0
+            } else {
+                self.rng.gen_range(0.0..0.2)
+            },
             duplication: self.rng.gen_range(0.0..0.1),
         };
         let mut faults = self.schedule().into_iter().peekable();
@@ -313,6 +411,26 @@ impl World {
 
     fn apply_fault(&mut self, fault: Fault) {
         match fault {
+            Fault::CrashPrimary => {
+                let primary = (0..self.nodes.len())
+                    .filter_map(|i| {
+                        let r = self.nodes[i].replica.as_ref()?;
+                        (r.is_primary() && !r.is_changing_view()).then_some((r.view(), i))
+                    })
+                    .max();
+                if let Some((_, i)) = primary {
+                    let tip = self
+                        .nodes
+                        .iter()
+                        .map(|n| n.ledger.height())
+                        .max()
+                        .unwrap_or(0);
+                    self.nodes[i].crash();
+                    self.net.drop_to(i);
+                    self.crashes += 1;
+                    self.crashed_primary_at = Some((self.now_ms, tip));
+                }
+            }
             Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.nodes.len() => {
                 self.nodes[i].crash();
                 self.net.drop_to(i);
@@ -407,6 +525,19 @@ impl World {
             .verify_envelope(&message, &self.chain.keys, CHAIN_ID)
         {
             Ok(input) => {
+                if std::env::var_os("RBFT_SIM_TRACE").is_some() {
+                    if let Input::Message(v) = &input {
+                        eprintln!(
+                            "{} deliver {from}->{to} {:?} {:?} v{:?}",
+                            self.now_ms,
+                            v.message().kind(),
+                            v.message().seq().0,
+                            v.message().view().map(|v| v.0)
+                        );
+                    } else {
+                        eprintln!("{} deliver {from}->{to} {:?}", self.now_ms, message.kind());
+                    }
+                }
                 if let Input::Message(verified) = &input {
                     if let Message::Checkpoint(c) = verified.message() {
                         self.nodes[to].heard_checkpoint(from as u32, c.seq.0);
@@ -414,9 +545,10 @@ impl World {
                 }
                 self.step(to, input)
             }
-            Err(rejected) => self.checker.violations.push(format!(
+            Err(rejected) if !self.is_byzantine(from) => self.checker.violations.push(format!(
                 "an honest replica's message was refused: {rejected}"
             )),
+            Err(_) => {}
         }
     }
 
@@ -441,6 +573,34 @@ impl World {
                 if let Some(v) = ready.entered_view {
                     eprintln!("{} node {i} entered {v:?}", self.now_ms);
                 }
+                if std::env::var_os("RBFT_SIM_TRACE").is_some() {
+                    for g in &ready.ignored {
+                        eprintln!("{} node {i} ignored {g:?}", self.now_ms);
+                    }
+                }
+            }
+            if !self.is_byzantine(i) {
+                for started in &ready.view_changes {
+                    *self.view_changes.entry(started.reason.name()).or_default() += 1;
+                }
+                for fault in &ready.faults {
+                    self.check_accusation(i, fault);
+                }
+            }
+            if let Some(b) = self.byzantine.iter().position(|b| b.node == i) {
+                let state = self.nodes[i].replica.as_ref().map(|r| SenderState {
+                    is_primary: r.is_primary(),
+                    changing: r.is_changing_view(),
+                });
+                let Some(state) = state else { continue };
+                for out in ready.then_send {
+                    for (to, envelope) in
+                        self.byzantine[b].send(&mut self.rng, &state, out.to, out.message)
+                    {
+                        self.net.send(&mut self.rng, self.now_ms, i, to, envelope);
+                    }
+                }
+                continue;
             }
             for out in ready.then_send {
                 self.checker.on_signed(&out.message);
@@ -466,6 +626,15 @@ impl World {
             self.nodes[i].last_progress_ms = self.now_ms;
         }
         for c in &committed {
+            if debug {
+                eprintln!(
+                    "{} node {i} committed {} view {}",
+                    self.now_ms, c.info.seq.0, c.info.view.0
+                );
+            }
+            if self.now_ms >= FAULT_END_MS {
+                self.heights_after_heal.insert(c.block.header.height);
+            }
             self.checker
                 .on_commit(i, &parent, c, &self.chain.keys, CHAIN_ID, &mut self.cache);
             parent = c.block.hash();
@@ -476,14 +645,89 @@ impl World {
         if let Some(replica) = &self.nodes[i].replica {
             self.checker.check_log_bounds(i, replica);
         }
+        self.measure_resume();
     }
 
-    fn report(self, seed: u64) -> SeedReport {
+    /// With `crash_primary`: the first height above the crash-time tip that a quorum
+    /// of replicas committed marks the resumption.
+    fn measure_resume(&mut self) {
+        let Some((at, tip)) = self.crashed_primary_at else {
+            return;
+        };
+        if self.resume_ms.is_some() {
+            return;
+        }
+        let quorum = consensus::quorum(self.nodes.len());
+        if self.checker.committed_by(tip + 1) >= quorum {
+            self.resume_ms = Some(self.now_ms - at);
+        }
+    }
+
+    /// An honest replica's fault report must name a Byzantine replica: honest ones
+    /// never misbehave, so any other accusation is a bug.
+    fn check_accusation(&mut self, reporter: usize, fault: &consensus::Fault) {
+        use consensus::Fault as F;
+        let n = self.nodes.len();
+        let accused = match fault {
+            F::EquivocatingPrimary {
+                first, view, seq, ..
+            } => {
+                self.detected.insert((view.0, seq.0));
+                first.sender.index()
+            }
+            F::EquivocatingVote { sender, .. }
+            | F::BadViewChange { sender, .. }
+            | F::BadNewView { sender, .. } => sender.index(),
+            F::PrepareFromPrimary { evidence, .. } | F::MalformedPrePrepare { evidence, .. } => {
+                evidence.sender.index()
+            }
+            F::WrongStateRoot { primary, .. } | F::InvalidBatch { primary, .. } => primary.index(),
+            F::NewViewConflictsWithCommitted { view, .. } => {
+                consensus::primary_of(*view, n).index()
+            }
+            F::ExecutionDiverged { .. } => usize::MAX,
+        };
+        if !self.is_byzantine(accused) {
+            let text = format!("{fault:?}");
+            self.checker.violations.push(format!(
+                "false accusation: honest node {reporter} reported {}",
+                &text[..text.len().min(200)]
+            ));
+        }
+    }
+
+    fn report(mut self, seed: u64) -> SeedReport {
         let mut tips: Vec<u64> = self.nodes.iter().map(|n| n.ledger.height()).collect();
         tips.sort_unstable();
         let quorum = consensus::quorum(tips.len());
         let max_tip = *tips.last().expect("nodes");
         let window = self.chain.config.log_window;
+        let mut violations = std::mem::take(&mut self.checker.violations);
+        for (b, e) in self
+            .byzantine
+            .iter()
+            .flat_map(|b| b.equivocations.iter().map(move |e| (b, e)))
+        {
+            if !is_evidence(e, &self.chain.keys[b.node]) {
+                violations.push("an injected equivocation is not provable evidence".into());
+            }
+        }
+        let progress_after_heal = self
+            .heights_after_heal
+            .iter()
+            .any(|h| self.checker.committed_by(*h) >= quorum);
+        if self.crash_primary {
+            let bound = 3 * self.chain.config.view_change_timeout_ms;
+            match self.resume_ms {
+                Some(ms) if ms <= bound => {}
+                Some(ms) => violations.push(format!(
+                    "resume: commits resumed {ms} ms after the primary crashed, bound {bound} ms"
+                )),
+                None if self.crashed_primary_at.is_some() => violations
+                    .push("resume: commits never resumed after the primary crashed".into()),
+                None => {}
+            }
+        }
         SeedReport {
             seed,
             quorum_height: tips[tips.len() - quorum],
@@ -502,8 +746,36 @@ impl World {
             transfers: self.transfers,
             messages_sent: self.net.sent,
             messages_dropped: self.net.dropped,
-            violations: self.checker.violations,
+            violations,
+            view_changes: self.view_changes,
+            progress_after_heal,
+            byzantine: self
+                .byzantine
+                .iter()
+                .map(|b| (b.node, b.behaviour))
+                .collect(),
+            equivocations_injected: self.byzantine.iter().map(|b| b.equivocations.len()).sum(),
+            equivocations_detected: self.detected.len(),
+            resume_ms: self.resume_ms,
         }
+    }
+}
+
+/// Two pre-prepares signed by `key`'s holder for one (view, height) with different
+/// digests: what an honest replica needs to prove equivocation to anyone.
+fn is_evidence(e: &byzantine::Equivocation, key: &crypto::PublicKey) -> bool {
+    let keys = [*key];
+    let open = |m: &consensus::SignedMessage| {
+        let mut m = m.clone();
+        m.sender = ReplicaId(0);
+        match consensus::verify(&m, &keys, CHAIN_ID).ok()?.message() {
+            Message::PrePrepare(pp) => Some((pp.view, pp.seq, pp.digest)),
+            _ => None,
+        }
+    };
+    match (open(&e.first), open(&e.second)) {
+        (Some((v1, s1, d1)), Some((v2, s2, d2))) => v1 == v2 && s1 == s2 && d1 != d2,
+        _ => false,
     }
 }
 
