@@ -211,6 +211,39 @@ pub fn execute_block(
     Ok(executor.finish())
 }
 
+/// What executing an ordered batch gave: the delta, the transactions that applied
+/// (the block's body, in order), and those skipped, with why.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    pub delta: StateDelta,
+    pub applied: Vec<VerifiedTx>,
+    pub skipped: Vec<(crypto::Hash, TxError)>,
+}
+
+/// Executes an ordered batch the way consensus commits it: each transaction in turn;
+/// one that fails (a nonce or balance a view change made stale, or a double spend a
+/// faulty primary ordered) is skipped, changes nothing, and is left out of the block.
+/// Every replica skips the same ones, so the state root stays deterministic. A
+/// primary's own batches never contain such transactions (it builds them with
+/// [`BlockExecutor`] and leaves failures out), so this matters only after a view
+/// change or with a faulty primary.
+pub fn execute_batch(view: &StateView, env: ExecEnv, txs: &[VerifiedTx]) -> BatchOutcome {
+    let mut executor = BlockExecutor::new(view, env);
+    let mut applied = Vec::with_capacity(txs.len());
+    let mut skipped = Vec::new();
+    for tx in txs {
+        match executor.apply(tx) {
+            Ok(()) => applied.push(tx.clone()),
+            Err(error) => skipped.push((tx.hash(), error)),
+        }
+    }
+    BatchOutcome {
+        delta: executor.finish(),
+        applied,
+        skipped,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +320,54 @@ mod tests {
             }
         );
         assert_ne!(delta.state_root, f.state.root());
+    }
+
+    /// A batch skips what fails and keeps what applies, in order: the result is the
+    /// block of the applied transactions, whatever was skipped between them.
+    #[test]
+    fn a_batch_skips_failing_transactions_and_keeps_the_rest() {
+        let f = fixture();
+        let view = f.state.view();
+        let first = pay(&f.alice, 0, f.bob, 300);
+        let double_spend = pay(&f.alice, 0, f.bob, 1);
+        let too_much = pay(&f.alice, 1, f.bob, 5_000);
+        let second = pay(&f.alice, 1, f.bob, 200);
+        let batch = [
+            first.clone(),
+            double_spend.clone(),
+            too_much.clone(),
+            second.clone(),
+        ];
+        let outcome = execute_batch(&view, env(&f), &batch);
+        assert_eq!(
+            outcome
+                .applied
+                .iter()
+                .map(VerifiedTx::hash)
+                .collect::<Vec<_>>(),
+            vec![first.hash(), second.hash()]
+        );
+        assert_eq!(
+            outcome.skipped,
+            vec![
+                (
+                    double_spend.hash(),
+                    TxError::BadNonce {
+                        expected: 1,
+                        got: 0
+                    }
+                ),
+                (
+                    too_much.hash(),
+                    TxError::InsufficientBalance {
+                        balance: 700,
+                        amount: 5_000
+                    }
+                ),
+            ]
+        );
+        let block = execute_block(&view, env(&f), &[first, second]).unwrap();
+        assert_eq!(outcome.delta.state_root, block.state_root);
     }
 
     #[test]

@@ -27,7 +27,9 @@ mod tx;
 
 pub use account::{Account, Address, AddressParseError};
 pub use block::{Block, BlockHeader, TxLocation, MAX_BLOCK_TXS};
-pub use execute::{execute_block, BlockError, BlockExecutor, ExecEnv, TxError};
+pub use execute::{
+    execute_batch, execute_block, BatchOutcome, BlockError, BlockExecutor, ExecEnv, TxError,
+};
 pub use genesis::{
     ChainId, ConsensusParams, Genesis, GenesisBalance, GenesisError, ValidatorInfo, MAX_VALIDATORS,
 };

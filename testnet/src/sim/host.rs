@@ -334,12 +334,9 @@ impl SimNode {
         let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
             panic!("the replica asks for height {seq} before the heights under it");
         };
-        // A batch executes by applying its transactions in order; one that fails
-        // (a nonce or balance made stale by what came before, which a view change can
-        // do) is skipped and left out of the block. A transaction nobody has the body
-        // of makes the batch malformed.
-        let mut executor = BlockExecutor::new(&view, self.env(chain));
-        let mut txs = Vec::with_capacity(request.batch.tx_hashes.len());
+        // Skipping what fails (`ledger::execute_batch`); a transaction nobody has the
+        // body of makes the batch malformed.
+        let mut bodies_in_order = Vec::with_capacity(request.batch.tx_hashes.len());
         for hash in request.batch.tx_hashes.iter() {
             let body = self
                 .pool
@@ -350,11 +347,10 @@ impl SimNode {
             let Some(tx) = body else {
                 return answer(ExecOutcome::Invalid);
             };
-            if executor.apply(tx).is_ok() {
-                txs.push(tx.clone());
-            }
+            bodies_in_order.push(tx.clone());
         }
-        let delta = executor.finish();
+        let outcome = ledger::execute_batch(&view, self.env(chain), &bodies_in_order);
+        let (delta, txs) = (outcome.delta, outcome.applied);
         let Some(proposer) = chain.keys.get(request.batch.proposer.index()) else {
             return answer(ExecOutcome::Invalid);
         };
