@@ -7,7 +7,7 @@
 //! blocks, then send. The same inputs give the same outputs, byte for byte (ed25519
 //! signing is deterministic).
 //!
-//! # The protocol as implemented (normal case)
+//! # The protocol as implemented
 //!
 //! N validators, `f = (N - 1) / 3`, `q = ceil((N + f + 1) / 2)`; the primary of view
 //! `v` is replica `v mod N`. Sequence number = block height; genesis is 0.
@@ -54,6 +54,26 @@
 //!    and messages refused because they arrived above a slower replica's H, as long
 //!    as the slower replica has not fallen behind a checkpoint the others made stable.
 //!
+//! 8. **View change** (section 5.1; [`crate::ViewChange`], [`crate::NewView`]).
+//!    Triggers: the request timer (a pending transaction or accepted batch and no
+//!    commit for `request_timeout_ms`); an idle primary (a backup heard no pre-prepare
+//!    or heartbeat for `idle_timeout_ms`; an idle primary sends [`crate::Heartbeat`]
+//!    every half of it); faults proving the primary misbehaved (two digests for one
+//!    `(v, n)`, a wrong state root, a malformed or unexecutable batch); and `f + 1`
+//!    VIEW-CHANGEs for higher views (join the smallest). Each is reported in
+//!    [`Ready::view_changes`] with its [`ViewChangeReason`]. The replica moves to
+//!    `v + 1`, takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW, and sends VIEW-CHANGE
+//!    `<v + 1, s, C, P>` with the highest-view prepared certificate it holds for
+//!    every height above s (certificates are persisted as they form). Its view-change
+//!    timer starts once it holds `q` VIEW-CHANGEs for `v + 1` and doubles with each
+//!    consecutive failure. The primary of `v + 1` computes Q from V ([`select`]),
+//!    learns each batch's result by asking its host to execute it on the state after
+//!    `min_s` (or from its record, for heights it committed), and sends NEW-VIEW. A
+//!    backup accepts it only after checking every signature in V and recomputing Q
+//!    from V ([`check_new_view`]); then Q's pre-prepares are ordinary pre-prepares.
+//!    A replica that had committed a re-ordered height votes for it again with the
+//!    block hash it committed, so the others can finish it in the new view.
+//!
 //! Messages may arrive in any order: votes for a height wait in its slot for the
 //! pre-prepare. Several heights are in flight, up to H. Everything the replica signs,
 //! and every pre-prepare it accepts, is persisted before anything that depends on it
@@ -78,14 +98,21 @@
 //!   by arrival, so honest pre-prepares that arrive out of order are accepted.
 //! - Retransmission (step 7) and `retransmit_interval_ms` are not in DESIGN.md.
 //!
+//! - View change keeps replicas together beyond PBFT's rules: a replica that hears
+//!   from one in an older view sends it its VIEW-CHANGE and the NEW-VIEW of its view
+//!   (at most once per retransmit interval); a changing replica resends its
+//!   VIEW-CHANGE, and sends it to any replica already in the view it is changing to.
+//! - Empty batches of a NEW-VIEW are stamped with the timestamp of the nearest
+//!   re-ordered batch above them, so Q is a function of V alone.
+//! - The host executes a batch by skipping transactions that fail
+//!   (`ledger::execute_batch`): a re-ordered batch may hold transactions a dropped
+//!   height made stale.
+//!
 //! # Not built yet
 //!
-//! View change (section 5.1; a fault is reported and the replica stops committing
-//! that height, nothing more; a crashed primary stops progress), recovery and state
-//! transfer (section 5.2; including acting on f + 1 checkpoints above H, and bringing
-//! back a replica that fell behind a stable checkpoint), and membership change
-//! (section 6). Timeouts other than `batch_timeout_ms` are carried in the
-//! configuration but unused.
+//! Recovery and state transfer (section 5.2; including acting on f + 1 checkpoints
+//! above H, and bringing back a replica that fell behind a stable checkpoint), and
+//! membership change (section 6).
 #![forbid(unsafe_code)]
 
 mod checkpoint;
