@@ -149,7 +149,7 @@ pub use verify::{
     VerifiedNewView, VerifiedViewChange,
 };
 pub use view_change::{
-    check_new_view, check_view_change, largest_view_change_messages, select, BadNewView,
-    BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection, SignedNewView,
-    SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN, MAX_VIEW_CHANGE_LEN,
+    check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,
+    select, BadNewView, BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection,
+    SignedNewView, SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN, MAX_VIEW_CHANGE_LEN,
 };

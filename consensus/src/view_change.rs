@@ -133,6 +133,21 @@ pub enum BadViewChange {
         valid: usize,
         needed: usize,
     },
+    #[error("the certificate at {seq} holds something other than distinct matching prepares")]
+    PaddedCertificate { seq: SeqNo },
+    #[error("{len} bytes, more than the {max} an honest view change can take")]
+    TooLarge { len: usize, max: usize },
+}
+
+/// Refuses a VIEW-CHANGE longer than the largest an honest replica can send under
+/// `config`, before any of its signatures is checked.
+pub fn check_view_change_size(len: usize, config: &ReplicaConfig) -> Result<(), BadViewChange> {
+    let (max, _) =
+        largest_view_change_messages(config.n(), config.log_window, config.batch_max_txs);
+    if len > max {
+        return Err(BadViewChange::TooLarge { len, max });
+    }
+    Ok(())
 }
 
 /// Checks a VIEW-CHANGE's contents (its envelope was checked already): C proves its
@@ -174,11 +189,18 @@ pub fn check_view_change(vc: &ViewChange, config: &ReplicaConfig) -> Result<(), 
         if pp.batch.digest() != pp.digest {
             return Err(bad("its digest is not its batch's"));
         }
+        if pp.batch.tx_hashes.len() > config.batch_max_txs as usize {
+            return Err(bad("its batch holds more than batch_max_txs transactions"));
+        }
         let primary = primary_of(pp.view, n);
         if certificate.pre_prepare.sender != primary {
             return Err(bad("not signed by the primary of its view"));
         }
         let valid = matching_prepares(certificate, &pp, primary, config);
+        if valid != certificate.prepares.len() {
+            // Junk beside the prepares would only make the message larger.
+            return Err(BadViewChange::PaddedCertificate { seq });
+        }
         if valid < q - 1 {
             return Err(BadViewChange::ShortCertificate {
                 seq,
@@ -386,6 +408,12 @@ pub fn check_new_view(
     let mut senders = BTreeSet::new();
     let mut view_changes = Vec::new();
     for signed in nv.view_changes.iter() {
+        check_view_change_size(signed.payload.len(), config).map_err(|reason| {
+            BadNewView::BadViewChange {
+                sender: signed.sender,
+                reason,
+            }
+        })?;
         let vc = crate::verify::open_view_change(signed, &config.validators, &config.chain_id)
             .map(crate::verify::VerifiedViewChange::into_view_change)
             .map_err(BadViewChange::Envelope)

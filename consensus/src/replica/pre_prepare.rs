@@ -83,9 +83,11 @@ impl Replica {
             return Err(IgnoreReason::DigestMismatch { computed });
         }
         self.refuse_second_digest(signed, pp)?;
-        if self.reordered.get(&pp.seq) == Some(&pp.digest) {
+        match self.reordered.get(&pp.seq) {
             // Re-ordered by the NEW-VIEW we accepted: checked against V there.
-            return Ok(());
+            Some(digest) if *digest == pp.digest => return Ok(()),
+            Some(digest) => return Err(IgnoreReason::ConflictingDigest { accepted: *digest }),
+            None => {}
         }
         self.refuse_batch(pp.seq, &pp.batch, primary)
     }

@@ -188,7 +188,12 @@ impl Replica {
                 slot.execution = Execution::Valid { block_hash };
             }
         }
-        self.next_proposal = highest_pre_prepared.next();
+        // A primary never proposes at a height its NEW-VIEW ordered, even one it
+        // had not logged.
+        let highest_reordered = self.reordered.keys().next_back().copied();
+        let highest =
+            highest_reordered.map_or(highest_pre_prepared, |seq| seq.max(highest_pre_prepared));
+        self.next_proposal = highest.next();
         for seq in self.held_heights() {
             self.update_prepared(seq);
         }

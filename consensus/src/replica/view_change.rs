@@ -252,7 +252,10 @@ impl Replica {
                 return ignore(self, IgnoreReason::Duplicate);
             }
         }
-        if let Err(reason) = check_view_change(&vc, &self.config) {
+        let checked =
+            crate::view_change::check_view_change_size(signed.payload.len(), &self.config)
+                .and_then(|()| check_view_change(&vc, &self.config));
+        if let Err(reason) = checked {
             self.ready
                 .faults
                 .push(Fault::BadViewChange { sender, reason });
@@ -301,7 +304,12 @@ impl Replica {
             changing.timer_from_ms.get_or_insert(now);
         }
         if self.is_primary() && self.building.is_none() {
-            let view_changes = self.view_changes_for_current();
+            // V is exactly q VIEW-CHANGEs, ours first: more would only make NEW-VIEW
+            // larger (each is bounded by what an honest replica can send).
+            let me = self.config.me;
+            let mut view_changes = self.view_changes_for_current();
+            view_changes.sort_by_key(|(signed, _)| (signed.sender != me, signed.sender));
+            view_changes.truncate(self.q);
             let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
             let mut selection = select(self.view, self.n(), &decoded);
             if self.byzantine_forge_q {
@@ -519,6 +527,9 @@ impl Replica {
         self.last_heard_primary_ms = now;
         self.last_primary_send_ms = now;
         self.progress_at_ms = now;
+        if let Some(stable) = checked.selection.checkpoint.clone() {
+            self.adopt_checkpoint(stable);
+        }
         let me_primary = self.is_primary();
         let high = checked.selection.high();
         self.reordered = checked
@@ -532,6 +543,40 @@ impl Replica {
         if me_primary {
             self.next_proposal = high.max(self.last_committed).next();
         }
+    }
+
+    /// V proves a checkpoint (`min_s`) above our h. If we committed that height with
+    /// the same block, it becomes our stable checkpoint too, so Q, which spans at
+    /// most L heights above it, fits our window. A replica that has not committed it
+    /// keeps its window (it needs recovery for the heights below `min_s`).
+    fn adopt_checkpoint(&mut self, stable: crate::output::StableCheckpoint) {
+        let seq = stable.seq;
+        if seq <= self.log.low() || seq > self.last_committed {
+            return;
+        }
+        let Some(record) = self.commits.get(&seq).copied() else {
+            return;
+        };
+        if record.block_hash != stable.block_hash {
+            self.ready
+                .faults
+                .push(Fault::NewViewConflictsWithCommitted {
+                    view: self.view,
+                    seq,
+                    committed: record.digest,
+                    proposed: stable.block_hash,
+                });
+            return;
+        }
+        self.ready
+            .persist
+            .push(PersistEntry::StableCheckpoint(stable.clone()));
+        self.ready.stable_checkpoint = Some(stable.clone());
+        self.checkpoints.make_stable(stable);
+        self.log.advance_low(seq);
+        self.certificates = self.certificates.split_off(&seq.next());
+        let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
+        self.commits = self.commits.split_off(&keep_from);
     }
 
     fn accept_new_view_pre_prepare(

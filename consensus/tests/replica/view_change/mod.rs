@@ -104,4 +104,5 @@ fn signed_view_change(from: u32, vc: &ViewChange) -> SignedViewChange {
 }
 
 mod clusters;
+mod edges;
 mod sets;

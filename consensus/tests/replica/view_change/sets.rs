@@ -488,13 +488,7 @@ fn view_change_refusals() {
                     forged(prepare(N, 3, 0, 6, d6), 2),
                 ]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
         VcCase {
             name: "one backup's prepare twice",
@@ -503,13 +497,7 @@ fn view_change_refusals() {
                 good_proof(),
                 with_prepares(vec![prepare(N, 1, 0, 6, d6), prepare(N, 1, 0, 6, d6)]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
         VcCase {
             name: "a prepare from the primary",
@@ -518,13 +506,7 @@ fn view_change_refusals() {
                 good_proof(),
                 with_prepares(vec![prepare(N, 0, 0, 6, d6), prepare(N, 1, 0, 6, d6)]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
         VcCase {
             name: "a prepare for another digest",
@@ -536,13 +518,7 @@ fn view_change_refusals() {
                     prepare(N, 2, 0, 6, other_block),
                 ]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
         VcCase {
             name: "a prepare of another view",
@@ -551,13 +527,7 @@ fn view_change_refusals() {
                 good_proof(),
                 with_prepares(vec![prepare(N, 1, 0, 6, d6), prepare(N, 2, 1, 6, d6)]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
         VcCase {
             name: "a prepare for another height",
@@ -566,13 +536,7 @@ fn view_change_refusals() {
                 good_proof(),
                 with_prepares(vec![prepare(N, 1, 0, 6, d6), prepare(N, 2, 0, 7, d6)]),
             ),
-            expected: |r| {
-                *r == Err(BadViewChange::ShortCertificate {
-                    seq: SeqNo(6),
-                    valid: 1,
-                    needed: 2,
-                })
-            },
+            expected: |r| *r == Err(BadViewChange::PaddedCertificate { seq: SeqNo(6) }),
         },
     ];
     let config = config(N, 0);

@@ -1,0 +1,172 @@
+//! Edges the review found: a new primary whose checkpoint lags V's, and view changes
+//! padded to overflow a NEW-VIEW.
+
+use super::*;
+use consensus::{check_view_change_size, largest_view_change_messages, BadViewChange, Replica};
+
+/// Delivers every queued message for which `keep` holds, until the queue is empty.
+fn deliver_kept(cluster: &mut Cluster, keep: impl Fn(u32, &Envelope) -> bool) {
+    let mut steps = 0;
+    while let Some((to, envelope)) = cluster.queue.pop_front() {
+        steps += 1;
+        assert!(steps < 200_000, "the network never went quiet");
+        if cluster.down[to as usize] || !keep(to, &envelope) {
+            continue;
+        }
+        let validators = cluster.replicas[to as usize].config().validators.clone();
+        let input = verify_envelope(&envelope, &validators, CHAIN).expect("honest messages verify");
+        cluster.input(to, input);
+    }
+}
+
+/// The new primary (replica 1) never saw a CHECKPOINT, so its h is 0 while V proves
+/// 10, and Q (11..25) reaches above its H (20). It takes V's checkpoint as stable
+/// on entering the view, holds every Q height, and neither equivocates after a
+/// restart nor stalls without one.
+#[test]
+fn a_new_primary_behind_vs_checkpoint_adopts_it() {
+    for restart in [false, true] {
+        let mut cluster = Cluster::new(N);
+        cluster.tick(1);
+        for _ in 0..10 {
+            cluster.submit(0, BATCH_MAX_TXS as usize);
+            deliver_kept(&mut cluster, |to, e| {
+                !(to == 1 && e.kind() == MessageKind::Checkpoint)
+            });
+        }
+        assert_eq!(cluster.replicas[1].last_committed(), SeqNo(10));
+        assert_eq!(cluster.replicas[1].low_watermark(), SeqNo(0));
+        assert_eq!(cluster.replicas[0].low_watermark(), SeqNo(10));
+        // 11..25 prepared at 0, 2 and 3; no commits; replica 1 hears nothing.
+        for _ in 11..=25 {
+            cluster.submit(0, BATCH_MAX_TXS as usize);
+            deliver_kept(&mut cluster, |to, e| {
+                to != 1 && e.kind() != MessageKind::Commit
+            });
+        }
+        let config = config(N, 0);
+        cluster.tick(config.idle_timeout_ms.max(config.request_timeout_ms) + 1);
+        while let Some((to, envelope)) = cluster.queue.pop_front() {
+            if to == 1 && envelope.kind() == MessageKind::Checkpoint {
+                continue;
+            }
+            let validators = cluster.replicas[to as usize].config().validators.clone();
+            let input = verify_envelope(&envelope, &validators, CHAIN).expect("verifies");
+            cluster.input(to, input);
+            if cluster.replicas[1].view() == View(1) && !cluster.replicas[1].is_changing_view() {
+                break;
+            }
+        }
+        assert_eq!(cluster.replicas[1].view(), View(1));
+        assert_eq!(
+            cluster.replicas[1].low_watermark(),
+            SeqNo(10),
+            "V's checkpoint"
+        );
+        let held = cluster.replicas[1].held_heights();
+        assert!(
+            (11..=25).all(|seq| held.contains(&SeqNo(seq))),
+            "restart {restart}: every Q height held: {held:?}"
+        );
+        if restart {
+            cluster.crash(1);
+            cluster.restart(1);
+        }
+        cluster.faults.clear();
+        for _ in 0..60 {
+            cluster.submit(1, BATCH_MAX_TXS as usize);
+            cluster.tick(RETRANSMIT_MS);
+            cluster.run_until_quiet();
+        }
+        assert!(
+            cluster.faults.is_empty(),
+            "restart {restart}: {:?}",
+            cluster.faults.first()
+        );
+        for replica in &cluster.replicas {
+            assert!(replica.last_committed() > SeqNo(25), "restart {restart}");
+        }
+        cluster.assert_agreement();
+    }
+}
+
+/// A certificate padded with anything besides distinct matching prepares is refused,
+/// and so is a VIEW-CHANGE longer than an honest one can be; the new primary's
+/// NEW-VIEW holds exactly q VIEW-CHANGEs, so it stays within its bound.
+#[test]
+fn padded_view_changes_are_refused() {
+    const M: usize = 16;
+    let q = quorum(M);
+    let me = primary_of(View(1), M).0;
+    let b = batch(0, 1, &[1]);
+    let d = b.digest();
+    let pp = pre_prepare(M, 0, 0, 1, b, Hash([7; 32]));
+    let prepares: Vec<SignedMessage> = (1..q as u32).map(|i| prepare(M, i, 0, 1, d)).collect();
+    let junk = pre_prepare(M, 11, 0, 2, batch(11, 1, &[2, 3]), Hash([1; 32]));
+    let padded = {
+        let mut ps = prepares.clone();
+        ps.push(junk);
+        view_change(
+            1,
+            None,
+            vec![PreparedCertificate {
+                pre_prepare: pp.clone(),
+                prepares: BoundedVec::new(ps).expect("bound"),
+            }],
+        )
+    };
+    assert_eq!(
+        check_view_change(&padded, &config(M, me)),
+        Err(BadViewChange::PaddedCertificate { seq: SeqNo(1) })
+    );
+    let config = config(M, me);
+    let (max, _) = largest_view_change_messages(M, config.log_window, config.batch_max_txs);
+    assert_eq!(check_view_change_size(max, &config), Ok(()));
+    assert_eq!(
+        check_view_change_size(max + 1, &config),
+        Err(BadViewChange::TooLarge { len: max + 1, max })
+    );
+
+    // Every other replica sends an honest VIEW-CHANGE; the NEW-VIEW holds q of them.
+    let mut replica =
+        Replica::new(config.clone(), keys(M)[me as usize].clone(), None).expect("valid config");
+    let _ = replica.step(Input::Tick { now_ms: 1 });
+    let honest = view_change(
+        1,
+        None,
+        vec![PreparedCertificate {
+            pre_prepare: pp,
+            prepares: BoundedVec::new(prepares).expect("bound"),
+        }],
+    );
+    let validators = config.validators.clone();
+    let mut sent = None;
+    for sender in (0..M as u32).filter(|i| *i != me) {
+        let signed =
+            SignedViewChange::sign(&keys(M)[sender as usize], CHAIN, ReplicaId(sender), &honest);
+        let input =
+            verify_envelope(&Envelope::ViewChange(signed), &validators, CHAIN).expect("verifies");
+        let mut ready = replica.step(input);
+        while let Some(request) = ready.execute.first().cloned() {
+            let outcome = honest_outcome(&request, Hash::ZERO);
+            ready = replica.step(Input::Executed {
+                seq: request.seq,
+                digest: request.digest,
+                outcome,
+            });
+        }
+        if let Some(out) = ready
+            .then_send
+            .iter()
+            .find(|out| matches!(out.message, Envelope::NewView(_)))
+        {
+            sent = Some(out.message.clone());
+            break;
+        }
+    }
+    let Some(Envelope::NewView(signed)) = sent else {
+        panic!("the new primary sent no NEW-VIEW");
+    };
+    let nv = open_new_view(&signed, &validators, CHAIN).expect("opens");
+    assert_eq!(nv.new_view().view_changes.len(), q, "V is exactly q");
+}
