@@ -61,22 +61,29 @@ impl Replica {
         let mut seq = SeqNo(self.last_committed.0 / k * k);
         while seq > self.log.low() {
             if let Some(stable) = self.checkpoints.proof(seq, self.config.me, self.q) {
-                self.ready
-                    .persist
-                    .push(PersistEntry::StableCheckpoint(stable.clone()));
-                self.ready.stable_checkpoint = Some(stable.clone());
-                self.checkpoints.make_stable(stable);
-                self.log.advance_low(seq);
-                self.certificates = self.certificates.split_off(&seq.next());
-                // Committed heights are kept one window further: a view change begun
-                // before this checkpoint may still re-order them, and its new primary
-                // needs their results.
-                let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
-                self.commits = self.commits.split_off(&keep_from);
+                self.make_stable(stable);
                 return true;
             }
             seq = SeqNo(seq.0 - k);
         }
         false
+    }
+
+    /// Records `stable` (persisted, reported to the host) and garbage-collects below
+    /// it: the log, checkpoint votes and prepared certificates at or below it.
+    /// Committed heights are kept one window further: a view change begun before
+    /// this checkpoint may still re-order them, and its new primary needs their
+    /// results.
+    pub(super) fn make_stable(&mut self, stable: crate::output::StableCheckpoint) {
+        let seq = stable.seq;
+        self.ready
+            .persist
+            .push(PersistEntry::StableCheckpoint(stable.clone()));
+        self.ready.stable_checkpoint = Some(stable.clone());
+        self.checkpoints.make_stable(stable);
+        self.log.advance_low(seq);
+        self.certificates = self.certificates.split_off(&seq.next());
+        let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
+        self.commits = self.commits.split_off(&keep_from);
     }
 }

@@ -394,18 +394,7 @@ impl Replica {
         view: View,
         seq: SeqNo,
     ) -> Result<(), IgnoreReason> {
-        if sender == self.config.me {
-            return Err(IgnoreReason::FromSelf);
-        }
-        if self.changing.is_some() {
-            return Err(IgnoreReason::ChangingView);
-        }
-        if view != self.view {
-            return Err(IgnoreReason::WrongView {
-                view,
-                current: self.view,
-            });
-        }
+        self.refuse_view_message(sender, view)?;
         if !self.log.in_window(seq) {
             return Err(IgnoreReason::OutsideWindow {
                 low: self.log.low(),

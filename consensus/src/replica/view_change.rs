@@ -568,15 +568,7 @@ impl Replica {
                 });
             return;
         }
-        self.ready
-            .persist
-            .push(PersistEntry::StableCheckpoint(stable.clone()));
-        self.ready.stable_checkpoint = Some(stable.clone());
-        self.checkpoints.make_stable(stable);
-        self.log.advance_low(seq);
-        self.certificates = self.certificates.split_off(&seq.next());
-        let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
-        self.commits = self.commits.split_off(&keep_from);
+        self.make_stable(stable);
     }
 
     fn accept_new_view_pre_prepare(

@@ -5,22 +5,6 @@ use super::*;
 
 // ----- 4. whole clusters changing view -----
 
-/// Delivers every queued message in order until the queue is empty, dropping those
-/// `keep` refuses: a network the test cuts message by message.
-fn run_filtered(cluster: &mut Cluster, keep: impl Fn(u32, &Envelope) -> bool) {
-    let mut steps = 0;
-    while let Some((to, envelope)) = cluster.queue.pop_front() {
-        steps += 1;
-        assert!(steps < 100_000, "the network never went quiet");
-        if cluster.down[to as usize] || !keep(to, &envelope) {
-            continue;
-        }
-        let validators = cluster.replicas[to as usize].config().validators.clone();
-        let input = verify_envelope(&envelope, &validators, CHAIN).expect("honest messages verify");
-        cluster.input(to, input);
-    }
-}
-
 /// The pre-prepare the primary of view 0 last queued.
 fn queued_pre_prepare(cluster: &Cluster) -> PrePrepare {
     let signed = cluster

@@ -4,21 +4,6 @@
 use super::*;
 use consensus::{check_view_change_size, largest_view_change_messages, BadViewChange, Replica};
 
-/// Delivers every queued message for which `keep` holds, until the queue is empty.
-fn deliver_kept(cluster: &mut Cluster, keep: impl Fn(u32, &Envelope) -> bool) {
-    let mut steps = 0;
-    while let Some((to, envelope)) = cluster.queue.pop_front() {
-        steps += 1;
-        assert!(steps < 200_000, "the network never went quiet");
-        if cluster.down[to as usize] || !keep(to, &envelope) {
-            continue;
-        }
-        let validators = cluster.replicas[to as usize].config().validators.clone();
-        let input = verify_envelope(&envelope, &validators, CHAIN).expect("honest messages verify");
-        cluster.input(to, input);
-    }
-}
-
 /// The new primary (replica 1) never saw a CHECKPOINT, so its h is 0 while V proves
 /// 10, and Q (11..25) reaches above its H (20). It takes V's checkpoint as stable
 /// on entering the view, holds every Q height, and neither equivocates after a
@@ -30,7 +15,7 @@ fn a_new_primary_behind_vs_checkpoint_adopts_it() {
         cluster.tick(1);
         for _ in 0..10 {
             cluster.submit(0, BATCH_MAX_TXS as usize);
-            deliver_kept(&mut cluster, |to, e| {
+            run_filtered(&mut cluster, |to, e| {
                 !(to == 1 && e.kind() == MessageKind::Checkpoint)
             });
         }
@@ -40,7 +25,7 @@ fn a_new_primary_behind_vs_checkpoint_adopts_it() {
         // 11..25 prepared at 0, 2 and 3; no commits; replica 1 hears nothing.
         for _ in 11..=25 {
             cluster.submit(0, BATCH_MAX_TXS as usize);
-            deliver_kept(&mut cluster, |to, e| {
+            run_filtered(&mut cluster, |to, e| {
                 to != 1 && e.kind() != MessageKind::Commit
             });
         }
