@@ -196,8 +196,8 @@ pub struct StableCheckpoint {
 
 impl StableCheckpoint {
     /// Whether the proof holds `quorum` distinct validators' valid CHECKPOINTs for
-    /// exactly this height and block, and nothing else (the C set, DESIGN.md
-    /// section 4). Anyone holding the validator set can check it.
+    /// exactly this height and block, each signer once, and nothing else (the C set,
+    /// DESIGN.md section 4). Anyone holding the validator set can check it.
     pub fn is_proven(&self, validators: &[PublicKey], chain_id: &str, quorum: usize) -> bool {
         let expected = Message::Checkpoint(Checkpoint {
             seq: self.seq,
@@ -206,8 +206,12 @@ impl StableCheckpoint {
         let mut signers = BTreeSet::new();
         for signed in self.proof.iter() {
             match crate::verify(signed, validators, chain_id) {
+                // A signer twice would only pad the proof (it travels in every
+                // VIEW-CHANGE that carries it).
                 Ok(verified) if *verified.message() == expected => {
-                    signers.insert(signed.sender);
+                    if !signers.insert(signed.sender) {
+                        return false;
+                    }
                 }
                 _ => return false,
             }

@@ -152,8 +152,11 @@ fn a_checkpoint_proof_holds_only_with_q_distinct_valid_signatures_for_its_block(
     forged[2].signature.0[0] ^= 1;
     let mut padded = good.clone();
     padded.push(checkpoint(n, 3, K, crypto::sha256(b"another block")));
+    let mut q_and_a_repeat = good.clone();
+    q_and_a_repeat.push(good[0].clone());
     let cases = [
         ("q valid plus one for another block", stable(padded)),
+        ("q distinct plus a signer again", stable(q_and_a_repeat)),
         ("below q", stable(good[..q - 1].to_vec())),
         ("one signer twice", stable(repeated)),
         ("a vote for another block", stable(other_block)),
