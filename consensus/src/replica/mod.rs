@@ -6,6 +6,7 @@
 mod checkpoints;
 mod execute;
 mod invariants;
+mod new_view;
 mod pre_prepare;
 mod primary;
 mod restore;

@@ -1,5 +1,5 @@
 //! View change (DESIGN.md section 5.1): the triggers, VIEW-CHANGE with the C and P
-//! sets, NEW-VIEW with V and Q, and entering the new view.
+//! sets, and keeping replicas in one view; NEW-VIEW is in `new_view`.
 //!
 //! A replica changing to view `v` is "in" `v` (`self.view`) with `self.changing` set:
 //! it takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW. Its view-change timer starts
@@ -14,21 +14,17 @@
 //! retransmit interval.
 
 use super::{Building, Changing, Replica};
-use crate::log::{AcceptedPrePrepare, Execution, Log};
-use crate::message::{Heartbeat, Message, PrePrepare, SignedMessage};
+use crate::log::Log;
+use crate::message::{Heartbeat, Message, SignedMessage};
 use crate::output::{
-    ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry, Target, ViewChangeReason,
+    Fault, IgnoreReason, Ignored, Outgoing, PersistEntry, Target, ViewChangeReason,
     ViewChangeStarted,
 };
 use crate::quorum::max_faulty;
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::{Envelope, VerifiedNewView, VerifiedViewChange};
-use crate::view_change::{
-    check_new_view, check_view_change, select, CheckedNewView, NewView, SignedNewView,
-    SignedViewChange, ViewChange,
-};
+use crate::verify::{Envelope, VerifiedViewChange};
+use crate::view_change::{check_view_change, select, SignedViewChange, ViewChange};
 use crypto::codec::{BoundedVec, Canonical};
-use crypto::Hash;
 
 /// The view-change timeout doubles at most this many times.
 const MAX_DOUBLINGS: u32 = 10;
@@ -213,7 +209,7 @@ impl Replica {
     /// Forgets the ordering state of the view being left: the slots (prepared
     /// certificates and committed heights are kept apart), the outstanding proposal
     /// and execution.
-    fn leave_view(&mut self) {
+    pub(super) fn leave_view(&mut self) {
         self.log = Log::new(self.log.low(), self.config.log_window);
         self.reordered.clear();
         self.executed_through = self.last_committed;
@@ -335,327 +331,6 @@ impl Replica {
                 };
                 *digest = batch.digest();
             }
-        }
-    }
-
-    // ----- NEW-VIEW, the primary's side -----
-
-    /// The new primary learns the result of each batch Q orders: from its record for
-    /// heights it committed, by asking its host to execute the others in order. It
-    /// needs the state at `min_s`; a primary behind it waits (for state transfer).
-    /// With every result known it signs Q and NEW-VIEW and enters the view.
-    pub(super) fn build_new_view(&mut self) -> bool {
-        let Some(building) = self.building.as_ref() else {
-            return false;
-        };
-        if self.executing.is_some() || building.selection.low() > self.last_committed {
-            return false;
-        }
-        let index = building.results.len();
-        let Some((seq, batch, digest)) = building.selection.entries.get(index).cloned() else {
-            self.send_new_view();
-            return true;
-        };
-        if seq <= self.last_committed {
-            let record = self.commits.get(&seq).copied();
-            match record {
-                Some(record) if record.digest == digest => {
-                    if let Some(building) = self.building.as_mut() {
-                        building.results.push(record.state_root);
-                    }
-                    return true;
-                }
-                _ => {
-                    // V orders another digest where we committed: more than f faulty.
-                    self.ready
-                        .faults
-                        .push(Fault::NewViewConflictsWithCommitted {
-                            view: self.view,
-                            seq,
-                            committed: record.map_or(Hash([0; 32]), |r| r.digest),
-                            proposed: digest,
-                        });
-                    self.building = None;
-                    return false;
-                }
-            }
-        }
-        self.ready.execute.push(ExecuteRequest {
-            seq,
-            view: self.view,
-            digest,
-            batch,
-            result: None,
-        });
-        self.executing = Some(seq);
-        true
-    }
-
-    /// Whether `(seq, digest)` is the Q height the new primary asked its host for.
-    pub(super) fn building_awaits(&self, seq: SeqNo, digest: Hash) -> bool {
-        let Some(building) = &self.building else {
-            return false;
-        };
-        self.executing == Some(seq)
-            && building
-                .selection
-                .entries
-                .get(building.results.len())
-                .is_some_and(|(s, _, d)| *s == seq && *d == digest)
-    }
-
-    /// The host's result for a Q height. A batch that does not execute leaves the
-    /// new primary unable to build the view; the view-change timer moves on.
-    pub(super) fn on_built(&mut self, outcome: crate::input::ExecOutcome) {
-        self.executing = None;
-        match outcome {
-            crate::input::ExecOutcome::Valid { state_root, .. } => {
-                if let Some(building) = self.building.as_mut() {
-                    building.results.push(state_root);
-                }
-            }
-            crate::input::ExecOutcome::Invalid => self.building = None,
-        }
-    }
-
-    /// Signs Q's pre-prepares and NEW-VIEW, sends it, and enters the view.
-    fn send_new_view(&mut self) {
-        let building = self.building.take().expect("building");
-        let mut pre_prepares = Vec::new();
-        for ((seq, batch, digest), result) in
-            building.selection.entries.iter().zip(&building.results)
-        {
-            let pp = PrePrepare {
-                view: self.view,
-                seq: *seq,
-                digest: *digest,
-                batch: batch.clone(),
-                result: *result,
-            };
-            let signed = SignedMessage::sign(
-                &self.key,
-                &self.config.chain_id,
-                self.config.me,
-                &Message::PrePrepare(pp.clone()),
-            );
-            pre_prepares.push((signed, pp));
-        }
-        let nv = NewView {
-            view: self.view,
-            view_changes: BoundedVec::new(building.view_changes).expect("at most N"),
-            pre_prepares: BoundedVec::new(
-                pre_prepares
-                    .iter()
-                    .map(|(signed, _)| signed.clone())
-                    .collect(),
-            )
-            .expect("Q spans at most L heights"),
-        };
-        let signed = SignedNewView::sign(&self.key, &self.config.chain_id, self.config.me, &nv);
-        // Persisted by `enter_view` in the same Ready, so it is durable before it leaves.
-        self.ready.then_send.push(Outgoing {
-            to: Target::All,
-            message: Envelope::NewView(signed.clone()),
-        });
-        let checked = CheckedNewView {
-            view: self.view,
-            selection: building.selection,
-            pre_prepares,
-        };
-        self.proposed_since_start = checked.selection.high();
-        self.enter_view(checked, signed);
-    }
-
-    // ----- NEW-VIEW, the backup's side -----
-
-    pub(super) fn on_new_view(&mut self, verified: VerifiedNewView) {
-        let (signed, nv) = verified.into_parts();
-        let sender = signed.sender;
-        let old = nv.view < self.view || (nv.view == self.view && self.changing.is_none());
-        if sender == self.config.me || old {
-            let reason = if sender == self.config.me {
-                IgnoreReason::FromSelf
-            } else {
-                IgnoreReason::OldView {
-                    view: nv.view,
-                    current: self.view,
-                }
-            };
-            self.ready.ignored.push(Ignored::Message {
-                sender,
-                kind: signed.kind,
-                seq: SeqNo(0),
-                reason,
-            });
-            return;
-        }
-        let check_q = !self.unsafe_skip_new_view_check;
-        match check_new_view(&nv, sender, &self.config, check_q) {
-            Ok(checked) => {
-                if nv.view > self.view {
-                    // A NEW-VIEW for a view above ours, proven by q VIEW-CHANGEs.
-                    self.ready.view_changes.push(ViewChangeStarted {
-                        from: self.view,
-                        to: nv.view,
-                        reason: ViewChangeReason::JoinedQuorum,
-                    });
-                    self.view = nv.view;
-                }
-                self.enter_view(checked, signed);
-            }
-            Err(reason) => self.ready.faults.push(Fault::BadNewView { sender, reason }),
-        }
-    }
-
-    /// Enters the view of `checked`: persist the NEW-VIEW, then take Q as ordinary
-    /// pre-prepares (DESIGN.md section 5.1 step 3). Heights this replica committed
-    /// already are voted for again with the block hash it committed; a Q digest
-    /// that differs from a committed one is reported and never voted for.
-    fn enter_view(&mut self, checked: CheckedNewView, signed: SignedNewView) {
-        self.view = checked.view;
-        self.changing = None;
-        self.building = None;
-        self.leave_view();
-        let view = self.view;
-        self.view_changes.retain(|_, (_, vc)| vc.new_view > view);
-        self.ready
-            .persist
-            .push(PersistEntry::NewView(signed.clone()));
-        self.new_view_message = Some(signed);
-        self.ready.entered_view = Some(self.view);
-        let now = self.now_ms;
-        self.last_heard_primary_ms = now;
-        self.last_primary_send_ms = now;
-        self.progress_at_ms = now;
-        if let Some(stable) = checked.selection.checkpoint.clone() {
-            self.adopt_checkpoint(stable);
-        }
-        let me_primary = self.is_primary();
-        let high = checked.selection.high();
-        self.reordered = checked
-            .pre_prepares
-            .iter()
-            .map(|(_, pp)| (pp.seq, pp.digest))
-            .collect();
-        for (signed, pp) in checked.pre_prepares {
-            self.accept_new_view_pre_prepare(signed, pp, me_primary);
-        }
-        if me_primary {
-            self.next_proposal = high.max(self.last_committed).next();
-        }
-    }
-
-    /// V proves a checkpoint (`min_s`) above our h. If we committed that height with
-    /// the same block, it becomes our stable checkpoint too, so Q, which spans at
-    /// most L heights above it, fits our window. A replica that has not committed it
-    /// keeps its window (it needs recovery for the heights below `min_s`).
-    fn adopt_checkpoint(&mut self, stable: crate::output::StableCheckpoint) {
-        let seq = stable.seq;
-        if seq <= self.log.low() || seq > self.last_committed {
-            return;
-        }
-        let Some(record) = self.commits.get(&seq).copied() else {
-            return;
-        };
-        if record.block_hash != stable.block_hash {
-            self.ready
-                .faults
-                .push(Fault::NewViewConflictsWithCommitted {
-                    view: self.view,
-                    seq,
-                    committed: record.digest,
-                    proposed: stable.block_hash,
-                });
-            return;
-        }
-        self.make_stable(stable);
-    }
-
-    fn accept_new_view_pre_prepare(
-        &mut self,
-        signed: SignedMessage,
-        pp: PrePrepare,
-        me_primary: bool,
-    ) {
-        let seq = pp.seq;
-        if !self.log.in_window(seq) {
-            return;
-        }
-        let committed = self.commits.get(&seq).copied();
-        if let Some(record) = committed {
-            if record.digest != pp.digest {
-                self.ready
-                    .faults
-                    .push(Fault::NewViewConflictsWithCommitted {
-                        view: pp.view,
-                        seq,
-                        committed: record.digest,
-                        proposed: pp.digest,
-                    });
-                return;
-            }
-        } else if seq <= self.last_committed {
-            // Committed before a restart that lost its record: nothing to vote with.
-            return;
-        }
-        self.ready
-            .persist
-            .push(PersistEntry::Message(signed.clone()));
-        let digest = pp.digest;
-        let view = pp.view;
-        let slot = self.log.slot_mut(seq);
-        slot.pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
-        if let Some(record) = committed {
-            slot.execution = Execution::Valid {
-                block_hash: record.block_hash,
-            };
-        }
-        if !me_primary {
-            let prepare = crate::message::Prepare { view, seq, digest };
-            let own = self.sign_persist_broadcast(&Message::Prepare(prepare));
-            let outcome = crate::log::insert_vote(
-                &mut self.log.slot_mut(seq).prepares,
-                self.config.me,
-                prepare,
-                own,
-            );
-            assert!(
-                matches!(outcome, crate::log::VoteOutcome::Added),
-                "a fresh view holds no prepare of ours"
-            );
-        }
-        self.update_prepared(seq);
-    }
-
-    /// Heights committed here that the new view orders again: COMMIT in the new view
-    /// with the block hash committed before, so replicas that had not committed them
-    /// gather q COMMITs in this view. This does not wait to be prepared in the new
-    /// view: the height is committed, so no view can order another digest there, and
-    /// this replica's prepared certificate for it goes into its VIEW-CHANGEs until a
-    /// checkpoint covers it.
-    pub(super) fn vote_for_committed_heights(&mut self) {
-        let me = self.config.me;
-        let due: Vec<(SeqNo, View, Hash, Hash)> = self
-            .log
-            .iter()
-            .filter(|(seq, slot)| **seq <= self.last_committed && !slot.commits.contains_key(&me))
-            .filter_map(|(seq, slot)| match (slot.execution, &slot.pre_prepare) {
-                (Execution::Valid { block_hash }, Some(pp)) => {
-                    Some((*seq, pp.view, pp.digest, block_hash))
-                }
-                _ => None,
-            })
-            .collect();
-        for (seq, view, digest, block_hash) in due {
-            let commit = crate::message::Commit {
-                view,
-                seq,
-                digest,
-                block_hash,
-            };
-            let signed = self.sign_persist_broadcast(&Message::Commit(commit));
-            let slot = self.log.slot_mut(seq);
-            crate::log::insert_vote(&mut slot.commits, me, commit, signed);
         }
     }
 

@@ -119,6 +119,8 @@ fn run_filtered(cluster: &mut Cluster, keep: impl Fn(u32, &Envelope) -> bool) {
     }
 }
 
+mod check_new_view;
+mod check_view_change;
 mod clusters;
 mod edges;
-mod sets;
+mod select;
