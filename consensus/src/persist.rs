@@ -79,51 +79,38 @@ impl Default for PersistedState {
 
 impl PersistedState {
     /// Records one durable write. A stable checkpoint drops everything at or below
-    /// it; a move to another view drops the log of older views.
+    /// it; a move to another view drops the log of older views. A write that would
+    /// pass a bound is refused and leaves the state as it was.
     pub fn apply(&mut self, entry: &PersistEntry) -> Result<(), TooMany> {
         match entry {
-            PersistEntry::Message(signed) => {
-                let mut log = std::mem::replace(&mut self.log, BoundedVec::empty()).into_inner();
-                log.push(signed.clone());
-                self.log = BoundedVec::new(log)?;
-            }
+            PersistEntry::Message(signed) => self.log.try_push(signed.clone())?,
             PersistEntry::StableCheckpoint(stable) => {
                 let seq = stable.seq;
-                self.retain_log(|message| message.seq() > seq)?;
-                let prepared = std::mem::replace(&mut self.prepared, BoundedVec::empty());
-                self.prepared = BoundedVec::new(
-                    prepared
-                        .into_inner()
-                        .into_iter()
-                        .filter(|c| certificate_seq(c).is_some_and(|s| s > seq))
-                        .collect(),
-                )?;
+                self.retain_log(|message| message.seq() > seq);
+                self.prepared
+                    .retain(|c| certificate_seq(c).is_some_and(|s| s > seq));
                 self.stable_checkpoint = Some(stable.clone());
             }
             PersistEntry::Prepared(certificate) => {
                 let seq = certificate_seq(certificate);
-                let mut prepared: Vec<PreparedCertificate> =
-                    std::mem::replace(&mut self.prepared, BoundedVec::empty())
-                        .into_inner()
-                        .into_iter()
-                        .filter(|c| certificate_seq(c) != seq)
-                        .collect();
-                prepared.push(certificate.clone());
-                prepared.sort_by_key(certificate_seq);
-                self.prepared = BoundedVec::new(prepared)?;
+                match self.prepared.iter().position(|c| certificate_seq(c) == seq) {
+                    Some(index) => self.prepared[index] = certificate.clone(),
+                    None => {
+                        self.prepared.try_push(certificate.clone())?;
+                        self.prepared.sort_by_key(certificate_seq);
+                    }
+                }
             }
             PersistEntry::ViewChange(signed) => {
-                let view = crate::verify::decode_view_change(signed).map(|vc| vc.new_view);
-                if let Some(view) = view {
-                    self.move_to(view)?;
+                if let Some(vc) = crate::verify::decode_view_change(signed) {
+                    self.move_to(vc.new_view);
                     self.changing = true;
                 }
                 self.view_change = Some(signed.clone());
             }
             PersistEntry::NewView(signed) => {
-                let view = crate::verify::decode_new_view(signed).map(|nv| nv.view);
-                if let Some(view) = view {
-                    self.move_to(view)?;
+                if let Some(nv) = crate::verify::decode_new_view(signed) {
+                    self.move_to(nv.view);
                     self.changing = false;
                 }
                 self.new_view = Some(signed.clone());
@@ -133,40 +120,36 @@ impl PersistedState {
     }
 
     /// The view moves to `view`: messages of older views promise nothing any more.
-    fn move_to(&mut self, view: View) -> Result<(), TooMany> {
+    fn move_to(&mut self, view: View) {
         self.view = view;
-        self.retain_log(|message| message.view().is_none_or(|v| v >= view))
+        self.retain_log(|message| message.view().is_none_or(|v| v >= view));
     }
 
-    fn retain_log(&mut self, keep: impl Fn(&Message) -> bool) -> Result<(), TooMany> {
-        let log: Vec<SignedMessage> = std::mem::replace(&mut self.log, BoundedVec::empty())
-            .into_inner()
-            .into_iter()
-            .filter(|signed| {
-                Message::from_canonical_bytes(&signed.payload)
-                    .map(|message| keep(&message))
-                    .unwrap_or(false)
-            })
-            .collect();
-        self.log = BoundedVec::new(log)?;
-        Ok(())
+    fn retain_log(&mut self, keep: impl Fn(&Message) -> bool) {
+        self.log.retain(|signed| {
+            Message::from_canonical_bytes(&signed.payload)
+                .map(|message| keep(&message))
+                .unwrap_or(false)
+        });
     }
 
     /// Records a block the ledger wrote.
     pub fn record_commit(&mut self, block: &CommittedBlock) {
         self.last_committed = block.seq;
         self.last_committed_timestamp_ms = block.timestamp_ms;
-        let mut commits = std::mem::replace(&mut self.commits, BoundedVec::empty()).into_inner();
-        commits.retain(|c| c.seq < block.seq);
-        commits.push(CommitRecord {
+        self.commits.retain(|c| c.seq < block.seq);
+        if self.commits.len() == MAX_LOG_WINDOW as usize {
+            self.commits.remove(0);
+        }
+        let record = CommitRecord {
             seq: block.seq,
             digest: block.digest,
             block_hash: block.block_hash,
             state_root: block.state_root,
-        });
-        let excess = commits.len().saturating_sub(MAX_LOG_WINDOW as usize);
-        commits.drain(..excess);
-        self.commits = BoundedVec::new(commits).expect("trimmed to the bound");
+        };
+        self.commits
+            .try_push(record)
+            .expect("room was made for the newest");
     }
 }
 
@@ -219,4 +202,34 @@ pub enum RestoreError {
     ForeignMessage { index: usize },
     #[error("persisted messages {index} and an earlier one disagree for {seq}")]
     Conflicting { index: usize, seq: SeqNo },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Prepare;
+    use crate::types::ReplicaId;
+    use crypto::{Hash, SigningKey};
+
+    /// A full log refuses one more message and keeps every one it held: an overflow
+    /// must never cost the replica what it promised.
+    #[test]
+    fn an_overflowing_write_is_refused_and_loses_nothing() {
+        let key = SigningKey::from_seed([1; 32]);
+        let prepare = Message::Prepare(Prepare {
+            view: View(0),
+            seq: SeqNo(1),
+            digest: Hash([1; 32]),
+        });
+        let signed = SignedMessage::sign(&key, "c", ReplicaId(0), &prepare);
+        let mut state = PersistedState::default();
+        for _ in 0..MAX_PERSISTED_MESSAGES {
+            state
+                .apply(&PersistEntry::Message(signed.clone()))
+                .expect("within the bound");
+        }
+        let before = state.clone();
+        assert!(state.apply(&PersistEntry::Message(signed)).is_err());
+        assert_eq!(state, before);
+    }
 }

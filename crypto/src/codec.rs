@@ -122,12 +122,42 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     pub fn into_inner(self) -> Vec<T> {
         self.0
     }
+
+    /// Appends `item`, or refuses when the vector is full and leaves it as it was.
+    pub fn try_push(&mut self, item: T) -> Result<(), TooMany> {
+        if self.0.len() >= MAX {
+            return Err(TooMany {
+                len: self.0.len() + 1,
+                max: MAX,
+            });
+        }
+        self.0.push(item);
+        Ok(())
+    }
+
+    /// Keeps the items for which `keep` holds, in order.
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.0.retain(keep);
+    }
+
+    /// Removes and returns the item at `index` (panics if out of range, like `Vec`).
+    pub fn remove(&mut self, index: usize) -> T {
+        self.0.remove(index)
+    }
 }
 
 impl<T, const MAX: usize> Deref for BoundedVec<T, MAX> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         &self.0
+    }
+}
+
+/// Items may change in place (sorting, editing); the length, and so the bound, only
+/// through the methods above.
+impl<T, const MAX: usize> std::ops::DerefMut for BoundedVec<T, MAX> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.0
     }
 }
 
@@ -402,6 +432,18 @@ mod tests {
         assert!(postcard::from_bytes::<BoundedVec<Hash, 8>>(&huge[2..]).is_err());
         assert!(BoundedString::<4>::new("hello").is_err());
         assert!(BoundedBytes::<2>::new(vec![1, 2, 3]).is_err());
+    }
+
+    /// A full vector refuses one more and keeps what it held.
+    #[test]
+    fn try_push_stops_at_the_bound_and_loses_nothing() {
+        let mut v = BoundedVec::<u8, 2>::empty();
+        assert_eq!(v.try_push(1), Ok(()));
+        assert_eq!(v.try_push(2), Ok(()));
+        assert_eq!(v.try_push(3), Err(TooMany { len: 3, max: 2 }));
+        assert_eq!(&v[..], &[1, 2]);
+        v.retain(|x| *x != 1);
+        assert_eq!(&v[..], &[2]);
     }
 
     #[test]
