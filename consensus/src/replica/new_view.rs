@@ -4,7 +4,7 @@
 //! voted for again.
 
 use super::Replica;
-use crate::log::{AcceptedPrePrepare, Execution};
+use crate::log::Execution;
 use crate::message::{Message, PrePrepare, SignedMessage};
 use crate::output::{
     ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry, Target, ViewChangeReason,
@@ -209,7 +209,6 @@ impl Replica {
         if let Some(stable) = checked.selection.checkpoint.clone() {
             self.adopt_checkpoint(stable);
         }
-        let me_primary = self.is_primary();
         let high = checked.selection.high();
         self.reordered = checked
             .pre_prepares
@@ -217,9 +216,9 @@ impl Replica {
             .map(|(_, pp)| (pp.seq, pp.digest))
             .collect();
         for (signed, pp) in checked.pre_prepares {
-            self.accept_new_view_pre_prepare(signed, pp, me_primary);
+            self.accept_new_view_pre_prepare(signed, pp);
         }
-        if me_primary {
+        if self.is_primary() {
             self.next_proposal = high.max(self.last_committed).next();
         }
     }
@@ -250,12 +249,7 @@ impl Replica {
         self.make_stable(stable);
     }
 
-    fn accept_new_view_pre_prepare(
-        &mut self,
-        signed: SignedMessage,
-        pp: PrePrepare,
-        me_primary: bool,
-    ) {
+    fn accept_new_view_pre_prepare(&mut self, signed: SignedMessage, pp: PrePrepare) {
         let seq = pp.seq;
         if !self.log.in_window(seq) {
             return;
@@ -277,33 +271,12 @@ impl Replica {
             // Committed before a restart that lost its record: nothing to vote with.
             return;
         }
-        self.ready
-            .persist
-            .push(PersistEntry::Message(signed.clone()));
-        let digest = pp.digest;
-        let view = pp.view;
-        let slot = self.log.slot_mut(seq);
-        slot.pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
+        self.accept_pre_prepare(signed, pp);
         if let Some(record) = committed {
-            slot.execution = Execution::Valid {
+            self.log.slot_mut(seq).execution = Execution::Valid {
                 block_hash: record.block_hash,
             };
         }
-        if !me_primary {
-            let prepare = crate::message::Prepare { view, seq, digest };
-            let own = self.sign_persist_broadcast(&Message::Prepare(prepare));
-            let outcome = crate::log::insert_vote(
-                &mut self.log.slot_mut(seq).prepares,
-                self.config.me,
-                prepare,
-                own,
-            );
-            assert!(
-                matches!(outcome, crate::log::VoteOutcome::Added),
-                "a fresh view holds no prepare of ours"
-            );
-        }
-        self.update_prepared(seq);
     }
 
     /// Heights committed here that the new view orders again: COMMIT in the new view

@@ -31,6 +31,13 @@ impl Replica {
             return;
         }
         self.last_heard_primary_ms = self.now_ms;
+        self.accept_pre_prepare(signed, pp);
+    }
+
+    /// Takes `pp` into its slot and persists it; a backup signs, persists and sends
+    /// its PREPARE (or, restored with one signed already, sends that one again). The
+    /// caller has checked it: the step 2 guards here, or the NEW-VIEW it came in.
+    pub(super) fn accept_pre_prepare(&mut self, signed: SignedMessage, pp: PrePrepare) {
         let seq = pp.seq;
         let prepare = Prepare {
             view: pp.view,
@@ -41,6 +48,13 @@ impl Replica {
             .persist
             .push(PersistEntry::Message(signed.clone()));
         self.log.slot_mut(seq).pre_prepare = Some(AcceptedPrePrepare::new(pp, signed));
+        if !self.is_primary() {
+            self.prepare_once(seq, prepare);
+        }
+        self.update_prepared(seq);
+    }
+
+    fn prepare_once(&mut self, seq: SeqNo, prepare: Prepare) {
         let me = self.config.me;
         let signed_before = self
             .log
@@ -64,7 +78,6 @@ impl Replica {
                 );
             }
         }
-        self.update_prepared(seq);
     }
 
     /// The step 2 guards, in order; the first that refuses names the reason.
