@@ -172,6 +172,9 @@ struct World {
     /// With `crash_primary`: when the primary crashed and the tip then.
     crashed_primary_at: Option<(u64, u64)>,
     resume_ms: Option<u64>,
+    /// `RBFT_SIM_DEBUG` and `RBFT_SIM_TRACE`, read once per seed.
+    debug: bool,
+    trace_deliveries: bool,
 }
 
 fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
@@ -283,6 +286,8 @@ impl World {
             crash_primary: options.crash_primary,
             crashed_primary_at: None,
             resume_ms: None,
+            debug: std::env::var_os("RBFT_SIM_DEBUG").is_some(),
+            trace_deliveries: std::env::var_os("RBFT_SIM_TRACE").is_some(),
         }
     }
 
@@ -384,7 +389,7 @@ impl World {
                 }
             }
         }
-        if !self.outstanding.is_empty() && std::env::var_os("RBFT_SIM_DEBUG").is_some() {
+        if !self.outstanding.is_empty() && self.debug {
             for node in &self.nodes {
                 if let Some(r) = &node.replica {
                     eprintln!(
@@ -526,7 +531,7 @@ impl World {
             .verify_envelope(&message, &self.chain.keys, CHAIN_ID)
         {
             Ok(input) => {
-                if std::env::var_os("RBFT_SIM_TRACE").is_some() {
+                if self.trace_deliveries {
                     if let Input::Message(v) = &input {
                         eprintln!(
                             "{} deliver {from}->{to} {:?} {:?} v{:?}",
@@ -557,9 +562,8 @@ impl World {
     fn step(&mut self, i: usize, input: Input) {
         let (readies, committed) =
             self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
-        let debug = std::env::var_os("RBFT_SIM_DEBUG").is_some();
         for ready in readies {
-            if debug {
+            if self.debug || self.trace_deliveries {
                 for f in &ready.faults {
                     let text = format!("{f:?}");
                     eprintln!(
@@ -574,7 +578,7 @@ impl World {
                 if let Some(v) = ready.entered_view {
                     eprintln!("{} node {i} entered {v:?}", self.now_ms);
                 }
-                if std::env::var_os("RBFT_SIM_TRACE").is_some() {
+                if self.trace_deliveries {
                     for g in &ready.ignored {
                         eprintln!("{} node {i} ignored {g:?}", self.now_ms);
                     }
@@ -627,7 +631,7 @@ impl World {
             self.nodes[i].last_progress_ms = self.now_ms;
         }
         for c in &committed {
-            if debug {
+            if self.debug {
                 eprintln!(
                     "{} node {i} committed {} view {}",
                     self.now_ms, c.info.seq.0, c.info.view.0

@@ -90,7 +90,7 @@ impl World {
         self.nodes[i].restart_at_checkpoint(&self.chain, stable);
         self.nodes[i].last_progress_ms = self.now_ms;
         self.transfers += 1;
-        if std::env::var_os("RBFT_SIM_DEBUG").is_some() {
+        if self.debug {
             eprintln!("{} node {i} transferred to {target}", self.now_ms);
         }
         let report = self.nodes[i].pool_report();
