@@ -280,8 +280,10 @@ pub enum Fault {
         sender: ReplicaId,
         reason: BadNewView,
     },
-    /// A NEW-VIEW orders another digest at a height this replica committed. Only more
-    /// than f faulty replicas can cause it; the replica never votes for it.
+    /// A NEW-VIEW orders another digest at a height this replica committed (or its V
+    /// proves a checkpoint with another block hash there: then both fields are block
+    /// hashes). Only more than f faulty replicas can cause it; the replica never votes
+    /// for it.
     NewViewConflictsWithCommitted {
         view: View,
         seq: SeqNo,

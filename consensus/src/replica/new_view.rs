@@ -241,7 +241,7 @@ impl Replica {
                 .push(Fault::NewViewConflictsWithCommitted {
                     view: self.view,
                     seq,
-                    committed: record.digest,
+                    committed: record.block_hash,
                     proposed: stable.block_hash,
                 });
             return;
