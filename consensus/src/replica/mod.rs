@@ -101,8 +101,8 @@ pub struct Replica {
     /// The latest valid VIEW-CHANGE from each validator (ours included), for views
     /// above the one we are in (or the one we are changing to).
     view_changes: BTreeMap<ReplicaId, (SignedViewChange, ViewChange)>,
-    /// The last VIEW-CHANGE this replica signed.
-    own_view_change: Option<SignedViewChange>,
+    /// The last VIEW-CHANGE this replica signed, with the view it asks for.
+    own_view_change: Option<(View, SignedViewChange)>,
     /// The NEW-VIEW that began the current view (none for view 0).
     new_view_message: Option<SignedNewView>,
     /// Primary of the view we change to: Q in the making.

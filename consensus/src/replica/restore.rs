@@ -61,23 +61,22 @@ impl Replica {
         self.changing = state.changing.then_some(super::Changing {
             timer_from_ms: None,
         });
-        self.own_view_change = state.view_change.clone();
         if let Some(signed) = &state.view_change {
             if let Some(vc) = crate::verify::decode_view_change(signed) {
+                self.own_view_change = Some((vc.new_view, signed.clone()));
                 if vc.new_view == view && state.changing {
                     self.view_changes
                         .insert(self.config.me, (signed.clone(), vc));
                 }
             }
         }
-        self.new_view_message = state.new_view.clone().filter(|signed| {
-            crate::verify::decode_new_view(signed).is_some_and(|nv| nv.view == view)
-        });
-        if let Some(nv) = self
-            .new_view_message
+        let new_view = state
+            .new_view
             .as_ref()
-            .and_then(crate::verify::decode_new_view)
-        {
+            .and_then(|signed| Some((signed, crate::verify::decode_new_view(signed)?)))
+            .filter(|(_, nv)| nv.view == view);
+        if let Some((signed, nv)) = new_view {
+            self.new_view_message = Some(signed.clone());
             for signed in nv.pre_prepares.iter() {
                 if let Ok(Message::PrePrepare(pp)) =
                     <Message as crypto::Canonical>::from_canonical_bytes(&signed.payload)

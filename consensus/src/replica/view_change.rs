@@ -24,7 +24,7 @@ use crate::quorum::max_faulty;
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::verify::{Envelope, VerifiedViewChange};
 use crate::view_change::{check_view_change, select, SignedViewChange, ViewChange};
-use crypto::codec::{BoundedVec, Canonical};
+use crypto::codec::BoundedVec;
 
 /// The view-change timeout doubles at most this many times.
 const MAX_DOUBLINGS: u32 = 10;
@@ -201,7 +201,7 @@ impl Replica {
             to: Target::All,
             message: Envelope::ViewChange(signed.clone()),
         });
-        self.own_view_change = Some(signed.clone());
+        self.own_view_change = Some((target, signed.clone()));
         self.view_changes.insert(self.config.me, (signed, vc));
         self.after_view_change_recorded();
     }
@@ -351,8 +351,9 @@ impl Replica {
         let view = self.view;
         let own = self
             .own_view_change
-            .clone()
-            .filter(|signed| view_of_view_change(signed) == Some(view));
+            .as_ref()
+            .filter(|(asked, _)| *asked == view)
+            .map(|(_, signed)| signed.clone());
         if let Some(signed) = own {
             self.ready.then_send.push(Outgoing {
                 to: Target::One(laggard),
@@ -369,18 +370,11 @@ impl Replica {
 
     /// While changing: our VIEW-CHANGE again, for replicas that lost it.
     pub(super) fn retransmit_view_change(&mut self) {
-        if let Some(signed) = self.own_view_change.clone() {
+        if let Some((_, signed)) = self.own_view_change.clone() {
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
                 message: Envelope::ViewChange(signed),
             });
         }
     }
-}
-
-/// The view a VIEW-CHANGE this replica signed asks for.
-pub(super) fn view_of_view_change(signed: &SignedViewChange) -> Option<View> {
-    ViewChange::from_canonical_bytes(&signed.payload)
-        .ok()
-        .map(|vc| vc.new_view)
 }
