@@ -13,12 +13,7 @@ fn four_replicas_commit_100_heights() {
         let mut cluster = Cluster::shuffled(4, seed);
         cluster.run_to_height(100);
         cluster.run_until_quiet();
-        cluster.assert_agreement();
-        assert!(
-            cluster.faults.is_empty(),
-            "seed {seed}: {:?}",
-            cluster.faults
-        );
+        cluster.assert_sound(&format!("seed {seed}"));
         for (i, blocks) in cluster.committed.iter().enumerate() {
             assert!(blocks.len() >= 100, "replica {i}");
             for block in blocks {
@@ -64,8 +59,7 @@ fn other_sizes_commit() {
     for n in [1, 2, 3, 5, 6, 7] {
         let mut cluster = Cluster::shuffled(n, n as u64);
         cluster.run_until_quorum_at(2 * L);
-        cluster.assert_agreement();
-        assert!(cluster.faults.is_empty(), "N = {n}");
+        cluster.assert_sound(&format!("N = {n}"));
     }
 }
 
@@ -136,11 +130,6 @@ fn lossy_network_still_commits() {
         let mut cluster = Cluster::shuffled(4, seed);
         cluster.loss = 0.1;
         cluster.run_until_quorum_at(3 * L);
-        cluster.assert_agreement();
-        assert!(
-            cluster.faults.is_empty(),
-            "seed {seed}: {:?}",
-            cluster.faults
-        );
+        cluster.assert_sound(&format!("seed {seed}"));
     }
 }

@@ -520,6 +520,13 @@ impl Cluster {
         self.down[i] = false;
     }
 
+    /// Agreement (below), and no replica reported a fault: what every run of honest
+    /// replicas must end with. `what` names the run in the failure message.
+    pub fn assert_sound(&self, what: &str) {
+        self.assert_agreement();
+        assert!(self.faults.is_empty(), "{what}: {:?}", self.faults);
+    }
+
     /// Agreement: every pair of replicas committed the same block at each height
     /// they both committed, and each committed heights 1, 2, ... in order.
     pub fn assert_agreement(&self) {

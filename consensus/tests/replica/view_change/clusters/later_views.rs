@@ -120,8 +120,7 @@ fn stale_certificate_of_an_older_view_does_not_override_a_newer_one() {
     }
     assert!(at_2.contains(&(View(0), a.digest)), "{at_2:?}");
     assert!(at_2.contains(&(View(1), b.digest)), "{at_2:?}");
-    cluster.assert_agreement();
-    assert!(cluster.faults.is_empty(), "{:?}", cluster.faults);
+    cluster.assert_sound("faults");
 }
 
 /// PBFT paper section 4.4 with a crash: the old primary, crashed before the view
@@ -213,8 +212,7 @@ fn view_change_timer_moves_past_a_crashed_new_primary() {
             "replica {i}"
         );
     }
-    cluster.assert_agreement();
-    assert!(cluster.faults.is_empty(), "{:?}", cluster.faults);
+    cluster.assert_sound("faults");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,8 +268,7 @@ fn restart_during_or_after_the_view_change() {
                 "{name}: replica {i}"
             );
         }
-        cluster.assert_agreement();
-        assert!(cluster.faults.is_empty(), "{name}: {:?}", cluster.faults);
+        cluster.assert_sound(&name);
         assert_view_1_works(&mut cluster, &name);
     }
 }
