@@ -1,6 +1,22 @@
-//! The rbft node: what runs a validator. Today: the mempool (DESIGN.md section 8).
-//! The network, the driver of the replica, the HTTP API and the rest of the CLI
-//! arrive with the node issue.
+//! The rbft node: what runs a validator (DESIGN.md section 8).
+//!
+//! - [`config`]: the home directory and `config.toml`;
+//! - [`net`]: libp2p between validators (bounded frames, request-response);
+//! - [`wire`]: what the frames mean;
+//! - [`driver`]: the task that owns the replica, persists, executes and commits;
+//! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
+//! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
+//! - [`client`]: the HTTP client the CLI and the testnet use.
 #![forbid(unsafe_code)]
 
+pub mod admit;
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod driver;
 pub mod mempool;
+pub mod metrics;
+pub mod net;
+pub mod run;
+pub mod shared;
+pub mod wire;

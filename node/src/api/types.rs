@@ -1,0 +1,263 @@
+//! The JSON bodies of the HTTP API (DESIGN.md section 9), shared by the server
+//! (`crate::api`) and the client (`crate::client`). Hashes, keys, signatures and
+//! addresses are hex strings; amounts, heights and nonces are JSON numbers.
+
+use crypto::{Hash, PublicKey};
+use ledger::{Address, SignedTransaction};
+use serde::{Deserialize, Serialize};
+
+/// Every error: `{"error": {"code": "...", "message": "..."}}` (DESIGN.md section 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `bad_request`, `not_found`,
+    /// `invalid_transaction`, `pool_full`.
+    pub code: String,
+    pub message: String,
+}
+
+/// `POST /txs` takes one [`SignedTransaction`] or an array of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubmitBody {
+    One(Box<SignedTransaction>),
+    Many(Vec<SignedTransaction>),
+}
+
+/// `202` answer to one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submitted {
+    pub hash: Hash,
+}
+
+/// `200` answer to an array: one result per transaction, in order. (When every
+/// transaction was refused because the pool is full, the answer is `429` instead.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmittedMany {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub results: Vec<SubmitResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitResult {
+    pub hash: Hash,
+    /// `None` when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// In this node's pool.
+    Pending,
+    /// In a committed block.
+    Committed,
+    /// Was pooled, then dropped (`reason` says why).
+    Dropped,
+}
+
+/// `GET /txs/{hash}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxInfo {
+    pub hash: Hash,
+    pub status: TxStatus,
+    /// Present when pending or committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<SignedTransaction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_hash: Option<Hash>,
+    /// Position in the block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// Why it was dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /blocks/...`: a block with its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockInfo {
+    pub hash: Hash,
+    pub height: u64,
+    pub parent: Hash,
+    pub batch_digest: Hash,
+    pub tx_root: Hash,
+    pub state_root: Hash,
+    pub tx_count: u32,
+    pub timestamp_ms: u64,
+    pub proposer: PublicKey,
+    /// The transactions' hashes, in block order.
+    pub tx_hashes: Vec<Hash>,
+    /// The transactions, in block order.
+    pub transactions: Vec<SignedTransaction>,
+}
+
+/// `GET /blocks?from=&limit=`: headers only, ascending heights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockList {
+    pub blocks: Vec<BlockSummary>,
+    /// The height to ask for next, if there are more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSummary {
+    pub hash: Hash,
+    pub height: u64,
+    pub parent: Hash,
+    pub state_root: Hash,
+    pub tx_count: u32,
+    pub timestamp_ms: u64,
+    pub proposer: PublicKey,
+}
+
+/// `GET /blocks/{height}/commit`: the commit certificate, anyone can check it
+/// against the validator set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitInfo {
+    pub height: u64,
+    pub block_hash: Hash,
+    pub view: u64,
+    pub batch_digest: Hash,
+    pub signatures: Vec<CommitSignature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitSignature {
+    /// The signer's position in the validator list, and its key.
+    pub replica: u32,
+    pub public_key: PublicKey,
+    /// The signed COMMIT's canonical bytes (hex), so anyone can re-verify it.
+    pub payload: String,
+    pub signature: crypto::Signature,
+}
+
+/// `GET /accounts/{address}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    pub address: Address,
+    pub balance: u64,
+    /// The next nonce the committed state expects.
+    pub nonce: u64,
+    /// The next nonce counting this node's pooled transactions of the account.
+    pub pending_nonce: u64,
+}
+
+/// `GET /status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInfo {
+    pub chain_id: String,
+    pub genesis_hash: Hash,
+    /// This node's position in the validator list, key and account address.
+    pub replica: u32,
+    pub public_key: PublicKey,
+    pub height: u64,
+    pub tip_hash: Hash,
+    pub view: u64,
+    pub primary: u32,
+    pub is_primary: bool,
+    pub changing_view: bool,
+    pub low_watermark: u64,
+    pub high_watermark: u64,
+    pub pool_size: usize,
+    pub peers_connected: usize,
+    pub validators: usize,
+    /// Recovery (a later issue) sets these; today `false` and the tip.
+    pub catching_up: bool,
+    pub target_height: u64,
+    pub uptime_ms: u64,
+}
+
+/// `GET /consensus`: the replica's state, for people watching the protocol.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusInfo {
+    pub view: u64,
+    pub primary: u32,
+    pub changing_view: bool,
+    pub last_committed: u64,
+    pub low_watermark: u64,
+    pub high_watermark: u64,
+    /// Heights with a slot in the log.
+    pub in_flight: Vec<u64>,
+    pub stable_checkpoint: Option<u64>,
+    /// View changes this node started, by reason.
+    pub view_changes: std::collections::BTreeMap<String, u64>,
+}
+
+/// `GET /checkpoints/latest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointInfo {
+    /// 0 and the genesis block hash when no checkpoint is stable yet.
+    pub height: u64,
+    pub block_hash: Hash,
+    /// The replicas whose CHECKPOINTs prove it.
+    pub signers: Vec<u32>,
+}
+
+/// `GET /validators`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorsInfo {
+    /// The height from which this membership holds.
+    pub since_height: u64,
+    pub f: usize,
+    pub quorum: usize,
+    pub validators: Vec<ValidatorEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorEntry {
+    pub replica: u32,
+    pub public_key: PublicKey,
+    pub address: Address,
+    pub p2p_addr: String,
+}
+
+/// `GET /peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeersInfo {
+    pub peers: Vec<PeerEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerEntry {
+    pub replica: u32,
+    pub public_key: PublicKey,
+    pub p2p_addr: String,
+    pub connected: bool,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub ok: bool,
+}

@@ -1,0 +1,1 @@
+//! The HTTP client the CLI and the testnet use. Built in its own change.

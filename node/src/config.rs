@@ -1,0 +1,233 @@
+//! A node's home directory and its configuration (DESIGN.md sections 8 and 9).
+//!
+//! ```text
+//! HOME/config.toml    this file's `NodeConfig`
+//! HOME/node.key       the validator key (hex seed, mode 0600)
+//! HOME/genesis.json   the chain's genesis document
+//! HOME/data/          the RocksDB ledger and consensus log
+//! ```
+//!
+//! Every field of `config.toml` has a default, so an empty file is a valid
+//! configuration; unknown fields are refused, so a typo is an error, not a silent
+//! default.
+
+use crate::mempool::MempoolConfig;
+use consensus::ReplicaId;
+use crypto::SigningKey;
+use ledger::Genesis;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// `config.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Where the HTTP API listens.
+    pub api_addr: SocketAddr,
+    /// The libp2p address this node listens on for peers, e.g.
+    /// `/ip4/127.0.0.1/tcp/8100`. Peers dial the address the genesis lists for it.
+    pub p2p_listen: String,
+    /// The data directory, relative to the home directory unless absolute.
+    pub data_dir: PathBuf,
+    /// A `tracing` filter, e.g. `info` or `node=debug,info`; `RUST_LOG` wins.
+    pub log: String,
+    pub mempool: MempoolSection,
+    pub network: NetworkSection,
+    pub api: ApiSection,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            api_addr: "127.0.0.1:8000".parse().expect("a valid address"),
+            p2p_listen: "/ip4/127.0.0.1/tcp/8100".to_owned(),
+            data_dir: PathBuf::from("data"),
+            log: "info".to_owned(),
+            mempool: MempoolSection::default(),
+            network: NetworkSection::default(),
+            api: ApiSection::default(),
+        }
+    }
+}
+
+/// `[mempool]`: the limits of the transaction pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        let defaults = MempoolConfig::default();
+        MempoolSection {
+            max_txs: defaults.max_txs,
+            max_bytes: defaults.max_bytes,
+            max_nonce_gap: defaults.max_nonce_gap,
+        }
+    }
+}
+
+impl MempoolSection {
+    pub fn to_config(&self) -> MempoolConfig {
+        MempoolConfig {
+            max_txs: self.max_txs,
+            max_bytes: self.max_bytes,
+            max_nonce_gap: self.max_nonce_gap,
+            ..MempoolConfig::default()
+        }
+    }
+}
+
+/// `[network]`: libp2p limits and timing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// Messages waiting to go to one peer; past it the oldest are dropped (the
+    /// replica retransmits what matters).
+    pub peer_queue: usize,
+    /// First and longest wait between dials of a peer that is down.
+    pub redial_min_ms: u64,
+    pub redial_max_ms: u64,
+    /// How long a fetch from a peer may take.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            peer_queue: 4096,
+            redial_min_ms: 100,
+            redial_max_ms: 5000,
+            request_timeout_ms: 2000,
+        }
+    }
+}
+
+/// `[api]`: the HTTP API's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSection {
+    /// The largest request body.
+    pub max_body_bytes: usize,
+    /// The most transactions one `POST /txs` may carry.
+    pub max_txs_per_request: usize,
+    /// The most blocks one `GET /blocks` returns.
+    pub max_blocks_per_page: usize,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_txs_per_request: 10_000,
+            max_blocks_per_page: 100,
+        }
+    }
+}
+
+/// Why a home directory could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    BadConfig { path: PathBuf, message: String },
+    #[error("{0}")]
+    Key(#[from] crypto::keyfile::KeyFileError),
+    #[error("{0}")]
+    Genesis(#[from] Box<ledger::GenesisError>),
+    #[error("the key in {path} (public key {public_key}) is not a validator in the genesis")]
+    NotAValidator { path: PathBuf, public_key: String },
+}
+
+/// A loaded home directory.
+#[derive(Debug)]
+pub struct Home {
+    pub dir: PathBuf,
+    pub config: NodeConfig,
+    pub key: SigningKey,
+    pub genesis: Genesis,
+    /// This node's position in the genesis validator list.
+    pub me: ReplicaId,
+}
+
+impl Home {
+    pub const CONFIG: &'static str = "config.toml";
+    pub const KEY: &'static str = "node.key";
+    pub const GENESIS: &'static str = "genesis.json";
+
+    /// Loads and checks `dir`'s configuration, key and genesis.
+    pub fn load(dir: &Path) -> Result<Home, HomeError> {
+        let config_path = dir.join(Self::CONFIG);
+        let text = std::fs::read_to_string(&config_path).map_err(|source| HomeError::Io {
+            path: config_path.clone(),
+            source,
+        })?;
+        let config = NodeConfig::parse(&text).map_err(|message| HomeError::BadConfig {
+            path: config_path,
+            message,
+        })?;
+        let key_path = dir.join(Self::KEY);
+        let key = crypto::keyfile::read_key_file(&key_path)?;
+        let genesis = Genesis::load(&dir.join(Self::GENESIS)).map_err(Box::new)?;
+        let public_key = key.public_key();
+        let me = genesis
+            .validators
+            .iter()
+            .position(|v| v.public_key == public_key)
+            .ok_or_else(|| HomeError::NotAValidator {
+                path: key_path,
+                public_key: public_key.to_string(),
+            })?;
+        Ok(Home {
+            dir: dir.to_owned(),
+            config,
+            key,
+            genesis,
+            me: ReplicaId(me as u32),
+        })
+    }
+
+    /// The data directory, resolved against the home directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join(&self.config.data_dir)
+    }
+}
+
+impl NodeConfig {
+    /// Parses `config.toml`, refusing unknown fields and limits of zero.
+    pub fn parse(text: &str) -> Result<NodeConfig, String> {
+        let config: NodeConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let positive = [
+            ("mempool.max_txs", config.mempool.max_txs),
+            ("mempool.max_bytes", config.mempool.max_bytes),
+            ("network.peer_queue", config.network.peer_queue),
+            ("api.max_body_bytes", config.api.max_body_bytes),
+            ("api.max_txs_per_request", config.api.max_txs_per_request),
+            ("api.max_blocks_per_page", config.api.max_blocks_per_page),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if config.network.redial_min_ms == 0
+            || config.network.redial_max_ms < config.network.redial_min_ms
+        {
+            return Err("network.redial_min_ms must be positive and at most redial_max_ms".into());
+        }
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a config always serialises")
+    }
+}

@@ -1,0 +1,1 @@
+//! The task that owns the replica. Built in its own change.

@@ -1,0 +1,118 @@
+//! Prometheus metrics at `/metrics` (DESIGN.md section 8).
+
+use consensus::ViewChangeReason;
+use prometheus_client::encoding::{text::encode, EncodeLabelSet};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+/// Every metric the node exports.
+pub struct Metrics {
+    registry: Registry,
+    /// The committed height.
+    pub height: Gauge,
+    pub view: Gauge,
+    /// Transactions in the pool.
+    pub pool_size: Gauge,
+    /// Validators this node is connected to.
+    pub peers: Gauge,
+    pub committed_blocks: Counter,
+    pub committed_txs: Counter,
+    /// Transactions admitted to the pool, from clients and peers.
+    pub admitted_txs: Counter,
+    /// Transactions refused at admission.
+    pub rejected_txs: Counter,
+    /// View changes this node started, by reason.
+    pub view_changes: Family<ReasonLabel, Counter>,
+    /// Seconds from accepting a height's PRE-PREPARE to committing it.
+    pub commit_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("rbft");
+        let metrics = Metrics {
+            height: Gauge::default(),
+            view: Gauge::default(),
+            pool_size: Gauge::default(),
+            peers: Gauge::default(),
+            committed_blocks: Counter::default(),
+            committed_txs: Counter::default(),
+            admitted_txs: Counter::default(),
+            rejected_txs: Counter::default(),
+            view_changes: Family::default(),
+            commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "height",
+            "The committed block height",
+            metrics.height.clone(),
+        );
+        registry.register("view", "The current view", metrics.view.clone());
+        registry.register(
+            "pool_size",
+            "Transactions in the pool",
+            metrics.pool_size.clone(),
+        );
+        registry.register("peers", "Validators connected", metrics.peers.clone());
+        registry.register(
+            "committed_blocks",
+            "Blocks committed",
+            metrics.committed_blocks.clone(),
+        );
+        registry.register(
+            "committed_txs",
+            "Transactions committed",
+            metrics.committed_txs.clone(),
+        );
+        registry.register(
+            "admitted_txs",
+            "Transactions admitted to the pool",
+            metrics.admitted_txs.clone(),
+        );
+        registry.register(
+            "rejected_txs",
+            "Transactions refused at admission",
+            metrics.rejected_txs.clone(),
+        );
+        registry.register(
+            "view_changes",
+            "View changes started, by reason",
+            metrics.view_changes.clone(),
+        );
+        registry.register(
+            "commit_latency_seconds",
+            "Time from accepting a PRE-PREPARE to committing its block",
+            metrics.commit_latency.clone(),
+        );
+        // Every reason appears from the start, at zero.
+        for reason in ViewChangeReason::ALL {
+            drop(metrics.view_changes.get_or_create(&ReasonLabel {
+                reason: reason.name(),
+            }));
+        }
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

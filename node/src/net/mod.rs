@@ -1,0 +1,1 @@
+//! libp2p between validators (DESIGN.md section 8). Built in its own change.

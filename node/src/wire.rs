@@ -1,0 +1,86 @@
+//! What nodes send each other over libp2p (DESIGN.md section 8), in the canonical
+//! encoding. The network layer moves bounded byte frames; these types give them
+//! meaning, and a frame that does not decode is garbage from that peer.
+
+use consensus::{Envelope, SignedMessage, MAX_VALIDATORS};
+use crypto::{BoundedVec, Canonical, Hash};
+use ledger::{Block, SignedTransaction};
+use serde::{Deserialize, Serialize};
+
+/// The most transactions one forwarded batch carries ("small batches").
+pub const MAX_FORWARD_TXS: usize = 256;
+/// The most transaction bodies one fetch asks for.
+pub const MAX_FETCH_TXS: usize = 10_000;
+/// The most blocks one fetch returns.
+pub const MAX_FETCH_BLOCKS: usize = 16;
+
+/// A one-way message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    Consensus(Envelope),
+    /// Transactions a client gave the sender, forwarded so that every pool holds
+    /// every pending transaction (DESIGN.md section 3 step 1).
+    Txs(BoundedVec<SignedTransaction, MAX_FORWARD_TXS>),
+}
+
+impl Canonical for PeerMessage {
+    const NAME: &'static str = "peer message";
+    const MAX_ENCODED_LEN: usize = {
+        let txs = 3 + MAX_FORWARD_TXS * <SignedTransaction as Canonical>::MAX_ENCODED_LEN;
+        let envelope = <Envelope as Canonical>::MAX_ENCODED_LEN;
+        1 + if txs > envelope { txs } else { envelope }
+    };
+}
+
+/// A request that expects an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchRequest {
+    /// The bodies of these transactions (a batch this node must execute).
+    Txs(BoundedVec<Hash, MAX_FETCH_TXS>),
+    /// Committed blocks from `from`, at most `count` (and `MAX_FETCH_BLOCKS`).
+    Blocks { from: u64, count: u32 },
+}
+
+impl Canonical for FetchRequest {
+    const NAME: &'static str = "fetch request";
+    const MAX_ENCODED_LEN: usize = 1 + 3 + MAX_FETCH_TXS * 32;
+}
+
+/// A committed block with its commit certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertifiedBlock {
+    pub block: Block,
+    pub certificate: Certificate,
+}
+
+/// The answer to a [`FetchRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchResponse {
+    /// The bodies this node has, in any order; missing ones are left out.
+    Txs(BoundedVec<SignedTransaction, MAX_FETCH_TXS>),
+    /// Consecutive blocks from the height asked for (empty when it has none).
+    Blocks(BoundedVec<CertifiedBlock, MAX_FETCH_BLOCKS>),
+}
+
+impl Canonical for FetchResponse {
+    const NAME: &'static str = "fetch response";
+    const MAX_ENCODED_LEN: usize = {
+        let txs = 3 + MAX_FETCH_TXS * <SignedTransaction as Canonical>::MAX_ENCODED_LEN;
+        let blocks = 3 + MAX_FETCH_BLOCKS
+            * (<Block as Canonical>::MAX_ENCODED_LEN + <Certificate as Canonical>::MAX_ENCODED_LEN);
+        1 + if txs > blocks { txs } else { blocks }
+    };
+}
+
+/// A block's commit certificate as the store keeps it: the `q` COMMITs, and the
+/// view they were signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub view: u64,
+    pub commits: BoundedVec<SignedMessage, MAX_VALIDATORS>,
+}
+
+impl Canonical for Certificate {
+    const NAME: &'static str = "commit certificate";
+    const MAX_ENCODED_LEN: usize = ledger::MAX_CERTIFICATE_BYTES;
+}
