@@ -16,6 +16,9 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, Notify};
 
+/// Batches of client transactions waiting to be forwarded.
+pub const FORWARD_QUEUE: usize = 1024;
+
 pub struct Shared {
     pub genesis: Genesis,
     pub genesis_hash: Hash,
@@ -39,6 +42,40 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The shared state of a node that opened `store`, before its driver runs.
+    /// Returns the receiving end of [`Shared::forward`].
+    pub fn new(
+        genesis: Genesis,
+        config: NodeConfig,
+        me: ReplicaId,
+        store: Store,
+    ) -> (Shared, mpsc::Receiver<Vec<SignedTransaction>>) {
+        let (forward, forwarded) = mpsc::channel(FORWARD_QUEUE);
+        let public_key = genesis.validators[me.index()].public_key;
+        let mempool = Mempool::new(config.mempool.to_config());
+        let shared = Shared {
+            genesis_hash: genesis.hash(),
+            genesis,
+            config,
+            me,
+            public_key,
+            consensus: RwLock::new(ConsensusInfo::default()),
+            stable_checkpoint: RwLock::new(None),
+            connected: RwLock::new(BTreeSet::new()),
+            metrics: Metrics::new(),
+            started: Instant::now(),
+            pool_changed: Notify::new(),
+            forward,
+            mempool: Mutex::new(mempool),
+            store: RwLock::new(store),
+        };
+        shared
+            .metrics
+            .height
+            .set(shared.store.read().expect("store lock").tip().height as i64);
+        (shared, forwarded)
+    }
+
     /// The wall clock in milliseconds since the Unix epoch (batch timestamps and
     /// pool arrival times).
     pub fn now_ms() -> u64 {
