@@ -14,6 +14,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod driver;
+pub mod edge;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

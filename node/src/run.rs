@@ -1,11 +1,139 @@
 //! `rbft start --home DIR`: runs a validator until Ctrl-C or SIGTERM.
 
+use crate::config::Home;
+use crate::driver::{Driver, DriverEvent};
+use crate::net::{self, NetConfig};
+use crate::shared::Shared;
+use crate::wire::{FetchRequest, FetchResponse, PeerMessage};
+use crate::{api, edge};
+use crypto::Canonical;
+use ledger::Store;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
-/// Runs the node of `home` until it is told to stop. Built in its own change.
+/// Events waiting for the driver.
+const DRIVER_QUEUE: usize = 8192;
+
+/// Runs the node of `home` until it is told to stop.
 pub fn start(home: &Path) -> Result<(), String> {
-    Err(format!(
-        "rbft start {}: the node is not built yet",
-        home.display()
-    ))
+    let home = Home::load(home).map_err(|e| e.to_string())?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&home.config.log))
+        .map_err(|e| format!("config.toml: log filter {:?}: {e}", home.config.log))?;
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        run(home, stop_rx).await
+    })
+}
+
+/// The largest one-way frame peers may send: the largest honest NEW-VIEW for this
+/// validator set and window, or a batch of forwarded transactions.
+pub fn max_frame_bytes(validators: usize, log_window: u64, batch_max_txs: u32) -> usize {
+    let (_, new_view) =
+        consensus::largest_view_change_messages(validators, log_window, batch_max_txs);
+    let txs = <PeerMessage as Canonical>::MAX_ENCODED_LEN.min(1 << 20);
+    (new_view + 1024).max(txs)
+}
+
+/// Runs the node of `home` until `stop` turns true (or a fatal error).
+pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), String> {
+    let data_dir = home.data_dir();
+    let store = Store::open(&data_dir, &home.genesis).map_err(|e| e.to_string())?;
+    let params = home.genesis.consensus.clone();
+    let validators: Vec<(crypto::PublicKey, String)> = store
+        .validators()
+        .iter()
+        .map(|v| (v.public_key, v.p2p_addr.to_string()))
+        .collect();
+    let (shared, forwarded) =
+        Shared::new(home.genesis.clone(), home.config.clone(), home.me, store);
+    let shared = Arc::new(shared);
+    let network = &home.config.network;
+    let net_config = NetConfig {
+        key: home.key.clone(),
+        me: home.me,
+        max_frame_bytes: max_frame_bytes(validators.len(), params.log_window, params.batch_max_txs),
+        validators,
+        listen: home.config.p2p_listen.clone(),
+        max_request_bytes: <FetchRequest as Canonical>::MAX_ENCODED_LEN,
+        max_response_bytes: <FetchResponse as Canonical>::MAX_ENCODED_LEN.min(256 << 20),
+        peer_queue: network.peer_queue,
+        redial_min: Duration::from_millis(network.redial_min_ms),
+        redial_max: Duration::from_millis(network.redial_max_ms),
+        request_timeout: Duration::from_millis(network.request_timeout_ms),
+    };
+    let (net, net_events) = net::start(net_config)
+        .await
+        .map_err(|e| format!("network: {e}"))?;
+    let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(DRIVER_QUEUE);
+    let driver = Driver::new(
+        shared.clone(),
+        home.key.clone(),
+        net.clone(),
+        driver_tx.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    tokio::spawn(edge::run(
+        shared.clone(),
+        net.clone(),
+        net_events,
+        driver_tx,
+    ));
+    tokio::spawn(edge::forward(net.clone(), forwarded));
+
+    let listener = tokio::net::TcpListener::bind(home.config.api_addr)
+        .await
+        .map_err(|e| format!("cannot listen for the API on {}: {e}", home.config.api_addr))?;
+    let mut api_stop = stop_rx.clone();
+    let api_task = tokio::spawn(api::serve(shared.clone(), listener, async move {
+        let _ = api_stop.wait_for(|stop| *stop).await;
+    }));
+    let me = home.me.0;
+    tracing::info!(replica = me, api = %home.config.api_addr, p2p = %home.config.p2p_listen, data = %data_dir.display(), "node started");
+    let result = driver.run(driver_rx, stop_rx).await;
+    net.shutdown();
+    let _ = tokio::time::timeout(Duration::from_secs(2), api_task).await;
+    match result {
+        Ok(()) => {
+            tracing::info!("node stopped");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "node stopped on an error");
+            Err(e.to_string())
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -2,7 +2,7 @@
 //! encoding. The network layer moves bounded byte frames; these types give them
 //! meaning, and a frame that does not decode is garbage from that peer.
 
-use consensus::{Envelope, SignedMessage, MAX_VALIDATORS};
+use consensus::{Envelope, SignedMessage, StableCheckpoint, MAX_VALIDATORS};
 use crypto::{BoundedVec, Canonical, Hash};
 use ledger::{Block, SignedTransaction};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,8 @@ pub enum FetchRequest {
     Txs(BoundedVec<Hash, MAX_FETCH_TXS>),
     /// Committed blocks from `from`, at most `count` (and `MAX_FETCH_BLOCKS`).
     Blocks { from: u64, count: u32 },
+    /// The peer's latest stable checkpoint with its proof.
+    StableCheckpoint,
 }
 
 impl Canonical for FetchRequest {
@@ -60,6 +62,8 @@ pub enum FetchResponse {
     Txs(BoundedVec<SignedTransaction, MAX_FETCH_TXS>),
     /// Consecutive blocks from the height asked for (empty when it has none).
     Blocks(BoundedVec<CertifiedBlock, MAX_FETCH_BLOCKS>),
+    /// `None` while no checkpoint is stable.
+    StableCheckpoint(Option<StableCheckpoint>),
 }
 
 impl Canonical for FetchResponse {

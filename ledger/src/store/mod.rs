@@ -398,6 +398,44 @@ impl Store {
             .map_err(|e| self.db_error(e))
     }
 
+    /// Reads a key of the consensus log (DESIGN.md section 7: the driver owns its
+    /// keys and values).
+    pub fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.cf(CF_CONSENSUS), key)
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// Every key and value of the consensus log from `from` on, in key order.
+    pub fn consensus_scan(&self, from: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mode = IteratorMode::From(from, rocksdb::Direction::Forward);
+        self.db
+            .iterator_cf(self.cf(CF_CONSENSUS), mode)
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(|e| self.db_error(e))
+            })
+            .collect()
+    }
+
+    /// Writes to the consensus log as one synced batch: first deletes the keys in
+    /// `[delete_from, delete_to)` if given, then puts `puts`.
+    pub fn consensus_write(
+        &self,
+        delete: Option<(&[u8], &[u8])>,
+        puts: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let cf = self.cf(CF_CONSENSUS);
+        let mut batch = WriteBatch::default();
+        if let Some((from, to)) = delete {
+            batch.delete_range_cf(cf, from, to);
+        }
+        for (key, value) in puts {
+            batch.put_cf(cf, key, value);
+        }
+        self.write(batch)
+    }
+
     fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.db
             .get_cf(self.cf(CF_META), key)

@@ -1,1 +1,423 @@
-//! The task that owns the replica. Built in its own change.
+//! The task that owns the replica (DESIGN.md section 8): it feeds in verified
+//! messages, ticks, the pool's state and execution results, and carries out what
+//! each step returns.
+//!
+//! A *round* takes one event and every event already queued behind it (up to a
+//! bound), steps the replica for each, and feeds back the answers to proposal and
+//! execution requests. Committed blocks are written to the store as they come.
+//! At the end of the round everything the replica asked to persist is written in
+//! one synced write, and only then does anything go out (group commit: the cost of
+//! the sync is shared by the whole round).
+
+mod catch_up;
+mod exec;
+mod log;
+
+pub use catch_up::{serve, CatchUpEvent};
+pub use exec::{CommitError, Executor};
+pub use log::{ConsensusLog, LogError};
+
+use crate::net::NetHandle;
+use crate::shared::Shared;
+use crate::wire::PeerMessage;
+use consensus::{
+    ExecOutcome, ExecuteRequest, Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target,
+};
+use crypto::{Canonical, Hash, SigningKey};
+use ledger::VerifiedTx;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Events queued in one round at most.
+const ROUND_EVENTS: usize = 512;
+/// How often the replica is told the time.
+const TICK: Duration = Duration::from_millis(5);
+/// Bodies fetched from peers kept at most (they go when their block commits).
+const MAX_FETCHED: usize = 100_000;
+
+/// What reaches the driver.
+pub enum DriverEvent {
+    /// A message whose signature the network edge checked.
+    Input(Input),
+    /// A peer's CHECKPOINT at this height (for noticing that this node is behind).
+    PeerCheckpoint {
+        sender: u32,
+        seq: u64,
+    },
+    /// The bodies a fetch found for the batch at `seq` with `digest`.
+    Fetched {
+        seq: SeqNo,
+        digest: Hash,
+        txs: Vec<VerifiedTx>,
+    },
+    CatchUp(CatchUpEvent),
+}
+
+/// Why the driver stopped on its own. Each is fatal: the node must not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("the replica does not start: {0}")]
+    Replica(String),
+}
+
+pub struct Driver {
+    shared: Arc<Shared>,
+    key: SigningKey,
+    config: ReplicaConfig,
+    replica: Replica,
+    log: ConsensusLog,
+    executor: Executor,
+    net: NetHandle,
+    events_tx: mpsc::Sender<DriverEvent>,
+    /// Execution requests not answered yet, in order; the first may wait for a
+    /// fetch of bodies this node lacks.
+    executions: VecDeque<ExecuteRequest>,
+    fetching: Option<(SeqNo, Hash)>,
+    /// The batch whose fetch finished last: it executes with what was found.
+    fetch_done: Option<(SeqNo, Hash)>,
+    fetched: HashMap<Hash, VerifiedTx>,
+    catch_up: catch_up::Tracker,
+    /// When each height's pre-prepare was accepted (commit latency metric).
+    accepted_at: HashMap<u64, std::time::Instant>,
+    /// Messages to send at the end of the round.
+    outbox: Vec<Outgoing>,
+}
+
+/// The replica's configuration from the genesis.
+pub fn replica_config(shared: &Shared) -> ReplicaConfig {
+    let genesis = &shared.genesis;
+    let params = &genesis.consensus;
+    let validators = shared
+        .store
+        .read()
+        .expect("store lock")
+        .validators()
+        .iter()
+        .map(|v| v.public_key)
+        .collect();
+    let mut config = ReplicaConfig::with_defaults(&genesis.chain_id, validators, shared.me);
+    config.checkpoint_interval = params.checkpoint_interval;
+    config.log_window = params.log_window;
+    config.batch_max_txs = params.batch_max_txs;
+    config.batch_timeout_ms = params.batch_timeout_ms;
+    config.request_timeout_ms = params.request_timeout_ms;
+    config.idle_timeout_ms = params.idle_timeout_ms;
+    config.view_change_timeout_ms = params.view_change_timeout_ms;
+    config.max_clock_drift_ms = params.max_clock_drift_ms;
+    config
+}
+
+impl Driver {
+    /// Opens the consensus log, brings it up to the ledger and starts the replica
+    /// from it. `events_tx` is the sending end of the driver's event channel (the
+    /// network edge and fetch tasks use clones of it).
+    pub fn new(
+        shared: Arc<Shared>,
+        key: SigningKey,
+        net: NetHandle,
+        events_tx: mpsc::Sender<DriverEvent>,
+    ) -> Result<Driver, DriverError> {
+        let config = replica_config(&shared);
+        let log = {
+            let store = shared.store.read().expect("store lock");
+            let mut log = ConsensusLog::open(&store)?;
+            log.reconcile(&store)?;
+            log
+        };
+        let restored =
+            (*log.state() != consensus::PersistedState::default()).then(|| log.state().clone());
+        let replica = Replica::new(config.clone(), key.clone(), restored)
+            .map_err(|e| DriverError::Replica(e.to_string()))?;
+        let driver = Driver {
+            shared,
+            key,
+            config,
+            replica,
+            log,
+            executor: Executor::default(),
+            net,
+            events_tx,
+            executions: VecDeque::new(),
+            fetching: None,
+            fetch_done: None,
+            fetched: HashMap::new(),
+            catch_up: catch_up::Tracker::default(),
+            accepted_at: HashMap::new(),
+            outbox: Vec::new(),
+        };
+        driver.publish();
+        Ok(driver)
+    }
+
+    /// Runs until `shutdown` turns true or a fatal error.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<DriverEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), DriverError> {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = self.shared.clone();
+        loop {
+            let mut round: Vec<DriverEvent> = Vec::new();
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => round.push(event),
+                    None => return Ok(()),
+                },
+                _ = tick.tick() => {}
+                _ = shared.pool_changed.notified() => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
+            while round.len() < ROUND_EVENTS {
+                match events.try_recv() {
+                    Ok(event) => round.push(event),
+                    Err(_) => break,
+                }
+            }
+            self.step(Input::Tick {
+                now_ms: Shared::now_ms(),
+            })?;
+            for event in round {
+                self.handle(event)?;
+            }
+            let (count, oldest_ms) = self.executor.available(&self.shared);
+            self.step(Input::TxsAvailable { count, oldest_ms })?;
+            self.finish_round()?;
+            self.maybe_catch_up();
+        }
+    }
+
+    fn handle(&mut self, event: DriverEvent) -> Result<(), DriverError> {
+        match event {
+            DriverEvent::Input(input) => self.step(input),
+            DriverEvent::PeerCheckpoint { sender, seq } => {
+                let height = self.replica.last_committed().0;
+                self.catch_up.heard_checkpoint(sender, seq, height);
+                Ok(())
+            }
+            DriverEvent::Fetched { seq, digest, txs } => {
+                if self.fetching == Some((seq, digest)) {
+                    self.fetching = None;
+                    self.fetch_done = Some((seq, digest));
+                    if self.fetched.len() + txs.len() > MAX_FETCHED {
+                        self.fetched.clear();
+                    }
+                    for tx in txs {
+                        self.fetched.insert(tx.hash(), tx);
+                    }
+                    self.run_executions()?;
+                }
+                Ok(())
+            }
+            DriverEvent::CatchUp(event) => self.on_catch_up(event),
+        }
+    }
+
+    /// Steps the replica and carries out what it returns, feeding answers back in.
+    fn step(&mut self, input: Input) -> Result<(), DriverError> {
+        let mut pending = vec![input];
+        while let Some(input) = pending.pop() {
+            let ready = self.replica.step(input);
+            let answers = self.carry_out(ready)?;
+            pending.extend(answers.into_iter().rev());
+        }
+        Ok(())
+    }
+
+    fn carry_out(&mut self, ready: Ready) -> Result<Vec<Input>, DriverError> {
+        let Ready {
+            persist,
+            commit,
+            stable_checkpoint,
+            then_send,
+            propose,
+            execute,
+            view_changes,
+            entered_view,
+            faults,
+            ignored: _,
+        } = ready;
+        if entered_view.is_some() {
+            self.executor.forget_proposals();
+        }
+        for entry in persist {
+            if let consensus::PersistEntry::Message(signed) = &entry {
+                if signed.kind == consensus::MessageKind::PrePrepare {
+                    if let Ok(m) = consensus::Message::from_canonical_bytes(&signed.payload) {
+                        self.accepted_at
+                            .entry(m.seq().0)
+                            .or_insert_with(std::time::Instant::now);
+                    }
+                }
+            }
+            self.log.push_entry(entry);
+        }
+        let mut answers = Vec::new();
+        for block in &commit {
+            let written = self.executor.commit(&self.shared, block)?;
+            for tx in written.txs.iter() {
+                self.fetched.remove(&tx.hash());
+            }
+            self.log.push_committed(block);
+            let metrics = &self.shared.metrics;
+            metrics.committed_blocks.inc();
+            metrics.committed_txs.inc_by(written.txs.len() as u64);
+            metrics.height.set(block.seq.0 as i64);
+            if let Some(at) = self.accepted_at.remove(&block.seq.0) {
+                metrics.commit_latency.observe(at.elapsed().as_secs_f64());
+            }
+            self.accepted_at.retain(|seq, _| *seq > block.seq.0);
+            tracing::debug!(
+                height = block.seq.0,
+                txs = written.txs.len(),
+                view = block.view.0,
+                "committed"
+            );
+        }
+        if let Some(stable) = stable_checkpoint {
+            *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
+        }
+        self.outbox.extend(then_send);
+        if let Some(request) = propose {
+            let proposal = self
+                .executor
+                .propose(&self.shared, Shared::now_ms(), request);
+            answers.push(Input::Proposal {
+                seq: request.seq,
+                batch: proposal.batch,
+                result: proposal.result,
+            });
+        }
+        for change in &view_changes {
+            tracing::warn!(
+                from = change.from.0,
+                to = change.to.0,
+                reason = change.reason.name(),
+                "view change"
+            );
+            self.shared
+                .metrics
+                .view_changes
+                .get_or_create(&crate::metrics::ReasonLabel {
+                    reason: change.reason.name(),
+                })
+                .inc();
+        }
+        if let Some(view) = entered_view {
+            tracing::info!(view = view.0, "entered view");
+        }
+        for fault in &faults {
+            tracing::warn!(?fault, "fault");
+        }
+        for request in execute {
+            // A request at a height replaces any waiting at or above it.
+            self.executions.retain(|r| r.seq < request.seq);
+            if self.fetching.is_some_and(|(seq, _)| seq >= request.seq) {
+                self.fetching = None;
+            }
+            self.executions.push_back(request);
+        }
+        answers.extend(self.executions_ready());
+        Ok(answers)
+    }
+
+    /// Answers waiting execution requests in order until one needs bodies from a
+    /// peer; starts that fetch.
+    fn executions_ready(&mut self) -> Vec<Input> {
+        let mut answers = Vec::new();
+        if self.fetching.is_some() {
+            return answers;
+        }
+        while let Some(request) = self.executions.front() {
+            let missing: Vec<Hash> = self
+                .executor
+                .missing(&self.shared, request)
+                .into_iter()
+                .filter(|hash| !self.fetched.contains_key(hash))
+                .collect();
+            let fetched_already = self.fetch_done == Some((request.seq, request.digest));
+            if !missing.is_empty() && !fetched_already {
+                let request = request.clone();
+                self.fetching = Some((request.seq, request.digest));
+                catch_up::fetch_bodies(
+                    self.net.clone(),
+                    self.shared.clone(),
+                    self.events_tx.clone(),
+                    request,
+                    missing,
+                );
+                break;
+            }
+            let request = self.executions.pop_front().expect("front exists");
+            let outcome: ExecOutcome = self.executor.execute(&self.shared, &request, &self.fetched);
+            answers.push(Input::Executed {
+                seq: request.seq,
+                digest: request.digest,
+                outcome,
+            });
+        }
+        answers
+    }
+
+    fn run_executions(&mut self) -> Result<(), DriverError> {
+        let answers = self.executions_ready();
+        for answer in answers {
+            self.step(answer)?;
+        }
+        Ok(())
+    }
+
+    /// Persists the round's entries (synced), then sends its messages.
+    fn finish_round(&mut self) -> Result<(), DriverError> {
+        {
+            let store = self.shared.store.read().expect("store lock");
+            self.log.flush(&store)?;
+        }
+        for outgoing in self.outbox.drain(..) {
+            let frame: bytes::Bytes = PeerMessage::Consensus(outgoing.message)
+                .to_canonical_bytes()
+                .into();
+            match outgoing.to {
+                Target::All => self.net.broadcast(frame),
+                Target::One(to) => self.net.send(to, frame),
+            }
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Writes the replica's state where the API reads it.
+    fn publish(&self) {
+        let replica = &self.replica;
+        let view = replica.view();
+        let n = self.config.n() as u64;
+        let mut info = self.shared.consensus.write().expect("lock");
+        info.view = view.0;
+        info.primary = (view.0 % n) as u32;
+        info.changing_view = replica.is_changing_view();
+        info.last_committed = replica.last_committed().0;
+        info.low_watermark = replica.low_watermark().0;
+        info.high_watermark = replica.high_watermark().0;
+        info.in_flight = replica.held_heights().iter().map(|s| s.0).collect();
+        info.stable_checkpoint = replica.stable_checkpoint().map(|c| c.seq.0);
+        for reason in consensus::ViewChangeReason::ALL {
+            let count = self
+                .shared
+                .metrics
+                .view_changes
+                .get_or_create(&crate::metrics::ReasonLabel {
+                    reason: reason.name(),
+                })
+                .get();
+            info.view_changes.insert(reason.name().to_owned(), count);
+        }
+        self.shared.metrics.view.set(view.0 as i64);
+    }
+}

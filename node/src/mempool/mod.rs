@@ -63,6 +63,8 @@ pub enum AdmitError {
     ZeroAmount,
     #[error("the pool is full ({txs} transactions, {bytes} bytes); retry later")]
     Full { txs: usize, bytes: usize },
+    #[error("no longer executes: {reason}")]
+    Unexecutable { reason: String },
 }
 
 /// Stage 1: chain id and signatures, for a batch at once. Pure; run it on a
@@ -231,6 +233,40 @@ impl Mempool {
     /// Why a transaction that was in the pool was dropped, if it was recently.
     pub fn dropped_reason(&self, hash: &Hash) -> Option<&AdmitError> {
         self.dropped.get(hash)
+    }
+
+    /// How many pooled transactions could be proposed now, and when the oldest of
+    /// them arrived (0 when none): per sender, the run of consecutive nonces from
+    /// `next_nonce(sender)`, leaving out those `proposed` says are in a proposal
+    /// already (they still continue the run).
+    pub fn includable(
+        &self,
+        next_nonce: impl Fn(&Address) -> u64,
+        proposed: impl Fn(&Hash) -> bool,
+    ) -> (usize, u64) {
+        let mut count = 0;
+        let mut oldest = u64::MAX;
+        for (sender, nonces) in &self.by_sender {
+            let mut expected = next_nonce(sender);
+            for (nonce, hash) in nonces.range(expected..) {
+                if *nonce != expected {
+                    break;
+                }
+                expected += 1;
+                if !proposed(hash) {
+                    count += 1;
+                    oldest = oldest.min(self.entries[hash].arrived_ms);
+                }
+            }
+        }
+        (count, if count == 0 { 0 } else { oldest })
+    }
+
+    /// Drops a pooled transaction that can never execute, recording why.
+    pub fn drop_invalid(&mut self, hash: &Hash, reason: String) {
+        if self.remove(hash).is_some() {
+            self.record_drop(*hash, AdmitError::Unexecutable { reason });
+        }
     }
 
     /// Removes the transactions of a committed block.

@@ -210,3 +210,47 @@ fn governance_transactions_need_no_balance() {
     let mut pool = Mempool::new(MempoolConfig::default());
     assert!(pool.insert(verified(tx), Account::default(), 0).is_ok());
 }
+
+#[test]
+fn includable_counts_runs_of_consecutive_nonces_not_yet_proposed() {
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let (a, b) = (key(30), key(31));
+    // a: nonces 0, 1, 3 (2 missing); b: nonces 1, 2 (0 missing).
+    let a_txs: Vec<VerifiedTx> = [0, 1, 3]
+        .iter()
+        .map(|n| verified(transfer(&a, *n, 1)))
+        .collect();
+    for (i, tx) in a_txs.iter().enumerate() {
+        pool.insert(tx.clone(), rich(), 200 + i as u64).unwrap();
+    }
+    for n in [1, 2] {
+        pool.insert(verified(transfer(&b, n, 1)), rich(), 100)
+            .unwrap();
+    }
+    let none_proposed = |_: &Hash| false;
+    assert_eq!(pool.includable(|_| 0, none_proposed), (2, 200));
+    // a's first is in a proposal: it still continues the run.
+    let first = a_txs[0].hash();
+    assert_eq!(pool.includable(|_| 0, |h| *h == first), (1, 201));
+    // Once b's nonce 0 is committed elsewhere, b's run starts at 1.
+    let b_sender = Address::of(&b.public_key());
+    let next = |addr: &Address| u64::from(*addr == b_sender);
+    assert_eq!(pool.includable(next, none_proposed), (4, 100));
+    assert_eq!(
+        Mempool::new(MempoolConfig::default()).includable(|_| 0, none_proposed),
+        (0, 0)
+    );
+}
+
+#[test]
+fn a_transaction_that_no_longer_executes_is_dropped_with_its_reason() {
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let tx = verified(transfer(&key(40), 0, 5));
+    let hash = pool.insert(tx, rich(), 1).unwrap();
+    pool.drop_invalid(&hash, "balance 0 does not cover 5".into());
+    assert!(pool.get(&hash).is_none());
+    assert!(matches!(
+        pool.dropped_reason(&hash),
+        Some(AdmitError::Unexecutable { reason }) if reason.contains("balance")
+    ));
+}

@@ -1,0 +1,446 @@
+//! Getting what this node lacks from its peers: the bodies of a batch it must
+//! execute, and, when it has fallen behind the others' stable checkpoint, the
+//! committed blocks up to it (a stand-in for the recovery protocol of DESIGN.md
+//! section 5.2, which a later issue builds).
+//!
+//! Everything fetched is checked before use: bodies by their signatures and hashes;
+//! blocks by their commit certificate (q valid COMMITs for the block's hash), the
+//! hash chain and re-execution; the checkpoint by its proof.
+
+use super::{Driver, DriverError, DriverEvent};
+use crate::net::NetHandle;
+use crate::shared::Shared;
+use crate::wire::{CertifiedBlock, FetchRequest, FetchResponse, MAX_FETCH_BLOCKS};
+use consensus::{ExecuteRequest, Message, PersistedState, ReplicaId, SeqNo, StableCheckpoint};
+use crypto::{BoundedVec, Canonical, Hash};
+use ledger::{ExecEnv, VerifiedTx};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How long a node that f + 1 peers say is behind waits for normal progress before
+/// it transfers blocks.
+const STALL_BEFORE_CATCH_UP: Duration = Duration::from_millis(1000);
+/// Checkpoint heights remembered.
+const MAX_PEER_CHECKPOINTS: usize = 64;
+
+/// What a catch-up task reports.
+pub enum CatchUpEvent {
+    /// Consecutive blocks from the ledger's next height.
+    Blocks {
+        generation: u64,
+        blocks: Vec<CertifiedBlock>,
+    },
+    /// Every block up to the checkpoint was sent.
+    Reached {
+        generation: u64,
+        stable: StableCheckpoint,
+    },
+    Failed {
+        generation: u64,
+        reason: String,
+    },
+}
+
+/// Notices that this node is behind.
+#[derive(Default)]
+pub struct Tracker {
+    peer_checkpoints: BTreeMap<u64, BTreeSet<u32>>,
+    progress: (u64, Option<Instant>),
+    running: Option<u64>,
+    generation: u64,
+}
+
+impl Tracker {
+    pub fn heard_checkpoint(&mut self, sender: u32, seq: u64, height: u64) {
+        if seq <= height {
+            return;
+        }
+        self.peer_checkpoints.entry(seq).or_default().insert(sender);
+        while self.peer_checkpoints.len() > MAX_PEER_CHECKPOINTS {
+            self.peer_checkpoints.pop_first();
+        }
+    }
+
+    /// The highest height above `height` that `f + 1` peers checkpointed, once the
+    /// node has made no progress for a while.
+    fn behind(&mut self, height: u64, f: usize) -> Option<u64> {
+        let now = Instant::now();
+        if self.progress.0 != height || self.progress.1.is_none() {
+            self.progress = (height, Some(now));
+        }
+        self.peer_checkpoints.retain(|seq, _| *seq > height);
+        let stalled = self
+            .progress
+            .1
+            .is_some_and(|since| now.duration_since(since) >= STALL_BEFORE_CATCH_UP);
+        if !stalled {
+            return None;
+        }
+        self.peer_checkpoints
+            .iter()
+            .rev()
+            .find(|(_, senders)| senders.len() > f)
+            .map(|(seq, _)| *seq)
+    }
+}
+
+impl Driver {
+    /// Starts a block transfer if this node is behind and none runs.
+    pub(super) fn maybe_catch_up(&mut self) {
+        if self.catch_up.running.is_some() {
+            return;
+        }
+        let height = self.shared.store.read().expect("store lock").tip().height;
+        let f = consensus::max_faulty(self.config.n());
+        let Some(target) = self.catch_up.behind(height, f) else {
+            return;
+        };
+        self.catch_up.generation += 1;
+        let generation = self.catch_up.generation;
+        self.catch_up.running = Some(generation);
+        tracing::info!(
+            height,
+            target,
+            "behind the others' checkpoint: transferring blocks"
+        );
+        let peers: Vec<ReplicaId> = (0..self.config.n() as u32)
+            .map(ReplicaId)
+            .filter(|p| *p != self.shared.me)
+            .collect();
+        tokio::spawn(transfer(
+            self.net.clone(),
+            self.events_tx.clone(),
+            peers,
+            height,
+            generation,
+        ));
+    }
+
+    pub(super) fn on_catch_up(&mut self, event: CatchUpEvent) -> Result<(), DriverError> {
+        let current = self.catch_up.running;
+        match event {
+            CatchUpEvent::Blocks { generation, blocks } if current == Some(generation) => {
+                for certified in blocks {
+                    if let Err(reason) = self.apply_transferred(certified) {
+                        tracing::warn!(%reason, "block transfer refused a block");
+                        self.catch_up.running = None;
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            }
+            CatchUpEvent::Reached { generation, stable } if current == Some(generation) => {
+                self.catch_up.running = None;
+                self.restart_at_checkpoint(stable)
+            }
+            CatchUpEvent::Failed { generation, reason } if current == Some(generation) => {
+                tracing::warn!(%reason, "block transfer failed; will retry");
+                self.catch_up.running = None;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a transferred block against its certificate, the hash chain and by
+    /// re-executing it, then commits it.
+    fn apply_transferred(&mut self, certified: CertifiedBlock) -> Result<(), String> {
+        let CertifiedBlock { block, certificate } = certified;
+        let height = block.header.height;
+        let block_hash = block.hash();
+        let keys = &self.config.validators;
+        let mut signers = HashSet::new();
+        for signed in certificate.commits.iter() {
+            let verified = consensus::verify(signed, keys, &self.config.chain_id)
+                .map_err(|e| format!("block {height}: a certificate signature: {e}"))?;
+            match verified.message() {
+                Message::Commit(c)
+                    if c.seq.0 == height
+                        && c.block_hash == block_hash
+                        && c.digest == block.header.batch_digest =>
+                {
+                    signers.insert(signed.sender);
+                }
+                _ => {
+                    return Err(format!(
+                        "block {height}: a certificate COMMIT is for another block"
+                    ))
+                }
+            }
+        }
+        if signers.len() < consensus::quorum(keys.len()) {
+            return Err(format!(
+                "block {height}: the certificate has {} signers",
+                signers.len()
+            ));
+        }
+        let signed_txs = block.txs.to_vec();
+        let txs: Vec<VerifiedTx> = VerifiedTx::verify_many(signed_txs)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("block {height} holds a badly signed transaction"))?;
+        let (delta, tip) = {
+            let store = self.shared.store.read().expect("store lock");
+            let tip = store.tip();
+            if height != tip.height + 1 || block.header.parent != tip.hash {
+                return Err(format!(
+                    "block {height} does not extend the tip {}",
+                    tip.height
+                ));
+            }
+            let env = ExecEnv {
+                chain_id: &self.shared.genesis.chain_id,
+                admin: self.shared.genesis.admin,
+                validators: store.validators(),
+            };
+            let delta = ledger::execute_block(&store.state().view(), env, &txs)
+                .map_err(|e| format!("block {height} does not execute: {e}"))?;
+            (delta, tip)
+        };
+        let _ = tip;
+        let info = consensus::CommittedBlock {
+            seq: SeqNo(height),
+            view: consensus::View(certificate.view),
+            digest: block.header.batch_digest,
+            block_hash,
+            state_root: block.header.state_root,
+            timestamp_ms: block.header.timestamp_ms,
+            certificate: certificate.commits.to_vec(),
+        };
+        {
+            let mut store = self.shared.store.write().expect("store lock");
+            store
+                .commit_block(&block, &certificate.to_canonical_bytes(), delta)
+                .map_err(|e| e.to_string())?;
+        }
+        {
+            let store = self.shared.store.read().expect("store lock");
+            let mut pool = self.shared.mempool.lock().expect("mempool lock");
+            let hashes = block.tx_hashes();
+            pool.remove_committed(hashes.iter());
+            let senders: BTreeSet<_> = block.txs.iter().map(|t| t.tx.sender()).collect();
+            pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
+        }
+        self.log.push_committed(&info);
+        self.shared.metrics.height.set(height as i64);
+        self.shared.metrics.committed_blocks.inc();
+        self.shared
+            .metrics
+            .committed_txs
+            .inc_by(block.txs.len() as u64);
+        Ok(())
+    }
+
+    /// Restarts the replica at a stable checkpoint the ledger reached, keeping what
+    /// it signed above it (so it can never sign something else there).
+    fn restart_at_checkpoint(&mut self, stable: StableCheckpoint) -> Result<(), DriverError> {
+        let tip = self.shared.store.read().expect("store lock").tip();
+        if tip.height != stable.seq.0 || tip.hash != stable.block_hash {
+            tracing::warn!(
+                tip = tip.height,
+                checkpoint = stable.seq.0,
+                "transfer ended off the checkpoint"
+            );
+            return Ok(());
+        }
+        {
+            let store = self.shared.store.read().expect("store lock");
+            self.log.flush(&store)?;
+        }
+        let mut state: PersistedState = self.log.state().clone();
+        let seq = stable.seq;
+        state.log.retain(|signed| {
+            Message::from_canonical_bytes(&signed.payload)
+                .map(|m| m.seq() > seq)
+                .unwrap_or(false)
+        });
+        state.stable_checkpoint = Some(stable.clone());
+        {
+            let store = self.shared.store.read().expect("store lock");
+            self.log.replace(&store, state.clone())?;
+        }
+        self.replica = consensus::Replica::new(self.config.clone(), self.key.clone(), Some(state))
+            .map_err(|e| DriverError::Replica(e.to_string()))?;
+        self.executor.reset();
+        self.executions.clear();
+        self.fetching = None;
+        *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
+        tracing::info!(height = seq.0, "caught up to the checkpoint");
+        self.publish();
+        Ok(())
+    }
+}
+
+/// Finds a peer whose stable checkpoint is above `height`, checks its proof and
+/// streams the blocks up to it to the driver.
+async fn transfer(
+    net: NetHandle,
+    events: mpsc::Sender<DriverEvent>,
+    peers: Vec<ReplicaId>,
+    height: u64,
+    generation: u64,
+) {
+    let fail = |reason: String| DriverEvent::CatchUp(CatchUpEvent::Failed { generation, reason });
+    for peer in peers {
+        let Some(FetchResponse::StableCheckpoint(Some(stable))) =
+            ask(&net, peer, FetchRequest::StableCheckpoint).await
+        else {
+            continue;
+        };
+        if stable.seq.0 <= height {
+            continue;
+        }
+        // The proof is checked by the replica when it restarts from it; a peer with
+        // a forged one wastes only this attempt (blocks are checked one by one).
+        let mut next = height + 1;
+        let mut ok = true;
+        while next <= stable.seq.0 {
+            let count = (stable.seq.0 - next + 1).min(MAX_FETCH_BLOCKS as u64) as u32;
+            let Some(FetchResponse::Blocks(blocks)) =
+                ask(&net, peer, FetchRequest::Blocks { from: next, count }).await
+            else {
+                ok = false;
+                break;
+            };
+            let blocks = blocks.to_vec();
+            if blocks.is_empty() || blocks[0].block.header.height != next {
+                ok = false;
+                break;
+            }
+            next += blocks.len() as u64;
+            let event = CatchUpEvent::Blocks { generation, blocks };
+            if events.send(DriverEvent::CatchUp(event)).await.is_err() {
+                return;
+            }
+        }
+        if ok {
+            let event = CatchUpEvent::Reached { generation, stable };
+            let _ = events.send(DriverEvent::CatchUp(event)).await;
+            return;
+        }
+    }
+    let _ = events
+        .send(fail(format!("no peer served blocks above {height}")))
+        .await;
+}
+
+async fn ask(net: &NetHandle, peer: ReplicaId, request: FetchRequest) -> Option<FetchResponse> {
+    let bytes = net.request(peer, request.to_canonical_bytes()).await.ok()?;
+    match FetchResponse::from_canonical_bytes(&bytes) {
+        Ok(response) => Some(response),
+        Err(e) => {
+            net.punish(peer, &format!("undecodable fetch response: {e}"));
+            None
+        }
+    }
+}
+
+/// Fetches the bodies of `missing` (transactions of `request`'s batch), from the
+/// batch's proposer first, then the others; verifies them and hands the driver
+/// those that were asked for. Whatever is still missing makes the batch
+/// unexecutable when the driver executes it.
+pub fn fetch_bodies(
+    net: NetHandle,
+    shared: Arc<Shared>,
+    events: mpsc::Sender<DriverEvent>,
+    request: ExecuteRequest,
+    missing: Vec<Hash>,
+) {
+    tokio::spawn(async move {
+        let n = shared.genesis.validators.len() as u32;
+        let proposer = request.batch.proposer;
+        let mut peers = vec![proposer];
+        peers.extend(
+            (0..n)
+                .map(ReplicaId)
+                .filter(|p| *p != proposer && *p != shared.me),
+        );
+        let mut wanted: HashSet<Hash> = missing.iter().copied().collect();
+        let mut found = Vec::new();
+        for peer in peers {
+            if wanted.is_empty() {
+                break;
+            }
+            if peer == shared.me {
+                continue;
+            }
+            let hashes: Vec<Hash> = wanted.iter().copied().collect();
+            let Ok(hashes) = BoundedVec::new(hashes) else {
+                break;
+            };
+            let Some(FetchResponse::Txs(txs)) = ask(&net, peer, FetchRequest::Txs(hashes)).await
+            else {
+                continue;
+            };
+            let chain_id = shared.genesis.chain_id.to_string();
+            let txs: Vec<_> = txs
+                .to_vec()
+                .into_iter()
+                .filter(|t| t.tx.chain_id.as_str() == chain_id)
+                .collect();
+            let verified = tokio::task::spawn_blocking(move || VerifiedTx::verify_many(txs))
+                .await
+                .unwrap_or_default();
+            for tx in verified.into_iter().flatten() {
+                if wanted.remove(&tx.hash()) {
+                    found.push(tx);
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            tracing::warn!(
+                seq = request.seq.0,
+                missing = wanted.len(),
+                "bodies of a batch found nowhere"
+            );
+        }
+        let _ = events
+            .send(DriverEvent::Fetched {
+                seq: request.seq,
+                digest: request.digest,
+                txs: found,
+            })
+            .await;
+    });
+}
+
+/// Serves a peer's fetch from the pool and the store.
+pub fn serve(shared: &Shared, request: FetchRequest) -> FetchResponse {
+    match request {
+        FetchRequest::Txs(hashes) => {
+            let store = shared.store.read().expect("store lock");
+            let pool = shared.mempool.lock().expect("mempool lock");
+            let mut txs = Vec::new();
+            for hash in hashes.iter() {
+                if let Some(tx) = pool.get(hash) {
+                    txs.push(tx.signed().clone());
+                } else if let Ok(Some((tx, _))) = store.transaction(hash) {
+                    txs.push(tx);
+                }
+            }
+            FetchResponse::Txs(BoundedVec::new(txs).expect("at most as many as asked"))
+        }
+        FetchRequest::Blocks { from, count } => {
+            let count = (count as usize).min(MAX_FETCH_BLOCKS);
+            let store = shared.store.read().expect("store lock");
+            let mut blocks = Vec::new();
+            for height in from..from.saturating_add(count as u64) {
+                let (Ok(Some(block)), Ok(Some(cert))) =
+                    (store.block(height), store.certificate(height))
+                else {
+                    break;
+                };
+                let Ok(certificate) = crate::wire::Certificate::from_canonical_bytes(&cert) else {
+                    break;
+                };
+                blocks.push(CertifiedBlock { block, certificate });
+            }
+            FetchResponse::Blocks(BoundedVec::new(blocks).expect("at most MAX_FETCH_BLOCKS"))
+        }
+        FetchRequest::StableCheckpoint => {
+            FetchResponse::StableCheckpoint(shared.stable_checkpoint.read().expect("lock").clone())
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Execution for the replica (DESIGN.md section 3 steps 2 and 4): proposals built
+//! from the pool, batches executed on speculative state, and committed blocks
+//! written to the store.
+//!
+//! Speculative state is a stack of [`StateDelta`]s above the store's committed
+//! state, one per executed height that has not committed yet. A request at a
+//! height replaces what was executed there and above (a view change may re-order).
+
+use crate::shared::Shared;
+use crate::wire::Certificate;
+use consensus::{CommittedBlock, ExecOutcome, ExecuteRequest, ProposalRequest, ReplicaId};
+use crypto::{BoundedVec, Canonical, Hash};
+use ledger::{
+    Address, Block, BlockExecutor, ExecEnv, StateDelta, StateView, Store, StoreError, TxError,
+    VerifiedTx,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A height executed but not committed.
+struct Speculative {
+    digest: Hash,
+    block: Block,
+    delta: StateDelta,
+}
+
+/// What the executor keeps between steps.
+#[derive(Default)]
+pub struct Executor {
+    speculative: BTreeMap<u64, Speculative>,
+    /// Pooled transactions in a proposal of this node that has not committed, and
+    /// the height of that proposal.
+    proposed: HashMap<Hash, u64>,
+}
+
+/// What a proposal gave.
+pub struct Proposal {
+    pub batch: consensus::Batch,
+    pub result: Hash,
+}
+
+/// Why committing failed. The node cannot go on without its ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("the replica committed height {0}, which this node never executed")]
+    NotExecuted(u64),
+    #[error("height {seq}: the replica committed {committed}, this node executed {executed}")]
+    Diverged {
+        seq: u64,
+        committed: Hash,
+        executed: Hash,
+    },
+    #[error("writing block {height}: {source}")]
+    Store {
+        height: u64,
+        #[source]
+        source: StoreError,
+    },
+}
+
+fn env<'a>(shared: &'a Shared, store: &'a Store) -> ExecEnv<'a> {
+    ExecEnv {
+        chain_id: &shared.genesis.chain_id,
+        admin: shared.genesis.admin,
+        validators: store.validators(),
+    }
+}
+
+impl Executor {
+    /// Forgets which pool transactions earlier proposals held (a new view may have
+    /// dropped them).
+    pub fn forget_proposals(&mut self) {
+        self.proposed.clear();
+    }
+
+    /// How many pooled transactions could go into the next proposal, and when the
+    /// oldest of them arrived: those not proposed yet whose nonce follows the
+    /// committed nonce without a gap (a transaction waiting for a missing nonce is
+    /// not pending work; reporting it would make the primary cut empty batches and
+    /// the backups suspect it).
+    pub fn available(&self, shared: &Shared) -> (usize, u64) {
+        let store = shared.store.read().expect("store lock");
+        let pool = shared.mempool.lock().expect("mempool lock");
+        pool.includable(
+            |address| store.account(address).unwrap_or_default().nonce,
+            |hash| self.proposed.contains_key(hash),
+        )
+    }
+
+    fn view_before<'s>(&'s self, store: &'s Store, seq: u64) -> Option<StateView<'s>> {
+        let mut view = store.state().view();
+        for height in store.tip().height + 1..seq {
+            view = view.with_layer(&self.speculative.get(&height)?.delta);
+        }
+        Some(view)
+    }
+
+    fn parent_of(&self, store: &Store, seq: u64) -> Option<Hash> {
+        let tip = store.tip();
+        if seq == tip.height + 1 {
+            Some(tip.hash)
+        } else {
+            self.speculative.get(&(seq - 1)).map(|s| s.block.hash())
+        }
+    }
+
+    /// Builds the primary's batch at `request.seq` from the pool, in arrival order,
+    /// keeping what executes on the speculative state; pooled transactions that can
+    /// never execute are dropped from the pool with their reason.
+    pub fn propose(&mut self, shared: &Shared, now_ms: u64, request: ProposalRequest) -> Proposal {
+        let seq = request.seq.0;
+        let store = shared.store.read().expect("store lock");
+        let mut chosen: Vec<VerifiedTx> = Vec::new();
+        let mut stale: Vec<(Hash, TxError)> = Vec::new();
+        let delta = {
+            let view = self
+                .view_before(&store, seq)
+                .expect("the replica proposes only on a state its host executed");
+            let mut executor = BlockExecutor::new(&view, env(shared, &store));
+            let pool = shared.mempool.lock().expect("mempool lock");
+            for tx in pool.pending() {
+                if chosen.len() as u32 >= request.max_txs {
+                    break;
+                }
+                if self.proposed.contains_key(&tx.hash()) {
+                    continue;
+                }
+                match executor.apply(tx) {
+                    Ok(()) => chosen.push(tx.clone()),
+                    // A nonce from the future may become valid; keep it.
+                    Err(TxError::BadNonce { expected, got }) if got > expected => {}
+                    Err(error) => stale.push((tx.hash(), error)),
+                }
+            }
+            executor.finish()
+        };
+        if !stale.is_empty() {
+            let mut pool = shared.mempool.lock().expect("mempool lock");
+            for (hash, error) in stale {
+                pool.drop_invalid(&hash, error.to_string());
+            }
+        }
+        for tx in &chosen {
+            self.proposed.insert(tx.hash(), seq);
+        }
+        let batch = consensus::Batch {
+            tx_hashes: BoundedVec::new(chosen.iter().map(VerifiedTx::hash).collect())
+                .expect("max_txs is within the batch bound"),
+            proposer: shared.me,
+            timestamp_ms: now_ms,
+        };
+        let digest = batch.digest();
+        let block = Block::assemble(
+            seq,
+            self.parent_of(&store, seq).expect("parent executed"),
+            digest,
+            now_ms,
+            shared.public_key,
+            chosen.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        );
+        drop(store);
+        let result = delta.state_root;
+        self.speculative.split_off(&seq);
+        self.speculative.insert(
+            seq,
+            Speculative {
+                digest,
+                block,
+                delta,
+            },
+        );
+        Proposal { batch, result }
+    }
+
+    /// The transactions of `request`'s batch this node has no body for.
+    pub fn missing(&self, shared: &Shared, request: &ExecuteRequest) -> Vec<Hash> {
+        if self.already_executed(request) {
+            return Vec::new();
+        }
+        let pool = shared.mempool.lock().expect("mempool lock");
+        request
+            .batch
+            .tx_hashes
+            .iter()
+            .filter(|hash| pool.get(hash).is_none())
+            .copied()
+            .collect()
+    }
+
+    fn already_executed(&self, request: &ExecuteRequest) -> bool {
+        self.speculative
+            .get(&request.seq.0)
+            .is_some_and(|done| done.digest == request.digest)
+    }
+
+    /// Executes a batch on the state after `seq - 1`, skipping transactions that
+    /// fail (`ledger::execute_batch`). `fetched` holds bodies obtained from peers
+    /// (verified); a body found nowhere makes the batch unexecutable.
+    pub fn execute(
+        &mut self,
+        shared: &Shared,
+        request: &ExecuteRequest,
+        fetched: &HashMap<Hash, VerifiedTx>,
+    ) -> ExecOutcome {
+        let seq = request.seq.0;
+        if let Some(done) = self.speculative.get(&seq) {
+            if done.digest == request.digest {
+                return ExecOutcome::Valid {
+                    state_root: done.delta.state_root,
+                    block_hash: done.block.hash(),
+                };
+            }
+        }
+        self.speculative.split_off(&seq);
+        let store = shared.store.read().expect("store lock");
+        let (Some(parent), Some(view)) =
+            (self.parent_of(&store, seq), self.view_before(&store, seq))
+        else {
+            panic!("the replica asks for height {seq} before the heights under it");
+        };
+        let mut txs = Vec::with_capacity(request.batch.tx_hashes.len());
+        {
+            let pool = shared.mempool.lock().expect("mempool lock");
+            for hash in request.batch.tx_hashes.iter() {
+                match pool.get(hash).or_else(|| fetched.get(hash)) {
+                    Some(tx) => txs.push(tx.clone()),
+                    None => return ExecOutcome::Invalid,
+                }
+            }
+        }
+        let Some(proposer) = store
+            .validators()
+            .get(request.batch.proposer.index())
+            .map(|v| v.public_key)
+        else {
+            return ExecOutcome::Invalid;
+        };
+        let outcome = ledger::execute_batch(&view, env(shared, &store), &txs);
+        let block = Block::assemble(
+            seq,
+            parent,
+            request.digest,
+            request.batch.timestamp_ms,
+            proposer,
+            outcome
+                .applied
+                .into_iter()
+                .map(VerifiedTx::into_signed)
+                .collect(),
+            outcome.delta.state_root,
+        );
+        drop(store);
+        let result = ExecOutcome::Valid {
+            state_root: outcome.delta.state_root,
+            block_hash: block.hash(),
+        };
+        self.speculative.insert(
+            seq,
+            Speculative {
+                digest: request.digest,
+                block,
+                delta: outcome.delta,
+            },
+        );
+        result
+    }
+
+    /// Writes a committed block with its certificate (one synced write), then takes
+    /// its transactions out of the pool and drops pooled ones it made stale.
+    /// Returns the block.
+    pub fn commit(&mut self, shared: &Shared, info: &CommittedBlock) -> Result<Block, CommitError> {
+        let seq = info.seq.0;
+        let spec = self
+            .speculative
+            .remove(&seq)
+            .ok_or(CommitError::NotExecuted(seq))?;
+        if spec.digest != info.digest || spec.block.hash() != info.block_hash {
+            return Err(CommitError::Diverged {
+                seq,
+                committed: info.block_hash,
+                executed: spec.block.hash(),
+            });
+        }
+        let certificate = Certificate {
+            view: info.view.0,
+            commits: BoundedVec::new(info.certificate.clone())
+                .expect("a certificate holds at most one COMMIT per validator"),
+        };
+        let hashes = spec.block.tx_hashes();
+        let senders: BTreeSet<Address> = spec.block.txs.iter().map(|t| t.tx.sender()).collect();
+        {
+            let mut store = shared.store.write().expect("store lock");
+            store
+                .commit_block(&spec.block, &certificate.to_canonical_bytes(), spec.delta)
+                .map_err(|source| CommitError::Store {
+                    height: seq,
+                    source,
+                })?;
+        }
+        self.proposed.retain(|_, proposed_at| *proposed_at > seq);
+        let store = shared.store.read().expect("store lock");
+        let mut pool = shared.mempool.lock().expect("mempool lock");
+        pool.remove_committed(hashes.iter());
+        pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
+        shared.metrics.pool_size.set(pool.len() as i64);
+        Ok(spec.block)
+    }
+
+    /// Drops every speculative execution (after state transfer moved the ledger).
+    pub fn reset(&mut self) {
+        self.speculative.clear();
+        self.proposed.clear();
+    }
+
+    /// The validator index of a block's proposer key, if it is one.
+    pub fn replica_of(store: &Store, key: &crypto::PublicKey) -> Option<ReplicaId> {
+        store
+            .validators()
+            .iter()
+            .position(|v| v.public_key == *key)
+            .map(|i| ReplicaId(i as u32))
+    }
+}
