@@ -168,7 +168,7 @@ pub fn status(s: &StatusInfo) {
     field(
         "peers",
         format!(
-            "{} of {} validators connected",
+            "{} of {} connected",
             s.peers_connected,
             s.validators.saturating_sub(1)
         ),
