@@ -519,8 +519,7 @@ mod tests {
     fn a_child_that_ignores_sigterm_is_killed_after_the_grace_period() {
         let tmp = tempfile::tempdir().unwrap();
         let mut command = Command::new("sh");
-        // `exec` so the pid is sleep's... no: sh must stay to keep the trap. The
-        // trap ignores TERM; `wait` returns on signals, so loop.
+        // The shell ignores TERM and stays (no `exec`), so only SIGKILL ends it.
         command
             .arg("-c")
             .arg("trap '' TERM; echo ready; while true; do sleep 0.05; done");
@@ -592,10 +591,6 @@ mod tests {
             "#!/bin/sh\necho \"rbft: cannot open $3\" >&2\nexit 1\n",
         )
         .unwrap();
-        std::os::unix::fs::PermissionsExt::set_mode(
-            &mut std::fs::metadata(&fake).unwrap().permissions(),
-            0o755,
-        );
         let mut permissions = std::fs::metadata(&fake).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
         std::fs::set_permissions(&fake, permissions).unwrap();
