@@ -1,1 +1,331 @@
-//! The HTTP client the CLI and the testnet use. Built in its own change.
+//! The blocking HTTP client of the node's API (DESIGN.md section 9), used by the
+//! `rbft` command line and by the `testnet` tool.
+//!
+//! One [`Client`] keeps its connections open between calls (ureq's agent pool), so
+//! a load generator pays for the TCP handshake once. Every call has a timeout.
+//! Errors are typed: what the node said ([`ClientError::Server`]), that the node
+//! could not be reached ([`ClientError::Unreachable`]), or that its answer made no
+//! sense ([`ClientError::Decode`]).
+
+use crate::api::types::{
+    AccountInfo, BlockInfo, BlockList, ErrorBody, Health, StatusInfo, Submitted, SubmittedMany,
+    TxInfo,
+};
+use crypto::Hash;
+use ledger::{Address, SignedTransaction};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The URL `rbft` talks to unless told otherwise.
+pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8000";
+
+/// The longest answer we read: a full block of 2,000 transactions is under 1 MB of
+/// JSON; a page of block summaries far less.
+const MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node answered with an error status and an [`ErrorBody`].
+    #[error("{url}: {message} (HTTP {status}, {code})")]
+    Server {
+        url: String,
+        status: u16,
+        code: String,
+        message: String,
+        /// From a `Retry-After` header (429).
+        retry_after: Option<Duration>,
+    },
+    /// No answer: connection refused, DNS, timeout, broken connection.
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// An answer we could not understand.
+    #[error("{url}: undecodable answer (HTTP {status}): {reason}")]
+    Decode {
+        url: String,
+        status: u16,
+        reason: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status the node answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Server { status, .. } | ClientError::Decode { status, .. } => {
+                Some(*status)
+            }
+            ClientError::Unreachable { .. } => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// How long the node asked us to wait (429 with `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Timeouts of a [`Client`].
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// The whole call, connect to last byte.
+    pub call: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            call: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A client of one node.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of the node at `base_url`, e.g. `http://127.0.0.1:8000` (a trailing
+    /// slash is ignored; `http://` is added when no scheme is given).
+    pub fn new(base_url: &str) -> Client {
+        Client::with_timeouts(base_url, Timeouts::default())
+    }
+
+    pub fn with_timeouts(base_url: &str, timeouts: Timeouts) -> Client {
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let base = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else {
+            format!("http://{trimmed}")
+        };
+        let config = ureq::Agent::config_builder()
+            // Error statuses are answers: we read their ErrorBody ourselves.
+            .http_status_as_error(false)
+            .timeout_connect(Some(timeouts.connect))
+            .timeout_global(Some(timeouts.call))
+            .user_agent(concat!("rbft/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Client {
+            base,
+            agent: config.into(),
+        }
+    }
+
+    /// The base URL, as used in error messages.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn health(&self) -> Result<Health, ClientError> {
+        self.get_json("/health")
+    }
+
+    pub fn status(&self) -> Result<StatusInfo, ClientError> {
+        self.get_json("/status")
+    }
+
+    pub fn tx(&self, hash: &Hash) -> Result<TxInfo, ClientError> {
+        self.get_json(&format!("/txs/{hash}"))
+    }
+
+    /// A block by height, by hash, or `latest`.
+    pub fn block(&self, id: &str) -> Result<BlockInfo, ClientError> {
+        self.get_json(&format!("/blocks/{}", id.trim()))
+    }
+
+    /// Summaries of the blocks from height `from`, at most `limit` (the node caps it).
+    pub fn blocks(&self, from: Option<u64>, limit: Option<u64>) -> Result<BlockList, ClientError> {
+        let mut query = Vec::new();
+        if let Some(from) = from {
+            query.push(format!("from={from}"));
+        }
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        let path = if query.is_empty() {
+            "/blocks".to_owned()
+        } else {
+            format!("/blocks?{}", query.join("&"))
+        };
+        self.get_json(&path)
+    }
+
+    pub fn account(&self, address: &Address) -> Result<AccountInfo, ClientError> {
+        self.get_json(&format!("/accounts/{address}"))
+    }
+
+    /// `/metrics`, Prometheus text.
+    pub fn metrics_text(&self) -> Result<String, ClientError> {
+        let url = format!("{}/metrics", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| unreachable(&url, e))?;
+        let (status, mut body) = checked(&url, response)?;
+        body.with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| decode(&url, status, e))
+    }
+
+    /// Submits one transaction; the node answers with its hash once admitted.
+    pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
+        let body = serde_json::to_vec(tx).expect("a transaction serialises to JSON");
+        let submitted: Submitted = self.post_json("/txs", body)?;
+        Ok(submitted.hash)
+    }
+
+    /// Submits many transactions in one request; one result each, in order. When the
+    /// pool refuses all of them the answer is [`ClientError::Server`] with status 429
+    /// and `retry_after`.
+    pub fn submit_many(&self, txs: &[SignedTransaction]) -> Result<SubmittedMany, ClientError> {
+        let body = serde_json::to_vec(txs).expect("transactions serialise to JSON");
+        self.submit_json_array(body)
+    }
+
+    /// Like [`Client::submit_many`] with a body already encoded: a JSON array of
+    /// signed transactions. The benchmark encodes ahead of time.
+    pub fn submit_json_array(&self, body: Vec<u8>) -> Result<SubmittedMany, ClientError> {
+        self.post_json("/txs", body)
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| unreachable(&url, e))?;
+        read_json(&url, response)
+    }
+
+    fn post_json<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(|e| unreachable(&url, e))?;
+        read_json(&url, response)
+    }
+}
+
+type Response = ureq::http::Response<ureq::Body>;
+
+/// Reads a successful answer as JSON.
+fn read_json<T: DeserializeOwned>(url: &str, response: Response) -> Result<T, ClientError> {
+    let (status, mut body) = checked(url, response)?;
+    let bytes = body
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
+        .map_err(|e| decode(url, status, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| decode(url, status, e))
+}
+
+/// Splits an answer into its status and body, or turns an error status into
+/// [`ClientError::Server`].
+fn checked(url: &str, response: Response) -> Result<(u16, ureq::Body), ClientError> {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let mut body = response.into_body();
+    if (200..300).contains(&status) {
+        return Ok((status, body));
+    }
+    // An error answer is small; one that is not is not an ErrorBody either.
+    let text = body
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(error) => Err(ClientError::Server {
+            url: url.to_owned(),
+            status,
+            code: error.error.code,
+            message: error.error.message,
+            retry_after,
+        }),
+        Err(_) => Err(ClientError::Server {
+            url: url.to_owned(),
+            status,
+            code: "http_error".to_owned(),
+            message: if text.trim().is_empty() {
+                format!("HTTP {status} without a body")
+            } else {
+                text.chars().take(200).collect()
+            },
+            retry_after,
+        }),
+    }
+}
+
+fn unreachable(url: &str, error: ureq::Error) -> ClientError {
+    let reason = match &error {
+        ureq::Error::Io(io) => io.to_string(),
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        ureq::Error::HostNotFound => "host not found".to_owned(),
+        ureq::Error::ConnectionFailed => "connection failed".to_owned(),
+        other => other.to_string(),
+    };
+    ClientError::Unreachable {
+        url: url.to_owned(),
+        reason,
+    }
+}
+
+fn decode(url: &str, status: u16, error: impl std::fmt::Display) -> ClientError {
+    ClientError::Decode {
+        url: url.to_owned(),
+        status,
+        reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_normalised() {
+        assert_eq!(
+            Client::new("127.0.0.1:8000/").url(),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            Client::new("http://localhost:9/").url(),
+            "http://localhost:9"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_node_is_named_in_the_error() {
+        // Port 1 on localhost: nothing listens there, the connection is refused.
+        let client = Client::new("http://127.0.0.1:1");
+        let error = client.status().unwrap_err();
+        assert!(
+            matches!(&error, ClientError::Unreachable { url, .. } if url == "http://127.0.0.1:1/status"),
+            "{error:?}"
+        );
+        assert_eq!(error.status(), None);
+    }
+}

@@ -1,10 +1,13 @@
 //! `rbft`: the validator node and its command line tool (DESIGN.md section 9).
 //!
-//! Today it manages keys; running a node (`rbft start`) and the client commands
-//! arrive with the node issue.
+//! `keygen` writes keys, `start` runs a validator, and the client commands (`tx`,
+//! `block`, `account`, `status`) talk to a node's HTTP API (the `cli` module).
 #![forbid(unsafe_code)]
 
+mod cli;
+
 use clap::{Parser, Subcommand};
+use cli::{BlockCommand, NodeArg, TxCommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,12 +29,42 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run a validator from its home directory until Ctrl-C or SIGTERM.
+    Start {
+        /// The home directory: config.toml, node.key, genesis.json, data/.
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+    },
+    /// Send and look up transactions.
+    #[command(subcommand)]
+    Tx(TxCommand),
+    /// Look up blocks.
+    #[command(subcommand)]
+    Block(BlockCommand),
+    /// Show an account's balance and nonces.
+    Account {
+        /// The address (40 hex characters).
+        #[arg(value_name = "ADDR")]
+        address: ledger::Address,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// Show a node's status: height, view, peers, pool.
+    Status {
+        #[command(flatten)]
+        node: NodeArg,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { out } => keygen(&out, cli.json),
+        Command::Start { home } => node::run::start(&home),
+        Command::Tx(command) => cli::tx(command, cli.json),
+        Command::Block(command) => cli::block(command, cli.json),
+        Command::Account { address, node } => cli::account(&address, &node, cli.json),
+        Command::Status { node } => cli::status(&node, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

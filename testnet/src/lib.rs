@@ -1,5 +1,12 @@
-//! The `testnet` tool's library: the deterministic simulator (`sim`). The local
-//! network (`up`) and the benchmark (`bench`) arrive with the node.
+//! The `testnet` tool's library (DESIGN.md section 9):
+//!
+//! - [`layout`]: the directory of a local testnet (keys, genesis, configs);
+//! - [`procs`]: its nodes as supervised child processes;
+//! - [`bench`]: the load generator and its measurements;
+//! - [`sim`]: the deterministic simulator.
 #![forbid(unsafe_code)]
 
+pub mod bench;
+pub mod layout;
+pub mod procs;
 pub mod sim;

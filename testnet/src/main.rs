@@ -1,9 +1,11 @@
 //! `testnet`: local networks (`up`), the benchmark (`bench`) and the deterministic
-//! simulator (`sim`), DESIGN.md section 9. `up` and `bench` need the node, which is
-//! not built yet; they say so and fail rather than pretend.
+//! simulator (`sim`), DESIGN.md section 9.
 #![forbid(unsafe_code)]
 
+mod commands;
+
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use testnet::sim::{run_seeds, SeedReport, SimOptions};
 
@@ -20,10 +22,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local network (needs the node: not built yet).
-    Up,
-    /// Benchmark a local network (needs the node: not built yet).
-    Bench,
+    /// Create (or reuse) a local testnet, start its nodes, and stop them on Ctrl-C.
+    Up {
+        /// Validators in a new testnet.
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// The testnet directory: created when new, reused as it is otherwise.
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// Node i serves its API on base-port + i and peers on base-port + 100 + i.
+        #[arg(long, default_value_t = 8000)]
+        base_port: u16,
+        /// Funded client keys written into a new testnet (clients/).
+        #[arg(long, default_value_t = testnet::layout::DEFAULT_CLIENTS)]
+        clients: usize,
+    },
+    /// Measure committed throughput and latency under load.
+    Bench {
+        /// Transfers per second to offer (default: as fast as the nodes accept).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        rate: Option<u64>,
+        /// Seconds of submission.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        duration: u64,
+        /// Use the running testnet of this directory (its clients/ keys) instead of
+        /// starting a fresh one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Validators of the fresh testnet.
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// Funded accounts that send (each has consecutive nonces).
+        #[arg(long, default_value_t = testnet::layout::DEFAULT_CLIENTS as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        senders: u64,
+        /// Transfers per POST /txs.
+        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch: u64,
+        /// Print a JSON summary as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the deterministic simulator over many seeds.
     Sim {
         /// How many seeds to run.
@@ -53,13 +91,28 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Up | Command::Bench => {
-            eprintln!(
-                "testnet: the local testnet needs the rbft node, which is not built yet.\n\
-                 What exists today: `testnet sim`, `rbft keygen`, the crypto and ledger\n\
-                 crates, and their tests (`make test`) and benchmarks (`make bench`)."
-            );
-            ExitCode::FAILURE
+        Command::Up {
+            nodes,
+            dir,
+            base_port,
+            clients,
+        } => commands::up(&dir, nodes, base_port, clients),
+        Command::Bench {
+            rate,
+            duration,
+            dir,
+            nodes,
+            senders,
+            batch,
+            json,
+        } => {
+            let options = testnet::bench::BenchOptions {
+                rate,
+                duration: std::time::Duration::from_secs(duration),
+                batch_max_txs: batch as usize,
+                ..Default::default()
+            };
+            commands::bench(dir.as_deref(), nodes, senders as usize, &options, json)
         }
         Command::Sim {
             seeds,

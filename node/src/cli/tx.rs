@@ -1,0 +1,226 @@
+//! `rbft tx send` and `rbft tx get`.
+
+use super::{explain, show, CliResult, NodeArg};
+use clap::Subcommand;
+use crypto::Hash;
+use ledger::{Address, ChainId, Transaction, TxKind};
+use node::api::types::{TxInfo, TxStatus};
+use node::client::Client;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How often `--wait` asks the node about the transaction.
+const WAIT_POLL: Duration = Duration::from_millis(200);
+
+#[derive(Subcommand, Debug)]
+pub enum TxCommand {
+    /// Sign a transfer with a key file and submit it.
+    Send {
+        /// The receiving address (40 hex characters).
+        #[arg(long, value_name = "ADDR")]
+        to: Address,
+        /// The amount to move, a positive whole number.
+        #[arg(long, value_name = "N", value_parser = parse_amount, allow_hyphen_values = true)]
+        amount: u64,
+        /// The sender's key file (written by `rbft keygen`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The nonce to use (default: the account's pending nonce at the node).
+        #[arg(long, value_name = "N")]
+        nonce: Option<u64>,
+        /// Wait until the transaction is committed (or dropped, or the timeout).
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// Show a transaction: pending, committed (where) or dropped (why).
+    Get {
+        #[arg(value_name = "HASH")]
+        hash: Hash,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+}
+
+fn parse_amount(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("the amount must be positive".into()),
+        Ok(amount) => Ok(amount),
+        Err(_) => Err(format!(
+            "not an amount: expected a whole number from 1 to {}",
+            u64::MAX
+        )),
+    }
+}
+
+pub fn run(command: TxCommand, json: bool) -> CliResult {
+    match command {
+        TxCommand::Send {
+            to,
+            amount,
+            key,
+            nonce,
+            wait,
+            timeout,
+            node,
+        } => {
+            let send = Send {
+                to,
+                amount,
+                key,
+                nonce,
+            };
+            let client = node.client();
+            let hash = send.submit(&client)?;
+            if !wait {
+                if json {
+                    println!("{}", serde_json::json!({ "hash": hash }));
+                } else {
+                    println!("submitted {hash}");
+                }
+                return Ok(());
+            }
+            if !json {
+                eprintln!("submitted {hash}; waiting for it to commit");
+            }
+            wait_for_commit(&client, &hash, Duration::from_secs(timeout), json)
+        }
+        TxCommand::Get { hash, node } => {
+            let info = node.client().tx(&hash).map_err(|e| {
+                if e.is_not_found() {
+                    format!("transaction {hash} is unknown to {}", node.url)
+                } else {
+                    explain(e)
+                }
+            })?;
+            if json {
+                show::json(&info);
+            } else {
+                show::tx(&info);
+            }
+            Ok(())
+        }
+    }
+}
+
+struct Send {
+    to: Address,
+    amount: u64,
+    key: PathBuf,
+    nonce: Option<u64>,
+}
+
+impl Send {
+    /// Reads the key, asks the node for the chain id and (unless given) the nonce,
+    /// signs and submits.
+    fn submit(&self, client: &Client) -> Result<Hash, String> {
+        let key = crypto::keyfile::read_key_file(&self.key).map_err(|e| e.to_string())?;
+        let sender = Address::of(&key.public_key());
+        let status = client.status().map_err(explain)?;
+        let chain_id = ChainId::new(status.chain_id.clone())
+            .map_err(|_| format!("the node reports an invalid chain id {:?}", status.chain_id))?;
+        let nonce = match self.nonce {
+            Some(nonce) => nonce,
+            None => client.account(&sender).map_err(explain)?.pending_nonce,
+        };
+        let signed = Transaction {
+            chain_id,
+            signer: key.public_key(),
+            nonce,
+            kind: TxKind::Transfer {
+                to: self.to,
+                amount: self.amount,
+            },
+        }
+        .sign(&key);
+        client.submit(&signed).map_err(|e| match e.status() {
+            Some(_) => format!("the node refused the transaction: {e}"),
+            None => explain(e),
+        })
+    }
+}
+
+/// Polls until committed (success), dropped or out of time (failure). With
+/// `--json` the last state is printed in every case.
+fn wait_for_commit(client: &Client, hash: &Hash, timeout: Duration, json: bool) -> CliResult {
+    let deadline = Instant::now() + timeout;
+    let mut last: Option<TxInfo> = None;
+    loop {
+        match client.tx(hash) {
+            Ok(info) => {
+                let done = info.status != TxStatus::Pending;
+                last = Some(info);
+                if done {
+                    break;
+                }
+            }
+            // Forwarded but not yet seen by this node, or an unlucky moment: ask again.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(explain(e)),
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(WAIT_POLL);
+    }
+    let status = last.as_ref().map(|i| i.status);
+    if json {
+        let reason = last.as_ref().and_then(|i| i.reason.clone());
+        let mut line = serde_json::json!({
+            "hash": hash,
+            "status": status.map_or("unknown", status_name),
+            "height": last.as_ref().and_then(|i| i.height),
+        });
+        if let Some(reason) = reason {
+            line["reason"] = reason.into();
+        }
+        println!("{line}");
+    }
+    match last {
+        Some(info) if info.status == TxStatus::Committed => {
+            if !json {
+                let height = info.height.map_or("?".to_owned(), |h| h.to_string());
+                println!("committed {hash} at height {height}");
+            }
+            Ok(())
+        }
+        Some(info) if info.status == TxStatus::Dropped => Err(format!(
+            "transaction {hash} was dropped: {}",
+            info.reason.as_deref().unwrap_or("no reason given")
+        )),
+        Some(_) => Err(format!(
+            "transaction {hash} is still pending after {} s",
+            timeout.as_secs()
+        )),
+        None => Err(format!(
+            "transaction {hash} is unknown to the node after {} s",
+            timeout.as_secs()
+        )),
+    }
+}
+
+pub fn status_name(status: TxStatus) -> &'static str {
+    match status {
+        TxStatus::Pending => "pending",
+        TxStatus::Committed => "committed",
+        TxStatus::Dropped => "dropped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_positive_whole_numbers() {
+        assert_eq!(parse_amount("5"), Ok(5));
+        assert!(parse_amount("0").unwrap_err().contains("positive"));
+        assert!(parse_amount("-3").is_err());
+        assert!(parse_amount("1.5").is_err());
+        assert!(parse_amount("18446744073709551616").is_err());
+    }
+}
