@@ -29,6 +29,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the account address (and public key) of a key file.
+    Address {
+        /// The key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
     /// Run a validator from its home directory until Ctrl-C or SIGTERM.
     Start {
         /// The home directory: config.toml, node.key, genesis.json, data/.
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { out } => keygen(&out, cli.json),
+        Command::Address { key } => address(&key, cli.json),
         Command::Start { home } => node::run::start(&home),
         Command::Tx(command) => cli::tx(command, cli.json),
         Command::Block(command) => cli::block(command, cli.json),
@@ -73,6 +80,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the address alone (so a shell can capture it), or JSON with the key.
+fn address(key: &std::path::Path, json: bool) -> Result<(), String> {
+    let key = crypto::keyfile::read_key_file(key).map_err(|e| e.to_string())?;
+    let public_key = key.public_key();
+    let address = ledger::Address::of(&public_key);
+    if json {
+        let value = serde_json::json!({
+            "public_key": public_key.to_string(),
+            "address": address.to_string(),
+        });
+        println!("{value}");
+    } else {
+        println!("{address}");
+    }
+    Ok(())
 }
 
 fn keygen(out: &std::path::Path, json: bool) -> Result<(), String> {

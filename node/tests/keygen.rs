@@ -34,3 +34,28 @@ fn keygen_writes_a_key_whose_printed_identity_matches() {
         key.seed()
     );
 }
+
+#[test]
+fn address_prints_the_address_of_a_key_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.key");
+    let key = crypto::SigningKey::from_seed([7; 32]);
+    crypto::keyfile::write_key_file(&path, &key).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rbft"))
+        .args(["address", "--key"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        ledger::Address::of(&key.public_key()).to_string()
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_rbft"))
+        .args(["address", "--key"])
+        .arg(dir.path().join("nope.key"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.key"));
+}

@@ -77,7 +77,7 @@ pub fn up(dir: &Path, nodes: usize, base_port: u16, clients: usize) -> ExitCode 
         "testnet: started {} nodes; waiting for the first block",
         network.len()
     );
-    match network.wait_for_height(1, FIRST_BLOCK_TIMEOUT) {
+    match network.wait_for_first_block(FIRST_BLOCK_TIMEOUT) {
         Ok(()) => {}
         Err(ProcError::Interrupted) => {
             eprintln!("testnet: interrupted; stopping the nodes");
@@ -230,7 +230,7 @@ fn bench_fresh(
         for i in 0..network.len() {
             network.start_node(i)?;
         }
-        network.wait_for_height(1, FIRST_BLOCK_TIMEOUT)
+        network.wait_for_first_block(FIRST_BLOCK_TIMEOUT)
     })();
     if let Err(e) = outcome {
         // A failed node's log goes away with the temporary directory: keep it.

@@ -409,6 +409,49 @@ impl Network {
         Ok(())
     }
 
+    /// Waits until every node has committed a block. A new chain has none and
+    /// commits nothing until a transaction arrives, so on a chain still at height 0
+    /// the admin sends one unit to the first client (a smoke test of the whole
+    /// path: API, admission, forwarding, ordering, execution, commit).
+    pub fn wait_for_first_block(&mut self, timeout: Duration) -> Result<(), ProcError> {
+        let deadline = Instant::now() + timeout;
+        let client = self.client(0);
+        let height = loop {
+            match client.status() {
+                Ok(status) => break status.height,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                Err(_) => break 0,
+            }
+        };
+        if height == 0 {
+            if let Err(e) = self.send_first_transfer(&client) {
+                eprintln!("testnet: the first transfer was not accepted yet: {e}");
+            }
+        }
+        self.wait_for_height(1, deadline.saturating_duration_since(Instant::now()))
+    }
+
+    fn send_first_transfer(&self, client: &Client) -> Result<(), String> {
+        let admin = crypto::keyfile::read_key_file(&self.layout.admin_key).map_err(|e| e.to_string())?;
+        let to = self
+            .layout
+            .clients
+            .first()
+            .map(|c| c.address)
+            .unwrap_or_else(|| ledger::Address::of(&admin.public_key()));
+        let account = client
+            .account(&ledger::Address::of(&admin.public_key()))
+            .map_err(|e| e.to_string())?;
+        let tx = ledger::Transaction {
+            chain_id: ledger::ChainId::new(&self.layout.chain_id).map_err(|e| e.to_string())?,
+            signer: admin.public_key(),
+            nonce: account.pending_nonce,
+            kind: ledger::TxKind::Transfer { to, amount: 1 },
+        }
+        .sign(&admin);
+        client.submit(&tx).map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Waits until node `i` reports a height of at least `min_height`, failing early
     /// when it exits.
     pub fn wait_node_height(
