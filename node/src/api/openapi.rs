@@ -1,0 +1,337 @@
+//! The OpenAPI 3.0 document at `/openapi.json`, built from [`ROUTES`] and the
+//! schemas of the bodies in [`super::types`] (written by hand: the tests check the
+//! bodies the routes really answer against them).
+
+use super::error::CODES;
+use super::routes::{Body, ParamIn, ParamType, Route, ROUTES};
+use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// The document (built once).
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn build() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let entry = paths
+            .entry(route.path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(methods) = entry {
+            methods.insert(route.method.name().to_owned(), operation(route));
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "rbft node API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The HTTP API of an rbft validator (DESIGN.md sections 8 and 9). \
+                Hashes, keys, signatures and addresses are lower-case hex; amounts, heights \
+                and nonces are JSON numbers. Every error is an ErrorBody.",
+        },
+        "paths": paths,
+        "components": { "schemas": schemas() },
+    })
+}
+
+fn operation(route: &Route) -> Value {
+    let mut responses = Map::new();
+    for (status, body) in route.ok {
+        responses.insert(status.to_string(), ok_response(*body));
+    }
+    for status in route.errors.iter().chain(&[500]) {
+        let mut response = json!({
+            "description": error_description(*status),
+            "content": { "application/json": { "schema": schema_ref("ErrorBody") } },
+        });
+        if *status == 429 {
+            response["headers"] = json!({
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": { "type": "integer" },
+                }
+            });
+        }
+        responses.insert(status.to_string(), response);
+    }
+    let parameters: Vec<Value> = route
+        .params
+        .iter()
+        .map(|p| {
+            let schema = match p.kind {
+                ParamType::Integer => json!({ "type": "integer", "format": "int64", "minimum": 0 }),
+                ParamType::String => json!({ "type": "string" }),
+            };
+            let location = match p.location {
+                ParamIn::Path => "path",
+                ParamIn::Query => "query",
+            };
+            json!({
+                "name": p.name,
+                "in": location,
+                "required": p.location == ParamIn::Path,
+                "description": p.description,
+                "schema": schema,
+                "example": p.example,
+            })
+        })
+        .collect();
+    let mut op = json!({
+        "summary": route.summary,
+        "operationId": format!("{:?}", route.endpoint),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if let Some(schema) = route.request {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": schema_ref(schema) } },
+        });
+    }
+    op
+}
+
+fn ok_response(body: Body) -> Value {
+    match body {
+        Body::Json(name) => json!({
+            "description": name,
+            "content": { "application/json": { "schema": schema_ref(name) } },
+        }),
+        Body::AnyJson => json!({
+            "description": "The OpenAPI document",
+            "content": { "application/json": { "schema": { "type": "object" } } },
+        }),
+        Body::PrometheusText => json!({
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": { "text/plain": { "schema": { "type": "string" } } },
+        }),
+    }
+}
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed input: JSON, types, unknown fields, hex, lengths, parameters",
+        404 => "No such object",
+        413 => "The body is larger than api.max_body_bytes",
+        422 => "The transaction was refused (the code says why)",
+        429 => "The pool is full: retry after Retry-After seconds",
+        500 => "The node could not read its own state",
+        _ => "Error",
+    }
+}
+
+pub fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn hex(bytes: usize, description: &str) -> Value {
+    json!({
+        "type": "string",
+        "pattern": format!("^[0-9a-fA-F]{{{}}}$", bytes * 2),
+        "description": description,
+    })
+}
+
+fn uint(format: &str) -> Value {
+    json!({ "type": "integer", "format": format, "minimum": 0 })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+/// An object with exactly these fields; those in `optional` may be absent.
+fn object(fields: &[(&str, Value)], optional: &[&str]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|(name, schema)| ((*name).to_owned(), schema.clone()))
+        .collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !optional.contains(name))
+        .collect();
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+fn schemas() -> Value {
+    let hash = || schema_ref("Hash");
+    let key = || schema_ref("PublicKey");
+    let u64_ = || uint("int64");
+    let u32_ = || uint("int32");
+    let tx_kind = json!({
+        "description": "Externally tagged: exactly one of the keys",
+        "oneOf": [
+            object(&[("transfer", object(&[("to", schema_ref("Address")), ("amount", u64_())], &[]))], &[]),
+            object(&[("add_validator", object(&[("validator", schema_ref("ValidatorInfo"))], &[]))], &[]),
+            object(&[("remove_validator", object(&[("public_key", key())], &[]))], &[]),
+        ],
+    });
+    json!({
+        "Hash": hex(32, "SHA-256, hex"),
+        "PublicKey": hex(32, "ed25519 public key, hex"),
+        "Signature": hex(64, "ed25519 signature, hex"),
+        "Address": hex(20, "First 20 bytes of SHA-256 of the public key, hex"),
+        "ErrorDetail": object(&[
+            ("code", json!({ "type": "string", "enum": CODES })),
+            ("message", string()),
+        ], &[]),
+        "ErrorBody": object(&[("error", schema_ref("ErrorDetail"))], &[]),
+        "ValidatorInfo": object(&[
+            ("public_key", key()),
+            ("p2p_addr", json!({ "type": "string", "maxLength": 256 })),
+        ], &[]),
+        "TxKind": tx_kind,
+        "Transaction": object(&[
+            ("chain_id", json!({ "type": "string", "minLength": 1, "maxLength": 64 })),
+            ("signer", key()),
+            ("nonce", u64_()),
+            ("kind", schema_ref("TxKind")),
+        ], &[]),
+        "SignedTransaction": object(&[
+            ("tx", schema_ref("Transaction")),
+            ("signature", schema_ref("Signature")),
+        ], &[]),
+        "SubmitBody": {
+            "oneOf": [
+                schema_ref("SignedTransaction"),
+                { "type": "array", "items": schema_ref("SignedTransaction"), "minItems": 1 },
+            ],
+        },
+        "Submitted": object(&[("hash", hash())], &[]),
+        "SubmitResult": object(&[("hash", hash()), ("error", schema_ref("ErrorDetail"))], &["error"]),
+        "SubmittedMany": object(&[
+            ("accepted", u64_()),
+            ("rejected", u64_()),
+            ("results", array(schema_ref("SubmitResult"))),
+        ], &[]),
+        "TxStatus": { "type": "string", "enum": ["pending", "committed", "dropped"] },
+        "TxInfo": object(&[
+            ("hash", hash()),
+            ("status", schema_ref("TxStatus")),
+            ("transaction", schema_ref("SignedTransaction")),
+            ("height", u64_()),
+            ("block_hash", hash()),
+            ("index", u32_()),
+            ("reason", string()),
+        ], &["transaction", "height", "block_hash", "index", "reason"]),
+        "BlockInfo": object(&[
+            ("hash", hash()),
+            ("height", u64_()),
+            ("parent", hash()),
+            ("batch_digest", hash()),
+            ("tx_root", hash()),
+            ("state_root", hash()),
+            ("tx_count", u32_()),
+            ("timestamp_ms", u64_()),
+            ("proposer", key()),
+            ("tx_hashes", array(hash())),
+            ("transactions", array(schema_ref("SignedTransaction"))),
+        ], &[]),
+        "BlockSummary": object(&[
+            ("hash", hash()),
+            ("height", u64_()),
+            ("parent", hash()),
+            ("state_root", hash()),
+            ("tx_count", u32_()),
+            ("timestamp_ms", u64_()),
+            ("proposer", key()),
+        ], &[]),
+        "BlockList": object(&[
+            ("blocks", array(schema_ref("BlockSummary"))),
+            ("next", u64_()),
+        ], &["next"]),
+        "CommitSignature": object(&[
+            ("replica", u32_()),
+            ("public_key", key()),
+            ("payload", json!({ "type": "string", "pattern": "^([0-9a-f]{2})*$",
+                "description": "The signed COMMIT's canonical bytes, hex" })),
+            ("signature", schema_ref("Signature")),
+        ], &[]),
+        "CommitInfo": object(&[
+            ("height", u64_()),
+            ("block_hash", hash()),
+            ("view", u64_()),
+            ("batch_digest", hash()),
+            ("signatures", array(schema_ref("CommitSignature"))),
+        ], &[]),
+        "AccountInfo": object(&[
+            ("address", schema_ref("Address")),
+            ("balance", u64_()),
+            ("nonce", u64_()),
+            ("pending_nonce", u64_()),
+        ], &[]),
+        "StatusInfo": object(&[
+            ("chain_id", string()),
+            ("genesis_hash", hash()),
+            ("replica", u32_()),
+            ("public_key", key()),
+            ("height", u64_()),
+            ("tip_hash", hash()),
+            ("view", u64_()),
+            ("primary", u32_()),
+            ("is_primary", boolean()),
+            ("changing_view", boolean()),
+            ("low_watermark", u64_()),
+            ("high_watermark", u64_()),
+            ("pool_size", u64_()),
+            ("peers_connected", u64_()),
+            ("validators", u64_()),
+            ("catching_up", boolean()),
+            ("target_height", u64_()),
+            ("uptime_ms", u64_()),
+        ], &[]),
+        "ConsensusInfo": object(&[
+            ("view", u64_()),
+            ("primary", u32_()),
+            ("changing_view", boolean()),
+            ("last_committed", u64_()),
+            ("low_watermark", u64_()),
+            ("high_watermark", u64_()),
+            ("in_flight", array(u64_())),
+            ("stable_checkpoint", json!({ "type": "integer", "format": "int64", "minimum": 0, "nullable": true })),
+            ("view_changes", json!({ "type": "object", "additionalProperties": uint("int64") })),
+        ], &[]),
+        "CheckpointInfo": object(&[
+            ("height", u64_()),
+            ("block_hash", hash()),
+            ("signers", array(u32_())),
+        ], &[]),
+        "ValidatorEntry": object(&[
+            ("replica", u32_()),
+            ("public_key", key()),
+            ("address", schema_ref("Address")),
+            ("p2p_addr", string()),
+        ], &[]),
+        "ValidatorsInfo": object(&[
+            ("since_height", u64_()),
+            ("f", u64_()),
+            ("quorum", u64_()),
+            ("validators", array(schema_ref("ValidatorEntry"))),
+        ], &[]),
+        "PeerEntry": object(&[
+            ("replica", u32_()),
+            ("public_key", key()),
+            ("p2p_addr", string()),
+            ("connected", boolean()),
+        ], &[]),
+        "PeersInfo": object(&[("peers", array(schema_ref("PeerEntry")))], &[]),
+        "Health": object(&[("ok", boolean())], &[]),
+    })
+}

@@ -1,0 +1,287 @@
+//! The one list of routes. The router ([`super::router`]) and the OpenAPI document
+//! ([`super::openapi`]) are both built from [`ROUTES`], so they cannot drift apart.
+
+/// What a route does; [`super::router`] maps each to its handler with an
+/// exhaustive `match`, so a route without a handler does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Status,
+    Consensus,
+    Blocks,
+    BlockLatest,
+    Block,
+    BlockCommit,
+    Tx,
+    SubmitTxs,
+    Account,
+    Validators,
+    Peers,
+    CheckpointLatest,
+    Metrics,
+    OpenApi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    /// The lower-case name OpenAPI uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamIn {
+    Path,
+    Query,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Integer,
+    String,
+}
+
+/// A path or query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub location: ParamIn,
+    pub kind: ParamType,
+    pub description: &'static str,
+    /// A value the route accepts (the document shows it; the tests request it).
+    pub example: &'static str,
+}
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// JSON described by the named schema of the document.
+    Json(&'static str),
+    /// Any JSON (the OpenAPI document itself).
+    AnyJson,
+    /// Prometheus text.
+    PrometheusText,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub endpoint: Endpoint,
+    pub method: Method,
+    /// The path, in the syntax both axum 0.8 and OpenAPI use (`/blocks/{id}`).
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// The request body's schema, if the route takes one.
+    pub request: Option<&'static str>,
+    /// The success statuses and their bodies.
+    pub ok: &'static [(u16, Body)],
+    /// Other answers of this route besides 500 (the body is always `ErrorBody`).
+    pub errors: &'static [u16],
+}
+
+const HASH_EXAMPLE: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Every route of the API (DESIGN.md section 9).
+pub const ROUTES: &[Route] = &[
+    Route {
+        endpoint: Endpoint::Health,
+        method: Method::Get,
+        path: "/health",
+        summary: "Whether the node serves requests",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("Health"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Status,
+        method: Method::Get,
+        path: "/status",
+        summary: "The node's chain, height, view and pool",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("StatusInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Consensus,
+        method: Method::Get,
+        path: "/consensus",
+        summary: "The replica's protocol state",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("ConsensusInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Blocks,
+        method: Method::Get,
+        path: "/blocks",
+        summary: "Block summaries in ascending height order",
+        params: &[
+            Param {
+                name: "from",
+                location: ParamIn::Query,
+                kind: ParamType::Integer,
+                description: "The first height (default 0)",
+                example: "0",
+            },
+            Param {
+                name: "limit",
+                location: ParamIn::Query,
+                kind: ParamType::Integer,
+                description: "How many blocks (default 20, capped by api.max_blocks_per_page)",
+                example: "10",
+            },
+        ],
+        request: None,
+        ok: &[(200, Body::Json("BlockList"))],
+        errors: &[400],
+    },
+    Route {
+        endpoint: Endpoint::BlockLatest,
+        method: Method::Get,
+        path: "/blocks/latest",
+        summary: "The last committed block",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("BlockInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Block,
+        method: Method::Get,
+        path: "/blocks/{id}",
+        summary: "A block by height (decimal) or hash (64 hex characters)",
+        params: &[Param {
+            name: "id",
+            location: ParamIn::Path,
+            kind: ParamType::String,
+            description: "A height in decimal, or a block hash in hex",
+            example: "0",
+        }],
+        request: None,
+        ok: &[(200, Body::Json("BlockInfo"))],
+        errors: &[400, 404],
+    },
+    Route {
+        endpoint: Endpoint::BlockCommit,
+        method: Method::Get,
+        path: "/blocks/{height}/commit",
+        summary: "The commit certificate of a block (genesis has none)",
+        params: &[Param {
+            name: "height",
+            location: ParamIn::Path,
+            kind: ParamType::Integer,
+            description: "The block height",
+            example: "1",
+        }],
+        request: None,
+        ok: &[(200, Body::Json("CommitInfo"))],
+        errors: &[400, 404],
+    },
+    Route {
+        endpoint: Endpoint::Tx,
+        method: Method::Get,
+        path: "/txs/{hash}",
+        summary: "Where a transaction is: committed, pending or dropped",
+        params: &[Param {
+            name: "hash",
+            location: ParamIn::Path,
+            kind: ParamType::String,
+            description: "The transaction hash (64 hex characters)",
+            example: HASH_EXAMPLE,
+        }],
+        request: None,
+        ok: &[(200, Body::Json("TxInfo"))],
+        errors: &[400, 404],
+    },
+    Route {
+        endpoint: Endpoint::SubmitTxs,
+        method: Method::Post,
+        path: "/txs",
+        summary: "Submit one transaction (202 Submitted) or an array (200 SubmittedMany)",
+        params: &[],
+        request: Some("SubmitBody"),
+        ok: &[
+            (202, Body::Json("Submitted")),
+            (200, Body::Json("SubmittedMany")),
+        ],
+        errors: &[400, 413, 422, 429],
+    },
+    Route {
+        endpoint: Endpoint::Account,
+        method: Method::Get,
+        path: "/accounts/{address}",
+        summary: "An account's balance and nonces (an unused address has zeros)",
+        params: &[Param {
+            name: "address",
+            location: ParamIn::Path,
+            kind: ParamType::String,
+            description: "The address (40 hex characters)",
+            example: "0000000000000000000000000000000000000000",
+        }],
+        request: None,
+        ok: &[(200, Body::Json("AccountInfo"))],
+        errors: &[400],
+    },
+    Route {
+        endpoint: Endpoint::Validators,
+        method: Method::Get,
+        path: "/validators",
+        summary: "The validator set, f and the quorum",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("ValidatorsInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Peers,
+        method: Method::Get,
+        path: "/peers",
+        summary: "The other validators and whether this node is connected to each",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("PeersInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::CheckpointLatest,
+        method: Method::Get,
+        path: "/checkpoints/latest",
+        summary: "The latest stable checkpoint (height 0 and genesis before the first)",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("CheckpointInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Metrics,
+        method: Method::Get,
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::PrometheusText)],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::OpenApi,
+        method: Method::Get,
+        path: "/openapi.json",
+        summary: "This document",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::AnyJson)],
+        errors: &[],
+    },
+];
