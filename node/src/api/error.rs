@@ -84,6 +84,7 @@ pub fn admit_code(error: &AdmitError) -> &'static str {
         AdmitError::InsufficientBalance { .. } => "insufficient_balance",
         AdmitError::ZeroAmount => "zero_amount",
         AdmitError::Full { .. } => "pool_full",
+        AdmitError::Unexecutable { .. } => "unexecutable",
     }
 }
 
@@ -103,6 +104,7 @@ pub const CODES: &[&str] = &[
     "insufficient_balance",
     "zero_amount",
     "pool_full",
+    "unexecutable",
     "internal",
 ];
 

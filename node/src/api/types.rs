@@ -17,7 +17,7 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// A stable machine-readable code, e.g. `bad_request`, `not_found`,
-    /// `invalid_transaction`, `pool_full`.
+    /// `stale_nonce`, `pool_full` (the OpenAPI document lists them all).
     pub code: String,
     pub message: String,
 }
