@@ -312,12 +312,12 @@ async fn a_late_node_is_dialled_and_a_restarted_node_reconnected() {
 
     // Node 3 stops: the others notice; it comes back on the same address.
     nodes[3].handle.shutdown();
-    for me in 0..3 {
-        until_connected(&nodes[me].handle, &others(3, me as u32)).await;
+    for (me, node) in nodes.iter().enumerate().take(3) {
+        until_connected(&node.handle, &others(3, me as u32)).await;
     }
     let mut restarted = start(testnet.config(3)).await;
-    for me in 0..3 {
-        until_connected(&nodes[me].handle, &others(4, me as u32)).await;
+    for (me, node) in nodes.iter().enumerate().take(3) {
+        until_connected(&node.handle, &others(4, me as u32)).await;
     }
     until_connected(&restarted.handle, &[0, 1, 2]).await;
     nodes[0].handle.send(ReplicaId(3), numbered(0, 0, 10));

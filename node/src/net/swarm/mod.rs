@@ -3,17 +3,14 @@
 //! punished peers. Frames do not pass through here: writers and readers own their
 //! streams, so a busy stream never stalls the swarm.
 
-use super::codec::{BytesCodec, OverLimit, REQUEST_PROTOCOL};
+use super::codec::{BytesCodec, REQUEST_PROTOCOL};
 use super::gate::Gate;
 use super::peers::Peers;
 use super::{NetError, NetEvent, Shutdown};
 use consensus::ReplicaId;
-use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
-use libp2p::request_response::{
-    self, OutboundFailure, OutboundRequestId, ProtocolSupport, ResponseChannel,
-};
+use futures::StreamExt;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identity, noise, tcp, yamux, Swarm};
@@ -21,6 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+mod requests;
 
 /// Events (connections, requests) waiting for room in the node's channel. Frames never
 /// wait here; they wait in their readers.
@@ -108,7 +107,7 @@ pub struct SwarmTask {
     pub shutdown: Shutdown,
     backlog: VecDeque<NetEvent>,
     outbound: HashMap<OutboundRequestId, (ReplicaId, RequestReply)>,
-    answers: FuturesUnordered<BoxFuture<'static, (ResponseChannel<Vec<u8>>, Option<Vec<u8>>)>>,
+    answers: FuturesUnordered<requests::PendingAnswer>,
     dialers: Vec<Dialer>,
 }
 
@@ -315,106 +314,6 @@ impl SwarmTask {
         }
     }
 
-    fn on_request_command(&mut self, to: ReplicaId, bytes: Vec<u8>, reply: RequestReply) {
-        let validator = match self.peers.roster.get(to) {
-            Some(validator) if to != self.peers.me => validator,
-            _ => {
-                let _ = reply.send(Err(NetError::UnknownPeer { peer: to }));
-                return;
-            }
-        };
-        if !self.swarm.is_connected(&validator.peer_id) {
-            let _ = reply.send(Err(NetError::NotConnected { peer: to }));
-            return;
-        }
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .requests
-            .send_request(&validator.peer_id, bytes);
-        self.outbound.insert(id, (to, reply));
-    }
-
-    fn on_request_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => {
-                    let Some(from) = self.peers.roster.replica(&peer) else {
-                        return;
-                    };
-                    self.on_inbound_request(from, request, channel);
-                }
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some((_, reply)) = self.outbound.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                request_id, error, ..
-            } => {
-                if let Some((peer, reply)) = self.outbound.remove(&request_id) {
-                    tracing::debug!(peer = peer.0, %error, "request failed");
-                    let _ = reply.send(Err(request_error(
-                        peer,
-                        error,
-                        self.limits.max_response_bytes,
-                    )));
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                let replica = self.peers.roster.replica(&peer).map(|r| r.0);
-                tracing::debug!(peer = ?replica, %error, "inbound request failed");
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn on_inbound_request(
-        &mut self,
-        from: ReplicaId,
-        bytes: Vec<u8>,
-        channel: ResponseChannel<Vec<u8>>,
-    ) {
-        let (reply, answer) = oneshot::channel();
-        if !self.emit(NetEvent::Request { from, bytes, reply }) {
-            return; // dropping `channel` tells the peer no
-        }
-        let timeout = self.limits.request_timeout;
-        self.answers.push(
-            async move {
-                let answer = tokio::time::timeout(timeout, answer)
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                (channel, answer)
-            }
-            .boxed(),
-        );
-    }
-
-    fn on_answer(&mut self, channel: ResponseChannel<Vec<u8>>, answer: Option<Vec<u8>>) {
-        let Some(bytes) = answer else { return };
-        if bytes.len() > self.limits.max_response_bytes {
-            tracing::warn!(
-                len = bytes.len(),
-                max = self.limits.max_response_bytes,
-                "response over the limit not sent"
-            );
-            return;
-        }
-        let _ = self
-            .swarm
-            .behaviour_mut()
-            .requests
-            .send_response(channel, bytes);
-    }
-
     /// Hands an event to the node, or keeps it until there is room. Returns false if
     /// the event was dropped because the backlog is full too.
     fn emit(&mut self, event: NetEvent) -> bool {
@@ -434,24 +333,5 @@ impl SwarmTask {
         }
         self.backlog.push_back(event);
         true
-    }
-}
-
-fn request_error(peer: ReplicaId, error: OutboundFailure, max: usize) -> NetError {
-    match error {
-        OutboundFailure::Timeout => NetError::Timeout { peer },
-        OutboundFailure::DialFailure | OutboundFailure::ConnectionClosed => {
-            NetError::NotConnected { peer }
-        }
-        OutboundFailure::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<OverLimit>()) => {
-            NetError::ResponseTooLarge { peer, max }
-        }
-        OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            NetError::NoResponse { peer }
-        }
-        other => NetError::RequestFailed {
-            peer,
-            reason: other.to_string(),
-        },
     }
 }
