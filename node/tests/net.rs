@@ -434,18 +434,26 @@ async fn a_queue_for_a_stalled_peer_stays_bounded_and_delivers_the_newest() {
     config1.event_queue = 4;
     let mut node1 = start(config1).await; // does not read its events for now
     until_connected(&node0.handle, &[1]).await;
+    // 10 KB every millisecond is far below what the writer can carry, so frames are only
+    // dropped because node 1 stopped reading: its Yamux window closed and the writer waits.
     let mut sent = 0u32;
     within("the queue to a stalled peer fills", async {
         while node0.handle.dropped_frames() == 0 {
-            for _ in 0..100 {
-                node0.handle.send(ReplicaId(1), numbered(0, sent, 10_000));
-                sent += 1;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            node0.handle.send(ReplicaId(1), numbered(0, sent, 10_000));
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     })
     .await;
-    assert!(node0.handle.queued_frames(ReplicaId(1)) <= 16);
+    assert!(
+        sent > 16,
+        "the queue filled only once the window was full: {sent}"
+    );
+    for _ in 0..1000 {
+        node0.handle.send(ReplicaId(1), numbered(0, sent, 10_000));
+        sent += 1;
+    }
+    assert_eq!(node0.handle.queued_frames(ReplicaId(1)), 16);
 
     // Node 1 reads again: frames flow, increasing, and the last one sent arrives.
     let last = sent - 1;

@@ -1,5 +1,6 @@
 //! `NetHandle`: what the node holds to use the network. Cheap to clone; every method
-//! but `request` returns at once.
+//! but `request` returns at once. Dropping the last handle stops the network, as
+//! [`NetHandle::shutdown`] does.
 
 use super::peers::Peers;
 use super::swarm::Command;
