@@ -1,0 +1,139 @@
+//! `NetHandle`: what the node holds to use the network. Cheap to clone; every method
+//! but `request` returns at once. Dropping the last handle stops the network, as
+//! [`NetHandle::shutdown`] does.
+
+use super::peers::Peers;
+use super::swarm::Command;
+use super::{NetError, Punisher};
+use bytes::Bytes;
+use consensus::ReplicaId;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+#[derive(Clone)]
+pub struct NetHandle {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub peers: Arc<Peers>,
+    pub punisher: Punisher,
+    pub commands: mpsc::Sender<Command>,
+    pub shutdown: watch::Sender<bool>,
+    pub max_frame_bytes: usize,
+    pub max_request_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl NetHandle {
+    pub(crate) fn new(inner: Inner) -> Self {
+        NetHandle {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// This node's replica id.
+    pub fn me(&self) -> ReplicaId {
+        self.inner.peers.me
+    }
+
+    /// Queues a frame for one peer. Never blocks; when that peer's queue is full the
+    /// OLDEST queued frame is dropped and counted in [`NetHandle::dropped_frames`].
+    /// A frame over `max_frame_bytes` is a bug of the caller: it is logged and not sent
+    /// (the peer would punish us for it).
+    pub fn send(&self, to: ReplicaId, frame: Bytes) {
+        let Some(slot) = self.inner.peers.slot(to) else {
+            tracing::debug!(
+                peer = to.0,
+                "frame for ourselves or an unknown peer dropped"
+            );
+            return;
+        };
+        if frame.len() > self.inner.max_frame_bytes {
+            tracing::warn!(
+                peer = to.0,
+                len = frame.len(),
+                max = self.inner.max_frame_bytes,
+                "frame over the limit not sent"
+            );
+            return;
+        }
+        tracing::trace!(peer = to.0, len = frame.len(), "frame queued");
+        if slot.queue.push(frame) {
+            tracing::debug!(peer = to.0, "peer queue full: oldest frame dropped");
+        }
+    }
+
+    /// The same frame to every other validator; the bytes are shared, not copied.
+    pub fn broadcast(&self, frame: Bytes) {
+        for (peer, _) in self.inner.peers.others() {
+            self.send(peer, frame.clone());
+        }
+    }
+
+    /// Sends a request and waits for the answer, at most `request_timeout`.
+    pub async fn request(&self, to: ReplicaId, bytes: Vec<u8>) -> Result<Vec<u8>, NetError> {
+        let max = self.inner.max_request_bytes;
+        if bytes.len() > max {
+            return Err(NetError::RequestTooLarge {
+                len: bytes.len(),
+                max,
+            });
+        }
+        if self.inner.peers.slot(to).is_none() {
+            return Err(NetError::UnknownPeer { peer: to });
+        }
+        if !self.inner.peers.is_connected(to) {
+            return Err(NetError::NotConnected { peer: to });
+        }
+        let (reply, answer) = oneshot::channel();
+        let exchange = async {
+            self.inner
+                .commands
+                .send(Command::Request { to, bytes, reply })
+                .await
+                .map_err(|_| NetError::Stopped)?;
+            answer.await.map_err(|_| NetError::Stopped)?
+        };
+        // libp2p times the request out too; this bound also covers a full command queue.
+        let deadline = self.inner.request_timeout + Duration::from_millis(100);
+        tokio::time::timeout(deadline, exchange)
+            .await
+            .unwrap_or(Err(NetError::Timeout { peer: to }))
+    }
+
+    /// Disconnects a peer that sent garbage and refuses it for the cooldown.
+    pub fn punish(&self, peer: ReplicaId, reason: &str) {
+        self.inner.punisher.punish(peer, reason);
+    }
+
+    /// The validators we have at least one connection to.
+    pub fn connected(&self) -> Vec<ReplicaId> {
+        let peers = &self.inner.peers;
+        peers
+            .others()
+            .filter(|(id, _)| peers.is_connected(*id))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Frames dropped because a peer's queue was full (for metrics).
+    pub fn dropped_frames(&self) -> u64 {
+        self.inner.peers.dropped_frames()
+    }
+
+    /// Frames waiting for one peer (for metrics).
+    pub fn queued_frames(&self, peer: ReplicaId) -> usize {
+        self.inner
+            .peers
+            .slot(peer)
+            .map_or(0, |slot| slot.queue.len())
+    }
+
+    /// Stops the swarm task and every reader and writer; connections close. The event
+    /// receiver ends once the last of them is gone.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+}

@@ -1,0 +1,337 @@
+//! The swarm task: owns the libp2p `Swarm`, dials and re-dials validators with
+//! exponential backoff, reports connections, carries request-response, and disconnects
+//! punished peers. Frames do not pass through here: writers and readers own their
+//! streams, so a busy stream never stalls the swarm.
+
+use super::codec::{BytesCodec, REQUEST_PROTOCOL};
+use super::gate::Gate;
+use super::peers::Peers;
+use super::{NetError, NetEvent, Shutdown};
+use consensus::ReplicaId;
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identity, noise, tcp, yamux, Swarm};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+mod requests;
+
+/// Events (connections, requests) waiting for room in the node's channel. Frames never
+/// wait here; they wait in their readers.
+const EVENT_BACKLOG: usize = 256;
+/// A connection that lived this long was a success: the next redial starts from the
+/// shortest backoff again. One that died sooner (a peer that refuses us) keeps doubling.
+const STABLE_CONNECTION: Duration = Duration::from_secs(2);
+/// Inbound requests a peer may have in flight on one connection.
+const MAX_CONCURRENT_REQUESTS: usize = 64;
+
+pub type RequestReply = oneshot::Sender<Result<Vec<u8>, NetError>>;
+
+pub enum Command {
+    Request {
+        to: ReplicaId,
+        bytes: Vec<u8>,
+        reply: RequestReply,
+    },
+    Disconnect(ReplicaId),
+}
+
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+pub struct Behaviour {
+    // First, so that a refused connection never reaches the other behaviours.
+    gate: Gate,
+    pub frames: libp2p_stream::Behaviour,
+    requests: request_response::Behaviour<BytesCodec>,
+}
+
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub redial_min: Duration,
+    pub redial_max: Duration,
+    pub max_response_bytes: usize,
+}
+
+pub fn build(
+    keypair: identity::Keypair,
+    peers: Arc<Peers>,
+    codec: BytesCodec,
+    request_timeout: Duration,
+) -> Result<Swarm<Behaviour>, NetError> {
+    let transport_error = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
+    let requests = request_response::Behaviour::with_codec(
+        codec,
+        [(REQUEST_PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(request_timeout)
+            .with_max_concurrent_streams(MAX_CONCURRENT_REQUESTS),
+    );
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| transport_error(&e))?
+        .with_behaviour(|_| Behaviour {
+            gate: Gate::new(peers),
+            frames: libp2p_stream::Behaviour::new(),
+            requests,
+        })
+        .map_err(|e| transport_error(&e))?
+        // Validators stay connected whether or not a stream is open right now.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX)))
+        .build();
+    Ok(swarm)
+}
+
+/// When to dial a peer next.
+struct Dialer {
+    backoff: Duration,
+    next_at: Instant,
+    connected_at: Option<Instant>,
+}
+
+pub struct SwarmTask {
+    pub swarm: Swarm<Behaviour>,
+    pub peers: Arc<Peers>,
+    pub commands: mpsc::Receiver<Command>,
+    pub events: mpsc::Sender<NetEvent>,
+    pub limits: Limits,
+    pub shutdown: Shutdown,
+    backlog: VecDeque<NetEvent>,
+    outbound: HashMap<OutboundRequestId, (ReplicaId, RequestReply)>,
+    answers: FuturesUnordered<requests::PendingAnswer>,
+    dialers: Vec<Dialer>,
+}
+
+impl SwarmTask {
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        peers: Arc<Peers>,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<NetEvent>,
+        limits: Limits,
+        shutdown: Shutdown,
+    ) -> Self {
+        let now = Instant::now();
+        let me = peers.me;
+        // Both sides dial each other; the higher id waits one backoff first, so that at
+        // start-up usually one connection forms instead of two.
+        let dialers = peers
+            .roster
+            .ids()
+            .map(|peer| Dialer {
+                backoff: limits.redial_min,
+                next_at: if me < peer {
+                    now
+                } else {
+                    now + limits.redial_min
+                },
+                connected_at: None,
+            })
+            .collect();
+        SwarmTask {
+            swarm,
+            peers,
+            commands,
+            events,
+            limits,
+            shutdown,
+            backlog: VecDeque::new(),
+            outbound: HashMap::new(),
+            answers: FuturesUnordered::new(),
+            dialers,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let tick = (self.limits.redial_min / 2)
+            .clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let mut ticks = tokio::time::interval(tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.wait() => break,
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Some(command) = self.commands.recv() => self.on_command(command),
+                Some((channel, answer)) = self.answers.next(), if !self.answers.is_empty() => {
+                    self.on_answer(channel, answer)
+                }
+                // An owned permit, so that the branch does not hold `self` borrowed.
+                permit = self.events.clone().reserve_owned(), if !self.backlog.is_empty() => {
+                    match permit {
+                        Ok(permit) => {
+                            if let Some(event) = self.backlog.pop_front() {
+                                permit.send(event);
+                            }
+                        }
+                        Err(_) => break, // the node dropped its receiver
+                    }
+                }
+                _ = ticks.tick() => self.redial(),
+            }
+        }
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for (_, slot) in self.peers.others() {
+            slot.connected.send_replace(false);
+        }
+        let connected: Vec<_> = self.swarm.connected_peers().copied().collect();
+        for peer in connected {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        tracing::info!(me = self.peers.me.0, "network stopped");
+    }
+
+    fn redial(&mut self) {
+        let now = Instant::now();
+        let peers = self.peers.clone();
+        for (replica, slot) in peers.others() {
+            let Some(dialer) = self.dialers.get_mut(replica.0 as usize) else {
+                continue;
+            };
+            if *slot.connected.borrow() || now < dialer.next_at || peers.is_banned(replica, now) {
+                continue;
+            }
+            let Some(validator) = peers.roster.get(replica) else {
+                continue;
+            };
+            let opts = DialOpts::peer_id(validator.peer_id)
+                .addresses(vec![validator.addr.clone()])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            tracing::debug!(
+                peer = replica.0,
+                backoff_ms = dialer.backoff.as_millis() as u64,
+                "dialling"
+            );
+            if let Err(error) = self.swarm.dial(opts) {
+                tracing::debug!(peer = replica.0, %error, "dial not started");
+            }
+            dialer.next_at = now + dialer.backoff;
+            dialer.backoff = (dialer.backoff * 2).min(self.limits.redial_max);
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                endpoint,
+                ..
+            } => {
+                let Some(replica) = self.peers.roster.replica(&peer_id) else {
+                    return;
+                };
+                tracing::debug!(peer = replica.0, addr = %endpoint.get_remote_address(), "connection established");
+                if num_established.get() == 1 {
+                    tracing::info!(me = self.peers.me.0, peer = replica.0, "connected");
+                    if let Some(dialer) = self.dialers.get_mut(replica.0 as usize) {
+                        dialer.connected_at = Some(Instant::now());
+                    }
+                    if let Some(slot) = self.peers.slot(replica) {
+                        slot.connected.send_replace(true);
+                    }
+                    self.emit(NetEvent::Connected(replica));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                cause,
+                ..
+            } => {
+                let Some(replica) = self.peers.roster.replica(&peer_id) else {
+                    return;
+                };
+                if num_established == 0 {
+                    let cause = cause
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "closed".into());
+                    tracing::info!(me = self.peers.me.0, peer = replica.0, %cause, "disconnected");
+                    self.on_disconnected(replica);
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer_id),
+                error,
+                ..
+            } => {
+                let replica = self.peers.roster.replica(&peer_id).map(|r| r.0);
+                tracing::debug!(peer = ?replica, %error, "dial failed");
+            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => {
+                tracing::debug!(%send_back_addr, %error, "inbound connection refused or failed");
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(me = self.peers.me.0, %address, "listening");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Requests(event)) => self.on_request_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_disconnected(&mut self, replica: ReplicaId) {
+        let now = Instant::now();
+        if let Some(slot) = self.peers.slot(replica) {
+            slot.connected.send_replace(false);
+        }
+        if let Some(dialer) = self.dialers.get_mut(replica.0 as usize) {
+            let stable = dialer
+                .connected_at
+                .take()
+                .is_some_and(|at| now.duration_since(at) >= STABLE_CONNECTION);
+            if stable {
+                dialer.backoff = self.limits.redial_min;
+            }
+            dialer.next_at = now + dialer.backoff;
+        }
+        self.emit(NetEvent::Disconnected(replica));
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Request { to, bytes, reply } => self.on_request_command(to, bytes, reply),
+            Command::Disconnect(replica) => {
+                if let Some(validator) = self.peers.roster.get(replica) {
+                    let _ = self.swarm.disconnect_peer_id(validator.peer_id);
+                }
+            }
+        }
+    }
+
+    /// Hands an event to the node, or keeps it until there is room. Returns false if
+    /// the event was dropped because the backlog is full too.
+    fn emit(&mut self, event: NetEvent) -> bool {
+        if self.backlog.is_empty() {
+            match self.events.try_send(event) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                Err(mpsc::error::TrySendError::Full(event)) => self.backlog.push_back(event),
+            }
+            return true;
+        }
+        if self.backlog.len() >= EVENT_BACKLOG {
+            tracing::warn!(
+                "event backlog full: the node is not reading network events; one dropped"
+            );
+            return false;
+        }
+        self.backlog.push_back(event);
+        true
+    }
+}
