@@ -5,6 +5,9 @@
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use std::io;
 
+/// Frames up to this size are allocated at once; larger ones grow as they arrive.
+const EAGER_ALLOC_BYTES: usize = 1 << 20;
+
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -35,8 +38,15 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if len > max {
         return Err(FrameError::TooLarge { len, max });
     }
-    let mut bytes = vec![0u8; len];
+    // Memory follows the bytes that actually arrive: a peer that announces 16 MiB and
+    // trickles them holds at most twice what it sent, not the whole limit up front.
+    let mut bytes = vec![0u8; len.min(EAGER_ALLOC_BYTES)];
     io.read_exact(&mut bytes).await?;
+    while bytes.len() < len {
+        let filled = bytes.len();
+        bytes.resize(len.min(filled * 2), 0);
+        io.read_exact(&mut bytes[filled..]).await?;
+    }
     Ok(bytes)
 }
 
@@ -89,6 +99,20 @@ mod tests {
             assert!(
                 matches!(err, FrameError::TooLarge { len, max: 1024 } if len == u32::MAX as usize)
             );
+        });
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_eager_allocation_arrives_whole() {
+        let big: Vec<u8> = (0..3 * EAGER_ALLOC_BYTES + 7).map(|i| i as u8).collect();
+        let bytes = encoded(&[&big, b"next"]);
+        futures::executor::block_on(async {
+            let mut input = Cursor::new(bytes);
+            assert_eq!(
+                read_frame(&mut input, 4 * EAGER_ALLOC_BYTES).await.unwrap(),
+                big
+            );
+            assert_eq!(read_frame(&mut input, 8).await.unwrap(), b"next");
         });
     }
 

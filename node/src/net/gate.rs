@@ -1,7 +1,8 @@
 //! The gate: a behaviour that only lets validators in. A connection whose Noise
 //! handshake authenticated anyone else, or a validator serving a punishment, is denied
 //! before any protocol runs on it, so its frames never reach the node. It also tells
-//! the swarm where each validator lives, and bounds connections per peer.
+//! the swarm where each validator lives, and bounds connections per peer and the
+//! handshakes in progress (anyone can start one, before we know who they are).
 
 use super::peers::Peers;
 use libp2p::core::{transport::PortUse, Endpoint, Multiaddr};
@@ -10,7 +11,7 @@ use libp2p::swarm::{
     THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
 use libp2p::PeerId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,6 +20,8 @@ use std::time::Instant;
 /// Two validators that dial each other at once end up with two connections; more
 /// than that is waste or abuse.
 pub const MAX_CONNECTIONS_PER_PEER: usize = 2;
+/// Inbound connections still in their Noise handshake.
+pub const MAX_PENDING_INBOUND: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
@@ -30,11 +33,14 @@ pub enum Refused {
     TooManyConnections(PeerId),
     #[error("that is us")]
     Ourselves,
+    #[error("{MAX_PENDING_INBOUND} inbound handshakes already in progress")]
+    TooManyHandshakes,
 }
 
 pub struct Gate {
     peers: Arc<Peers>,
     established: HashMap<PeerId, usize>,
+    pending_inbound: HashSet<ConnectionId>,
 }
 
 impl Gate {
@@ -42,6 +48,7 @@ impl Gate {
         Gate {
             peers,
             established: HashMap::new(),
+            pending_inbound: HashSet::new(),
         }
     }
 
@@ -69,6 +76,20 @@ impl NetworkBehaviour for Gate {
     type ConnectionHandler = dummy::ConnectionHandler;
     type ToSwarm = Infallible;
 
+    fn handle_pending_inbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        _local_addr: &Multiaddr,
+        _remote_addr: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        if self.pending_inbound.len() >= MAX_PENDING_INBOUND {
+            tracing::debug!("inbound connection refused: too many handshakes in progress");
+            return Err(ConnectionDenied::new(Refused::TooManyHandshakes));
+        }
+        self.pending_inbound.insert(connection_id);
+        Ok(())
+    }
+
     fn handle_pending_outbound_connection(
         &mut self,
         _connection_id: ConnectionId,
@@ -94,11 +115,12 @@ impl NetworkBehaviour for Gate {
 
     fn handle_established_inbound_connection(
         &mut self,
-        _connection_id: ConnectionId,
+        connection_id: ConnectionId,
         peer: PeerId,
         _local_addr: &Multiaddr,
         _remote_addr: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.pending_inbound.remove(&connection_id);
         self.admit(peer)
     }
 
@@ -115,6 +137,10 @@ impl NetworkBehaviour for Gate {
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match event {
+            // Every inbound connection that does not become established ends here.
+            FromSwarm::ListenFailure(failure) => {
+                self.pending_inbound.remove(&failure.connection_id);
+            }
             FromSwarm::ConnectionEstablished(established) => {
                 *self.established.entry(established.peer_id).or_default() += 1;
             }

@@ -39,7 +39,8 @@ impl NetHandle {
     }
 
     /// Queues a frame for one peer. Never blocks; when that peer's queue is full the
-    /// OLDEST queued frame is dropped and counted in [`NetHandle::dropped_frames`].
+    /// OLDEST queued frames are dropped (to fit `peer_queue` frames and
+    /// `peer_queue_bytes`) and counted in [`NetHandle::dropped_frames`].
     /// A frame over `max_frame_bytes` is a bug of the caller: it is logged and not sent
     /// (the peer would punish us for it).
     pub fn send(&self, to: ReplicaId, frame: Bytes) {
@@ -60,8 +61,13 @@ impl NetHandle {
             return;
         }
         tracing::trace!(peer = to.0, len = frame.len(), "frame queued");
-        if slot.queue.push(frame) {
-            tracing::debug!(peer = to.0, "peer queue full: oldest frame dropped");
+        let dropped = slot.queue.push(frame);
+        if dropped > 0 {
+            tracing::debug!(
+                peer = to.0,
+                dropped,
+                "peer queue full: oldest frames dropped"
+            );
         }
     }
 

@@ -58,6 +58,8 @@ pub struct NetConfig {
     pub max_response_bytes: usize,
     /// Outbound frames waiting per peer.
     pub peer_queue: usize,
+    /// Bytes of outbound frames waiting per peer (at least `max_frame_bytes`).
+    pub peer_queue_bytes: usize,
     /// Backoff between dials, doubling up to `redial_max`.
     pub redial_min: Duration,
     pub redial_max: Duration,
@@ -85,6 +87,7 @@ impl NetConfig {
             max_request_bytes: 1 << 20,
             max_response_bytes: 16 << 20,
             peer_queue: 1024,
+            peer_queue_bytes: 64 << 20,
             redial_min: Duration::from_millis(100),
             redial_max: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
@@ -114,6 +117,10 @@ impl NetConfig {
             "max_response_bytes must fit in a u32",
         )?;
         limit(self.peer_queue > 0, "peer_queue must be at least 1")?;
+        limit(
+            self.peer_queue_bytes >= self.max_frame_bytes,
+            "peer_queue_bytes must hold the largest frame",
+        )?;
         limit(self.event_queue > 0, "event_queue must be at least 1")?;
         limit(!self.redial_min.is_zero(), "redial_min must be positive")?;
         limit(
@@ -230,6 +237,7 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         roster,
         config.me,
         config.peer_queue,
+        config.peer_queue_bytes,
         config.punish_cooldown,
     ));
     let codec = codec::BytesCodec {

@@ -30,12 +30,13 @@ impl Peers {
         roster: Roster,
         me: ReplicaId,
         peer_queue: usize,
+        peer_queue_bytes: usize,
         punish_cooldown: Duration,
     ) -> Self {
         let slots = roster
             .ids()
             .map(|_| PeerSlot {
-                queue: FrameQueue::new(peer_queue),
+                queue: FrameQueue::new(peer_queue, peer_queue_bytes),
                 connected: watch::Sender::new(false),
                 banned_until: Mutex::new(None),
                 readers: AtomicUsize::new(0),
