@@ -124,6 +124,11 @@ pub struct Replica {
     last_primary_send_ms: u64,
     /// The last commit or view entry: the request timer never starts before it.
     progress_at_ms: u64,
+    /// When the timers first saw pending work (a pooled transaction or an accepted,
+    /// uncommitted batch) after a time with none: the request timer never starts
+    /// before it either, so work arriving after an idle spell gets the whole
+    /// timeout.
+    pending_since_ms: Option<u64>,
     /// When this replica last helped each replica in an older view.
     helped_view_ms: Vec<Option<u64>>,
     /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
@@ -186,6 +191,7 @@ impl Replica {
             last_heard_primary_ms: 0,
             last_primary_send_ms: 0,
             progress_at_ms: 0,
+            pending_since_ms: None,
             unsafe_commit_quorum_minus_one: false,
             unsafe_skip_new_view_check: false,
             byzantine_forge_q: false,

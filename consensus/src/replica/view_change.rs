@@ -65,10 +65,13 @@ impl Replica {
             return;
         }
         if self.has_pending_request() {
-            let since = self.pool.oldest_ms.max(self.progress_at_ms);
+            let noticed = *self.pending_since_ms.get_or_insert(now);
+            let since = self.pool.oldest_ms.max(self.progress_at_ms).max(noticed);
             if now >= since.saturating_add(self.config.request_timeout_ms) {
                 self.start_view_change(self.view_after(), ViewChangeReason::RequestTimeout);
             }
+        } else {
+            self.pending_since_ms = None;
         }
     }
 

@@ -133,3 +133,40 @@ fn lossy_network_still_commits() {
         cluster.assert_sound(&format!("seed {seed}"));
     }
 }
+
+/// Work that arrives after an idle spell longer than the request timeout gets the
+/// whole timeout: a batch accepted after minutes of heartbeats alone must not start
+/// a view change at the next tick (found by the node: the request timer measured
+/// from the last commit, long ago, and the first transaction after a pause always
+/// cost a view change).
+#[test]
+fn work_after_an_idle_spell_does_not_time_out_at_once() {
+    let mut cluster = Cluster::new(4);
+    cluster.tick(1);
+    cluster.submit(0, BATCH_MAX_TXS as usize);
+    cluster.run_until_quiet();
+    assert_eq!(cluster.replicas[1].last_committed(), SeqNo(1));
+    let config = config(4, 0);
+    // Idle for five request timeouts: heartbeats keep the backups content.
+    let idle_until = cluster.now_ms + 5 * config.request_timeout_ms;
+    while cluster.now_ms < idle_until {
+        cluster.tick(config.idle_timeout_ms / 4);
+        cluster.run_until_quiet();
+    }
+    cluster.submit(0, BATCH_MAX_TXS as usize);
+    // Only the pre-prepares reach the backups before the next ticks.
+    for _ in 0..3 {
+        assert!(cluster.deliver_one());
+    }
+    cluster.tick(5);
+    cluster.tick(5);
+    for replica in &cluster.replicas {
+        assert_eq!(replica.view(), View(0), "replica {}", replica.me());
+        assert!(!replica.is_changing_view(), "replica {}", replica.me());
+    }
+    cluster.run_until_quiet();
+    for replica in &cluster.replicas {
+        assert_eq!(replica.last_committed(), SeqNo(2));
+    }
+    cluster.assert_sound("after the idle spell");
+}

@@ -241,6 +241,9 @@ fn batch_prepared_at_some_replicas_survives_the_view_change() {
         if case.crash_primary {
             cluster.crash(0);
         }
+        // The timers notice the pending batch at the next tick and time out a
+        // request timeout after it.
+        cluster.tick(1);
         cluster.tick(timeout_ms());
         settle(&mut cluster);
 
@@ -370,6 +373,9 @@ fn block_committed_at_one_replica_is_committed_by_all_after_the_view_change() {
         if case.crash_primary {
             cluster.crash(0);
         }
+        // The timers notice the pending batch at the next tick and time out a
+        // request timeout after it.
+        cluster.tick(1);
         cluster.tick(timeout_ms());
         settle(&mut cluster);
 
