@@ -60,19 +60,24 @@ pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), Strin
         Shared::new(home.genesis.clone(), home.config.clone(), home.me, store);
     let shared = Arc::new(shared);
     let network = &home.config.network;
-    let net_config = NetConfig {
-        key: home.key.clone(),
-        me: home.me,
-        max_frame_bytes: max_frame_bytes(validators.len(), params.log_window, params.batch_max_txs),
+    let mut net_config = NetConfig::new(
+        home.key.clone(),
+        home.me,
         validators,
-        listen: home.config.p2p_listen.clone(),
-        max_request_bytes: <FetchRequest as Canonical>::MAX_ENCODED_LEN,
-        max_response_bytes: <FetchResponse as Canonical>::MAX_ENCODED_LEN.min(256 << 20),
-        peer_queue: network.peer_queue,
-        redial_min: Duration::from_millis(network.redial_min_ms),
-        redial_max: Duration::from_millis(network.redial_max_ms),
-        request_timeout: Duration::from_millis(network.request_timeout_ms),
-    };
+        home.config.p2p_listen.clone(),
+    );
+    net_config.max_frame_bytes = max_frame_bytes(
+        net_config.validators.len(),
+        params.log_window,
+        params.batch_max_txs,
+    );
+    net_config.max_request_bytes = <FetchRequest as Canonical>::MAX_ENCODED_LEN;
+    net_config.max_response_bytes = <FetchResponse as Canonical>::MAX_ENCODED_LEN.min(256 << 20);
+    net_config.peer_queue = network.peer_queue;
+    net_config.peer_queue_bytes = net_config.peer_queue_bytes.max(net_config.max_frame_bytes);
+    net_config.redial_min = Duration::from_millis(network.redial_min_ms);
+    net_config.redial_max = Duration::from_millis(network.redial_max_ms);
+    net_config.request_timeout = Duration::from_millis(network.request_timeout_ms);
     let (net, net_events) = net::start(net_config)
         .await
         .map_err(|e| format!("network: {e}"))?;

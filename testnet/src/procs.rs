@@ -419,7 +419,9 @@ impl Network {
         let height = loop {
             match client.status() {
                 Ok(status) => break status.height,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
                 Err(_) => break 0,
             }
         };
@@ -432,7 +434,8 @@ impl Network {
     }
 
     fn send_first_transfer(&self, client: &Client) -> Result<(), String> {
-        let admin = crypto::keyfile::read_key_file(&self.layout.admin_key).map_err(|e| e.to_string())?;
+        let admin =
+            crypto::keyfile::read_key_file(&self.layout.admin_key).map_err(|e| e.to_string())?;
         let to = self
             .layout
             .clients

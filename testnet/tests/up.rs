@@ -2,9 +2,7 @@
 //!
 //! The tests with a fake `rbft` (a shell script) check the supervision: a node that
 //! dies at start is reported with its log, and the nodes already started are
-//! stopped. `a_real_testnet_commits_survives_a_crash_and_restarts` runs the real
-//! node; it is ignored until the node is built, and needs the `rbft` binary
-//! (`cargo build -p node`, or RBFT_BIN).
+//! stopped. The real node runs in `tests/e2e.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -138,35 +136,4 @@ fn rbft_bin() -> PathBuf {
             }
         })
         .expect("the rbft binary")
-}
-
-/// The end-to-end path the node's tests will build on: a testnet in a temporary
-/// directory on free ports commits, loses a node (SIGKILL), keeps committing, and
-/// takes the node back.
-#[test]
-#[ignore = "needs the node (rbft start), which is being built"]
-fn a_real_testnet_commits_survives_a_crash_and_restarts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let spec = LayoutSpec {
-        base_port: free_base_port(4).unwrap(),
-        clients: 4,
-        ..LayoutSpec::default()
-    };
-    let layout = Layout::generate(tmp.path(), &spec).unwrap();
-    let mut network = Network::start(layout, &rbft_bin()).unwrap();
-    network.wait_for_height(1, Duration::from_secs(60)).unwrap();
-
-    network.kill_node(3).unwrap();
-    let height = network.client(0).status().unwrap().height;
-    network
-        .wait_for_height(height + 2, Duration::from_secs(60))
-        .expect("three of four nodes keep committing");
-
-    network.start_node(3).unwrap();
-    let height = network.client(0).status().unwrap().height;
-    network
-        .wait_for_height(height, Duration::from_secs(60))
-        .expect("the restarted node catches up");
-    let stopped = network.stop();
-    assert_eq!(stopped.len(), 4);
 }

@@ -242,8 +242,11 @@ impl Driver {
             view_changes,
             entered_view,
             faults,
-            ignored: _,
+            ignored,
         } = ready;
+        for ignored in &ignored {
+            tracing::trace!(?ignored, "ignored");
+        }
         if entered_view.is_some() {
             self.executor.forget_proposals();
         }
@@ -289,6 +292,11 @@ impl Driver {
             let proposal = self
                 .executor
                 .propose(&self.shared, Shared::now_ms(), request);
+            tracing::debug!(
+                seq = request.seq.0,
+                txs = proposal.batch.tx_hashes.len(),
+                "proposed"
+            );
             answers.push(Input::Proposal {
                 seq: request.seq,
                 batch: proposal.batch,
