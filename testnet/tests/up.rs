@@ -4,11 +4,10 @@
 //! dies at start is reported with its log, and the nodes already started are
 //! stopped. The real node runs in `tests/e2e.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use testnet::layout::{free_base_port, Layout, LayoutSpec};
-use testnet::procs::{find_rbft_bin, Network};
+use testnet::layout::{free_base_port, Layout};
 
 fn testnet_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_testnet"))
@@ -123,17 +122,4 @@ fn bench_refuses_a_directory_without_a_testnet() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("genesis.json"), "{err}");
-}
-
-fn rbft_bin() -> PathBuf {
-    find_rbft_bin()
-        .or_else(|_| {
-            let beside = Path::new(env!("CARGO_BIN_EXE_testnet")).with_file_name("rbft");
-            if beside.is_file() {
-                Ok(beside)
-            } else {
-                Err("build it: cargo build -p node")
-            }
-        })
-        .expect("the rbft binary")
 }

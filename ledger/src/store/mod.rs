@@ -24,6 +24,9 @@ use schema::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// A key and its value in a column family.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// The last committed block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tip {
@@ -407,7 +410,7 @@ impl Store {
     }
 
     /// Every key and value of the consensus log from `from` on, in key order.
-    pub fn consensus_scan(&self, from: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn consensus_scan(&self, from: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
         let mode = IteratorMode::From(from, rocksdb::Direction::Forward);
         self.db
             .iterator_cf(self.cf(CF_CONSENSUS), mode)
@@ -423,7 +426,7 @@ impl Store {
     pub fn consensus_write(
         &self,
         delete: Option<(&[u8], &[u8])>,
-        puts: &[(Vec<u8>, Vec<u8>)],
+        puts: &[KeyValue],
     ) -> Result<(), StoreError> {
         let cf = self.cf(CF_CONSENSUS);
         let mut batch = WriteBatch::default();

@@ -376,9 +376,9 @@ pub fn fetch_bodies(
             };
             let chain_id = shared.genesis.chain_id.to_string();
             let txs: Vec<_> = txs
-                .to_vec()
-                .into_iter()
+                .iter()
                 .filter(|t| t.tx.chain_id.as_str() == chain_id)
+                .cloned()
                 .collect();
             let verified = tokio::task::spawn_blocking(move || VerifiedTx::verify_many(txs))
                 .await

@@ -247,12 +247,11 @@ impl Mempool {
         let mut count = 0;
         let mut oldest = u64::MAX;
         for (sender, nonces) in &self.by_sender {
-            let mut expected = next_nonce(sender);
-            for (nonce, hash) in nonces.range(expected..) {
+            let next = next_nonce(sender);
+            for (expected, (nonce, hash)) in (next..).zip(nonces.range(next..)) {
                 if *nonce != expected {
                     break;
                 }
-                expected += 1;
                 if !proposed(hash) {
                     count += 1;
                     oldest = oldest.min(self.entries[hash].arrived_ms);
