@@ -12,8 +12,8 @@ deps:
 build: deps
 	$(CARGO) build --workspace --release
 
-# Starts the local 4-node testnet once the node exists; today it builds everything
-# and says what is missing.
+# Starts the local 4-node testnet in ./testnet-data (created on the first run,
+# reused after); Ctrl-C stops every node.
 run: deps
 	$(CARGO) build --release -p node -p testnet
 	./target/release/testnet up
@@ -36,6 +36,8 @@ unit:
 
 bench: deps
 	$(CARGO) bench -p crypto -p ledger
+	$(CARGO) build --release -p node -p testnet
+	./target/release/testnet bench --duration 60 --rate 5000
 
 clean:
 	$(CARGO) clean

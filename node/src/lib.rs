@@ -4,6 +4,8 @@
 //! - [`net`]: libp2p between validators (bounded frames, request-response);
 //! - [`wire`]: what the frames mean;
 //! - [`driver`]: the task that owns the replica, persists, executes and commits;
+//! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
+//! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
 //! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
 //! - [`client`]: the HTTP client the CLI and the testnet use.
