@@ -419,13 +419,14 @@ impl Network {
         let height = loop {
             match client.status() {
                 Ok(status) => break status.height,
-                Err(_) if Instant::now() < deadline => {
+                // A node that exited is reported by the wait below, with its log.
+                Err(_) if Instant::now() < deadline && self.is_running(0) => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
                 Err(_) => break 0,
             }
         };
-        if height == 0 {
+        if height == 0 && self.is_running(0) {
             if let Err(e) = self.send_first_transfer(&client) {
                 eprintln!("testnet: the first transfer was not accepted yet: {e}");
             }

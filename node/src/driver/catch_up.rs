@@ -22,8 +22,6 @@ use tokio::sync::mpsc;
 /// How long a node that f + 1 peers say is behind waits for normal progress before
 /// it transfers blocks.
 const STALL_BEFORE_CATCH_UP: Duration = Duration::from_millis(1000);
-/// Checkpoint heights remembered.
-const MAX_PEER_CHECKPOINTS: usize = 64;
 
 /// What a catch-up task reports.
 pub enum CatchUpEvent {
@@ -46,43 +44,99 @@ pub enum CatchUpEvent {
 /// Notices that this node is behind.
 #[derive(Default)]
 pub struct Tracker {
-    peer_checkpoints: BTreeMap<u64, BTreeSet<u32>>,
+    /// The highest CHECKPOINT height heard from each validator (bounded by N, so a
+    /// Byzantine validator cannot crowd out the others' heights).
+    highest: BTreeMap<u32, u64>,
     progress: (u64, Option<Instant>),
     running: Option<u64>,
+    /// The ledger is ahead of what the replica can restart from (a transfer
+    /// stopped between checkpoints): the replica stays paused until a transfer
+    /// reaches a checkpoint.
+    stranded: bool,
     generation: u64,
+    /// After a failed transfer, the next one waits until then (doubling).
+    retry_at: Option<Instant>,
+    failures: u32,
 }
+
+/// The longest wait between failed transfers.
+const MAX_RETRY: Duration = Duration::from_secs(30);
 
 impl Tracker {
     pub fn heard_checkpoint(&mut self, sender: u32, seq: u64, height: u64) {
         if seq <= height {
             return;
         }
-        self.peer_checkpoints.entry(seq).or_default().insert(sender);
-        while self.peer_checkpoints.len() > MAX_PEER_CHECKPOINTS {
-            self.peer_checkpoints.pop_first();
-        }
+        let highest = self.highest.entry(sender).or_insert(0);
+        *highest = (*highest).max(seq);
     }
 
-    /// The highest height above `height` that `f + 1` peers checkpointed, once the
-    /// node has made no progress for a while.
+    /// The highest height above `height` that `f + 1` peers checkpointed (at or
+    /// above it), once the node has made no progress for a while.
     fn behind(&mut self, height: u64, f: usize) -> Option<u64> {
         let now = Instant::now();
         if self.progress.0 != height || self.progress.1.is_none() {
             self.progress = (height, Some(now));
         }
-        self.peer_checkpoints.retain(|seq, _| *seq > height);
         let stalled = self
             .progress
             .1
             .is_some_and(|since| now.duration_since(since) >= STALL_BEFORE_CATCH_UP);
-        if !stalled {
+        if !stalled || self.retry_at.is_some_and(|at| now < at) {
             return None;
         }
-        self.peer_checkpoints
-            .iter()
-            .rev()
-            .find(|(_, senders)| senders.len() > f)
-            .map(|(seq, _)| *seq)
+        let mut above: Vec<u64> = self
+            .highest
+            .values()
+            .copied()
+            .filter(|s| *s > height)
+            .collect();
+        above.sort_unstable_by(|a, b| b.cmp(a));
+        above.get(f).copied()
+    }
+
+    /// Whether the replica is paused: a transfer runs, or one left the ledger
+    /// where the replica cannot restart.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some() || self.stranded
+    }
+
+    pub fn strand(&mut self) {
+        self.stranded = true;
+    }
+
+    fn failed(&mut self) {
+        self.running = None;
+        self.failures = self.failures.saturating_add(1);
+        let wait = STALL_BEFORE_CATCH_UP
+            .saturating_mul(1 << self.failures.min(5))
+            .min(MAX_RETRY);
+        self.retry_at = Some(Instant::now() + wait);
+    }
+
+    fn succeeded(&mut self) {
+        self.running = None;
+        self.stranded = false;
+        self.failures = 0;
+        self.retry_at = None;
+    }
+}
+
+/// What the transfer task needs to check a checkpoint on its own.
+#[derive(Clone)]
+struct Checker {
+    keys: Vec<crypto::PublicKey>,
+    chain_id: String,
+    quorum: usize,
+    interval: u64,
+}
+
+impl Checker {
+    /// A checkpoint height with `q` valid matching CHECKPOINTs.
+    fn holds(&self, stable: &StableCheckpoint) -> bool {
+        stable.seq.0 > 0
+            && stable.seq.0 % self.interval == 0
+            && stable.is_proven(&self.keys, &self.chain_id, self.quorum)
     }
 }
 
@@ -112,10 +166,20 @@ impl Driver {
         tokio::spawn(transfer(
             self.net.clone(),
             self.events_tx.clone(),
+            self.checker(),
             peers,
             height,
             generation,
         ));
+    }
+
+    fn checker(&self) -> Checker {
+        Checker {
+            keys: self.config.validators.clone(),
+            chain_id: self.config.chain_id.clone(),
+            quorum: consensus::quorum(self.config.n()),
+            interval: self.config.checkpoint_interval,
+        }
     }
 
     pub(super) fn on_catch_up(&mut self, event: CatchUpEvent) -> Result<(), DriverError> {
@@ -125,20 +189,20 @@ impl Driver {
                 for certified in blocks {
                     if let Err(reason) = self.apply_transferred(certified) {
                         tracing::warn!(%reason, "block transfer refused a block");
-                        self.catch_up.running = None;
-                        return Ok(());
+                        self.catch_up.failed();
+                        return self.resume_replica();
                     }
                 }
                 Ok(())
             }
             CatchUpEvent::Reached { generation, stable } if current == Some(generation) => {
-                self.catch_up.running = None;
+                self.catch_up.succeeded();
                 self.restart_at_checkpoint(stable)
             }
             CatchUpEvent::Failed { generation, reason } if current == Some(generation) => {
                 tracing::warn!(%reason, "block transfer failed; will retry");
-                self.catch_up.running = None;
-                Ok(())
+                self.catch_up.failed();
+                self.resume_replica()
             }
             _ => Ok(()),
         }
@@ -158,6 +222,7 @@ impl Driver {
             match verified.message() {
                 Message::Commit(c)
                     if c.seq.0 == height
+                        && c.view.0 == certificate.view
                         && c.block_hash == block_hash
                         && c.digest == block.header.batch_digest =>
                 {
@@ -234,16 +299,22 @@ impl Driver {
     }
 
     /// Restarts the replica at a stable checkpoint the ledger reached, keeping what
-    /// it signed above it (so it can never sign something else there).
+    /// it signed above it (so it can never sign something else there). The new
+    /// replica is built before the log is replaced, so a checkpoint it refuses
+    /// leaves the disk as it was.
     fn restart_at_checkpoint(&mut self, stable: StableCheckpoint) -> Result<(), DriverError> {
         let tip = self.shared.store.read().expect("store lock").tip();
-        if tip.height != stable.seq.0 || tip.hash != stable.block_hash {
+        if tip.height != stable.seq.0
+            || tip.hash != stable.block_hash
+            || !self.checker().holds(&stable)
+        {
             tracing::warn!(
                 tip = tip.height,
                 checkpoint = stable.seq.0,
-                "transfer ended off the checkpoint"
+                "transfer ended off a proven checkpoint"
             );
-            return Ok(());
+            self.catch_up.failed();
+            return self.resume_replica();
         }
         {
             let store = self.shared.store.read().expect("store lock");
@@ -257,18 +328,61 @@ impl Driver {
                 .unwrap_or(false)
         });
         state.stable_checkpoint = Some(stable.clone());
+        let replica = match consensus::Replica::new(
+            self.config.clone(),
+            self.key.clone(),
+            Some(state.clone()),
+        ) {
+            Ok(replica) => replica,
+            Err(e) => {
+                tracing::warn!(error = %e, "the transferred checkpoint does not restore");
+                self.catch_up.failed();
+                return self.resume_replica();
+            }
+        };
         {
             let store = self.shared.store.read().expect("store lock");
-            self.log.replace(&store, state.clone())?;
+            self.log.replace(&store, state)?;
         }
-        self.replica = consensus::Replica::new(self.config.clone(), self.key.clone(), Some(state))
-            .map_err(|e| DriverError::Replica(e.to_string()))?;
+        self.replica = replica;
         self.executor.reset();
         self.executions.clear();
         self.fetching = None;
         *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
         tracing::info!(height = seq.0, "caught up to the checkpoint");
         self.publish();
+        Ok(())
+    }
+
+    /// After a transfer that did not reach its checkpoint: if blocks were copied,
+    /// the replica restarts from the log (which recorded them); it goes on where
+    /// it was otherwise.
+    fn resume_replica(&mut self) -> Result<(), DriverError> {
+        let store_tip = self.shared.store.read().expect("store lock").tip().height;
+        if store_tip == self.replica.last_committed().0 {
+            return Ok(());
+        }
+        {
+            let store = self.shared.store.read().expect("store lock");
+            self.log.flush(&store)?;
+        }
+        match consensus::Replica::new(
+            self.config.clone(),
+            self.key.clone(),
+            Some(self.log.state().clone()),
+        ) {
+            Ok(replica) => {
+                self.replica = replica;
+                self.executor.reset();
+                self.publish();
+            }
+            Err(e) => {
+                // Past the window of what it persisted: only a checkpoint can
+                // bring it back. It stays paused and transfers again.
+                tracing::warn!(error = %e, "the replica waits for a transfer to reach a checkpoint");
+                self.catch_up.strand();
+            }
+        }
         Ok(())
     }
 }
@@ -278,6 +392,7 @@ impl Driver {
 async fn transfer(
     net: NetHandle,
     events: mpsc::Sender<DriverEvent>,
+    checker: Checker,
     peers: Vec<ReplicaId>,
     height: u64,
     generation: u64,
@@ -292,8 +407,10 @@ async fn transfer(
         if stable.seq.0 <= height {
             continue;
         }
-        // The proof is checked by the replica when it restarts from it; a peer with
-        // a forged one wastes only this attempt (blocks are checked one by one).
+        if !checker.holds(&stable) {
+            net.punish(peer, "served a stable checkpoint without a valid proof");
+            continue;
+        }
         let mut next = height + 1;
         let mut ok = true;
         while next <= stable.seq.0 {
@@ -410,13 +527,21 @@ pub fn fetch_bodies(
 pub fn serve(shared: &Shared, request: FetchRequest) -> FetchResponse {
     match request {
         FetchRequest::Txs(hashes) => {
-            let store = shared.store.read().expect("store lock");
-            let pool = shared.mempool.lock().expect("mempool lock");
             let mut txs = Vec::new();
-            for hash in hashes.iter() {
-                if let Some(tx) = pool.get(hash) {
-                    txs.push(tx.signed().clone());
-                } else if let Ok(Some((tx, _))) = store.transaction(hash) {
+            let mut misses = Vec::new();
+            {
+                let pool = shared.mempool.lock().expect("mempool lock");
+                for hash in hashes.iter() {
+                    match pool.get(hash) {
+                        Some(tx) => txs.push(tx.signed().clone()),
+                        None => misses.push(*hash),
+                    }
+                }
+            }
+            // Committed ones from the store, without holding the pool.
+            let store = shared.store.read().expect("store lock");
+            for hash in misses {
+                if let Ok(Some((tx, _))) = store.transaction(&hash) {
                     txs.push(tx);
                 }
             }

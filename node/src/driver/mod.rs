@@ -132,9 +132,25 @@ impl Driver {
         };
         let restored =
             (*log.state() != consensus::PersistedState::default()).then(|| log.state().clone());
-        let replica = Replica::new(config.clone(), key.clone(), restored)
-            .map_err(|e| DriverError::Replica(e.to_string()))?;
-        let driver = Driver {
+        let mut stranded = false;
+        let replica = match Replica::new(config.clone(), key.clone(), restored) {
+            Ok(replica) => replica,
+            Err(consensus::ConfigError::Restore(
+                e @ consensus::RestoreError::CommittedOutsideWindow { .. },
+            )) => {
+                // A block transfer stopped between checkpoints before the last
+                // stop: the ledger is past what the replica persisted. The replica
+                // stays paused (it never steps) until a transfer reaches a
+                // checkpoint and restarts it there with the persisted log.
+                tracing::warn!(error = %e, "the ledger is ahead of the consensus log; waiting to transfer to a checkpoint");
+                stranded = true;
+                Replica::new(config.clone(), key.clone(), None)
+                    .map_err(|e| DriverError::Replica(e.to_string()))?
+            }
+            Err(e) => return Err(DriverError::Replica(e.to_string())),
+        };
+        *shared.stable_checkpoint.write().expect("lock") = replica.stable_checkpoint().cloned();
+        let mut driver = Driver {
             shared,
             key,
             config,
@@ -151,6 +167,9 @@ impl Driver {
             accepted_at: HashMap::new(),
             outbox: Vec::new(),
         };
+        if stranded {
+            driver.catch_up.strand();
+        }
         driver.publish();
         Ok(driver)
     }
@@ -181,14 +200,19 @@ impl Driver {
                     Err(_) => break,
                 }
             }
-            self.step(Input::Tick {
-                now_ms: Shared::now_ms(),
-            })?;
+            let paused = self.catch_up.is_running();
+            if !paused {
+                self.step(Input::Tick {
+                    now_ms: Shared::now_ms(),
+                })?;
+            }
             for event in round {
                 self.handle(event)?;
             }
-            let (count, oldest_ms) = self.executor.available(&self.shared);
-            self.step(Input::TxsAvailable { count, oldest_ms })?;
+            if !self.catch_up.is_running() {
+                let (count, oldest_ms) = self.executor.available(&self.shared);
+                self.step(Input::TxsAvailable { count, oldest_ms })?;
+            }
             self.finish_round()?;
             self.maybe_catch_up();
         }
@@ -196,6 +220,9 @@ impl Driver {
 
     fn handle(&mut self, event: DriverEvent) -> Result<(), DriverError> {
         match event {
+            // While blocks are transferred the replica is paused: the ledger moves
+            // under it, and it restarts at the transfer's checkpoint.
+            DriverEvent::Input(_) if self.catch_up.is_running() => Ok(()),
             DriverEvent::Input(input) => self.step(input),
             DriverEvent::PeerCheckpoint { sender, seq } => {
                 let height = self.replica.last_committed().0;
@@ -263,6 +290,14 @@ impl Driver {
             self.log.push_entry(entry);
         }
         let mut answers = Vec::new();
+        if !commit.is_empty() {
+            // What this step persists (this replica's COMMIT and prepared
+            // certificate among it) is durable before the block is: a crash in
+            // between must never leave a block on disk that the consensus log
+            // cannot account for in a view change.
+            let store = self.shared.store.read().expect("store lock");
+            self.log.flush(&store)?;
+        }
         for block in &commit {
             let written = self.executor.commit(&self.shared, block)?;
             for tx in written.txs.iter() {
@@ -364,6 +399,9 @@ impl Driver {
                 break;
             }
             let request = self.executions.pop_front().expect("front exists");
+            if self.fetch_done == Some((request.seq, request.digest)) {
+                self.fetch_done = None;
+            }
             let outcome: ExecOutcome = self.executor.execute(&self.shared, &request, &self.fetched);
             answers.push(Input::Executed {
                 seq: request.seq,
