@@ -37,6 +37,9 @@ pub const UNPACED_TXS_PER_S: u64 = 10_000;
 /// A transaction's time stamp before it has one.
 const UNSET: u64 = u64::MAX;
 
+/// Transfers a sender may have in flight unless told otherwise.
+pub const DEFAULT_WINDOW: u64 = 2;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -61,7 +64,7 @@ impl Default for BenchOptions {
             rate: None,
             duration: Duration::from_secs(20),
             batch_max_txs: 400,
-            window: 32,
+            window: DEFAULT_WINDOW,
             drain_timeout: Duration::from_secs(30),
             drain_idle: Duration::from_secs(5),
             progress: true,

@@ -58,6 +58,11 @@ enum Command {
         /// Transfers per POST /txs.
         #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         batch: u64,
+        /// Transfers each sender may have in flight (submitted, not yet committed).
+        /// Without --rate this sets the load: senders x window transfers wait at
+        /// most, so it bounds the queueing in the latency.
+        #[arg(long, default_value_t = testnet::bench::DEFAULT_WINDOW, value_parser = clap::value_parser!(u64).range(1..=64))]
+        window: u64,
         /// Print a JSON summary as the last line.
         #[arg(long)]
         json: bool,
@@ -104,12 +109,14 @@ fn main() -> ExitCode {
             nodes,
             senders,
             batch,
+            window,
             json,
         } => {
             let options = testnet::bench::BenchOptions {
                 rate,
                 duration: std::time::Duration::from_secs(duration),
                 batch_max_txs: batch as usize,
+                window,
                 ..Default::default()
             };
             commands::bench(dir.as_deref(), nodes, senders as usize, &options, json)
