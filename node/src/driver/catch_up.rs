@@ -13,8 +13,8 @@ use crate::shared::Shared;
 use crate::wire::{CertifiedBlock, FetchRequest, FetchResponse, MAX_FETCH_BLOCKS};
 use consensus::{ExecuteRequest, Message, PersistedState, ReplicaId, SeqNo, StableCheckpoint};
 use crypto::{BoundedVec, Canonical, Hash};
-use ledger::{ExecEnv, VerifiedTx};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use ledger::VerifiedTx;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -246,7 +246,7 @@ impl Driver {
             .into_iter()
             .collect::<Result<_, _>>()
             .map_err(|_| format!("block {height} holds a badly signed transaction"))?;
-        let (delta, tip) = {
+        let delta = {
             let store = self.shared.store.read().expect("store lock");
             let tip = store.tip();
             if height != tip.height + 1 || block.header.parent != tip.hash {
@@ -255,16 +255,10 @@ impl Driver {
                     tip.height
                 ));
             }
-            let env = ExecEnv {
-                chain_id: &self.shared.genesis.chain_id,
-                admin: self.shared.genesis.admin,
-                validators: store.validators(),
-            };
-            let delta = ledger::execute_block(&store.state().view(), env, &txs)
-                .map_err(|e| format!("block {height} does not execute: {e}"))?;
-            (delta, tip)
+            let env = super::exec::env(&self.shared, &store);
+            ledger::execute_block(&store.state().view(), env, &txs)
+                .map_err(|e| format!("block {height} does not execute: {e}"))?
         };
-        let _ = tip;
         let info = consensus::CommittedBlock {
             seq: SeqNo(height),
             view: consensus::View(certificate.view),
@@ -274,27 +268,9 @@ impl Driver {
             timestamp_ms: block.header.timestamp_ms,
             certificate: certificate.commits.to_vec(),
         };
-        {
-            let mut store = self.shared.store.write().expect("store lock");
-            store
-                .commit_block(&block, &certificate.to_canonical_bytes(), delta)
-                .map_err(|e| e.to_string())?;
-        }
-        {
-            let store = self.shared.store.read().expect("store lock");
-            let mut pool = self.shared.mempool.lock().expect("mempool lock");
-            let hashes = block.tx_hashes();
-            pool.remove_committed(hashes.iter());
-            let senders: BTreeSet<_> = block.txs.iter().map(|t| t.tx.sender()).collect();
-            pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
-        }
+        super::exec::write_block(&self.shared, &block, &certificate, delta)
+            .map_err(|e| e.to_string())?;
         self.log.push_committed(&info);
-        self.shared.metrics.height.set(height as i64);
-        self.shared.metrics.committed_blocks.inc();
-        self.shared
-            .metrics
-            .committed_txs
-            .inc_by(block.txs.len() as u64);
         Ok(())
     }
 

@@ -8,7 +8,7 @@
 
 use crate::shared::Shared;
 use crate::wire::Certificate;
-use consensus::{CommittedBlock, ExecOutcome, ExecuteRequest, ProposalRequest, ReplicaId};
+use consensus::{CommittedBlock, ExecOutcome, ExecuteRequest, ProposalRequest};
 use crypto::{BoundedVec, Canonical, Hash};
 use ledger::{
     Address, Block, BlockExecutor, ExecEnv, StateDelta, StateView, Store, StoreError, TxError,
@@ -57,7 +57,8 @@ pub enum CommitError {
     },
 }
 
-fn env<'a>(shared: &'a Shared, store: &'a Store) -> ExecEnv<'a> {
+/// What execution needs besides the state, for blocks on top of `store`.
+pub(super) fn env<'a>(shared: &'a Shared, store: &'a Store) -> ExecEnv<'a> {
     ExecEnv {
         chain_id: &shared.genesis.chain_id,
         admin: shared.genesis.admin,
@@ -265,9 +266,7 @@ impl Executor {
         result
     }
 
-    /// Writes a committed block with its certificate (one synced write), then takes
-    /// its transactions out of the pool and drops pooled ones it made stale.
-    /// Returns the block.
+    /// Writes the block the replica committed ([`write_block`]). Returns it.
     pub fn commit(&mut self, shared: &Shared, info: &CommittedBlock) -> Result<Block, CommitError> {
         let seq = info.seq.0;
         let spec = self
@@ -286,23 +285,13 @@ impl Executor {
             commits: BoundedVec::new(info.certificate.clone())
                 .expect("a certificate holds at most one COMMIT per validator"),
         };
-        let hashes = spec.block.tx_hashes();
-        let senders: BTreeSet<Address> = spec.block.txs.iter().map(|t| t.tx.sender()).collect();
-        {
-            let mut store = shared.store.write().expect("store lock");
-            store
-                .commit_block(&spec.block, &certificate.to_canonical_bytes(), spec.delta)
-                .map_err(|source| CommitError::Store {
-                    height: seq,
-                    source,
-                })?;
-        }
+        write_block(shared, &spec.block, &certificate, spec.delta).map_err(|source| {
+            CommitError::Store {
+                height: seq,
+                source,
+            }
+        })?;
         self.proposed.retain(|_, proposed_at| *proposed_at > seq);
-        let store = shared.store.read().expect("store lock");
-        let mut pool = shared.mempool.lock().expect("mempool lock");
-        pool.remove_committed(hashes.iter());
-        pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
-        shared.metrics.pool_size.set(pool.len() as i64);
         Ok(spec.block)
     }
 
@@ -311,13 +300,33 @@ impl Executor {
         self.speculative.clear();
         self.proposed.clear();
     }
+}
 
-    /// The validator index of a block's proposer key, if it is one.
-    pub fn replica_of(store: &Store, key: &crypto::PublicKey) -> Option<ReplicaId> {
-        store
-            .validators()
-            .iter()
-            .position(|v| v.public_key == *key)
-            .map(|i| ReplicaId(i as u32))
-    }
+/// Writes a committed block with its certificate (one synced write), then takes its
+/// transactions out of the pool, drops pooled ones it made stale and counts it in
+/// the metrics. Both ways a block commits go through here: the replica's commits
+/// and blocks copied from a peer.
+pub(super) fn write_block(
+    shared: &Shared,
+    block: &Block,
+    certificate: &Certificate,
+    delta: StateDelta,
+) -> Result<(), StoreError> {
+    shared.store.write().expect("store lock").commit_block(
+        block,
+        &certificate.to_canonical_bytes(),
+        delta,
+    )?;
+    let hashes = block.tx_hashes();
+    let senders: BTreeSet<Address> = block.txs.iter().map(|t| t.tx.sender()).collect();
+    let store = shared.store.read().expect("store lock");
+    let mut pool = shared.mempool.lock().expect("mempool lock");
+    pool.remove_committed(hashes.iter());
+    pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
+    let metrics = &shared.metrics;
+    metrics.pool_size.set(pool.len() as i64);
+    metrics.committed_blocks.inc();
+    metrics.committed_txs.inc_by(block.txs.len() as u64);
+    metrics.height.set(block.header.height as i64);
+    Ok(())
 }

@@ -304,12 +304,9 @@ impl Driver {
                 self.fetched.remove(&tx.hash());
             }
             self.log.push_committed(block);
-            let metrics = &self.shared.metrics;
-            metrics.committed_blocks.inc();
-            metrics.committed_txs.inc_by(written.txs.len() as u64);
-            metrics.height.set(block.seq.0 as i64);
             if let Some(at) = self.accepted_at.remove(&block.seq.0) {
-                metrics.commit_latency.observe(at.elapsed().as_secs_f64());
+                let latency = at.elapsed().as_secs_f64();
+                self.shared.metrics.commit_latency.observe(latency);
             }
             self.accepted_at.retain(|seq, _| *seq > block.seq.0);
             tracing::debug!(
