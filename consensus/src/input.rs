@@ -2,7 +2,7 @@
 
 use crate::message::Batch;
 use crate::types::{Digest, SeqNo};
-use crate::verify::{Verified, VerifiedNewView, VerifiedViewChange};
+use crate::verify::{Verified, VerifiedNewView, VerifiedRecovery, VerifiedViewChange};
 use crypto::Hash;
 
 /// One input to [`crate::Replica::step`].
@@ -15,6 +15,19 @@ pub enum Input {
     ViewChange(VerifiedViewChange),
     /// A NEW-VIEW whose envelope verified; the replica checks V and recomputes Q.
     NewView(VerifiedNewView),
+    /// A recovery message whose envelope verified ([`crate::verify_envelope`]).
+    Recovery(VerifiedRecovery),
+    /// The host started (or restarted) the replica: run recovery (DESIGN.md section
+    /// 5.2). A host sends it once, after the first tick.
+    Recover,
+    /// The host's answer to [`crate::Ready::transfer`]: its ledger's tip after the
+    /// transfer (the target checkpoint's height and block hash when it got there)
+    /// and that block's batch timestamp.
+    Transferred {
+        seq: SeqNo,
+        block_hash: Hash,
+        timestamp_ms: u64,
+    },
     /// Logical time from the host, in milliseconds; it never goes back (a smaller value
     /// is ignored). It drives the primary's batch timeout and bounds batch timestamps.
     Tick { now_ms: u64 },

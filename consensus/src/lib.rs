@@ -123,6 +123,7 @@ mod message;
 mod output;
 mod persist;
 mod quorum;
+mod recovery;
 mod replica;
 mod types;
 mod verify;
@@ -136,17 +137,19 @@ pub use message::{
 };
 pub use output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry,
-    ProposalRequest, Ready, StableCheckpoint, Target, ViewChangeReason, ViewChangeStarted,
+    ProposalRequest, Ready, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus,
+    StableCheckpoint, Target, TransferRequest, ViewChangeReason, ViewChangeStarted,
 };
 pub use persist::{CommitRecord, PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
 pub use quorum::{max_faulty, primary_of, quorum};
+pub use recovery::{validator_set_digest, Recovery, SignedRecovery, MAX_RECOVERY_LEN};
 pub use replica::Replica;
 pub use types::{
     Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
 };
 pub use verify::{
-    open_new_view, open_view_change, verify, verify_envelope, Envelope, Rejected, Verified,
-    VerifiedNewView, VerifiedViewChange,
+    open_new_view, open_recovery, open_view_change, verify, verify_envelope, Envelope, Rejected,
+    Verified, VerifiedNewView, VerifiedRecovery, VerifiedViewChange,
 };
 pub use view_change::{
     check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,

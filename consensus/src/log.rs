@@ -198,6 +198,16 @@ impl Log {
         self.slots.len()
     }
 
+    /// Forgets every execution result that is not a failure: the host's speculative
+    /// state is gone (a state transfer), so each height is executed again.
+    pub fn reset_executions(&mut self) {
+        for slot in self.slots.values_mut() {
+            if slot.execution != Execution::Failed {
+                slot.execution = Execution::NotRequested;
+            }
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&SeqNo, &Slot)> {
         self.slots.iter()
     }

@@ -121,6 +121,11 @@ pub enum MessageKind {
     Heartbeat,
     ViewChange,
     NewView,
+    NegotiateView,
+    NegotiateViewResponse,
+    RecoveryInit,
+    RecoveryResponse,
+    FetchPqc,
 }
 
 impl MessageKind {
@@ -134,6 +139,11 @@ impl MessageKind {
             MessageKind::Heartbeat => "heartbeat",
             MessageKind::ViewChange => "view-change",
             MessageKind::NewView => "new-view",
+            MessageKind::NegotiateView => "negotiate-view",
+            MessageKind::NegotiateViewResponse => "negotiate-view-response",
+            MessageKind::RecoveryInit => "recovery-init",
+            MessageKind::RecoveryResponse => "recovery-response",
+            MessageKind::FetchPqc => "fetch-pqc",
         }
     }
 

@@ -41,6 +41,123 @@ pub struct Ready {
     pub entered_view: Option<View>,
     pub faults: Vec<Fault>,
     pub ignored: Vec<Ignored>,
+    /// Recovery (DESIGN.md section 5.2): copy the committed blocks up to a proven
+    /// checkpoint into the ledger, then answer with [`crate::Input::Transferred`].
+    /// The replica orders nothing until then.
+    pub transfer: Option<TransferRequest>,
+    /// What recovery did in this step, for logs and metrics.
+    pub recovery: Vec<RecoveryEvent>,
+}
+
+/// State transfer (DESIGN.md section 5.2 step 3): the host fetches the blocks from
+/// its ledger's tip up to `target.seq` from `peers` (in that order; each claimed to
+/// have committed that far), checks each against its commit certificate and the
+/// hash chain (the last one's hash must be `target.block_hash`), re-executes and
+/// writes them, and reports its tip with [`crate::Input::Transferred`], whether it
+/// reached the target or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    pub target: StableCheckpoint,
+    pub peers: Vec<ReplicaId>,
+}
+
+/// Why a replica started recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecoveryReason {
+    /// The host started (or restarted) it: [`crate::Input::Recover`].
+    Start,
+    /// `f + 1` validators sent CHECKPOINTs above this replica's high watermark.
+    BehindCheckpoint,
+    /// `f + 1` validators sent messages of views above this replica's.
+    ViewAhead,
+    /// A transfer stopped short of its checkpoint; recovery asks again.
+    TransferIncomplete,
+    /// A view-change timer ran out while fewer than `q - 1` validators had been heard
+    /// from within the request timeout.
+    Isolated,
+}
+
+impl RecoveryReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoveryReason::Start => "start",
+            RecoveryReason::BehindCheckpoint => "behind_checkpoint",
+            RecoveryReason::ViewAhead => "view_ahead",
+            RecoveryReason::TransferIncomplete => "transfer_incomplete",
+            RecoveryReason::Isolated => "isolated",
+        }
+    }
+}
+
+/// The phases of recovery, in order (DESIGN.md section 5.2 steps 1 to 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecoveryPhase {
+    /// NegotiateView sent; waiting for `q` answers.
+    NegotiatingView,
+    /// RecoveryInit sent; waiting for `q` answers.
+    Querying,
+    /// The host is copying blocks up to the target checkpoint.
+    Transferring,
+    /// FetchPqc sent; waiting to be in the view `f + 1` validators reported.
+    Rejoining,
+}
+
+impl RecoveryPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoveryPhase::NegotiatingView => "negotiating_view",
+            RecoveryPhase::Querying => "querying",
+            RecoveryPhase::Transferring => "transferring",
+            RecoveryPhase::Rejoining => "rejoining",
+        }
+    }
+}
+
+/// Where a recovering replica is, for `/status` and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryStatus {
+    pub reason: RecoveryReason,
+    pub phase: RecoveryPhase,
+    pub round: u64,
+    /// The checkpoint height being transferred to, once chosen.
+    pub target: Option<SeqNo>,
+}
+
+/// One thing recovery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoveryEvent {
+    Started {
+        reason: RecoveryReason,
+        round: u64,
+    },
+    /// `q` validators answered NegotiateView; `f + 1` of them are in `view` or above.
+    ViewNegotiated {
+        view: View,
+    },
+    /// State transfer asked for (`transfer` holds the request).
+    TransferStarted {
+        from: SeqNo,
+        target: SeqNo,
+    },
+    /// The ledger reached the target checkpoint; the replica resumed there.
+    Transferred {
+        seq: SeqNo,
+    },
+    /// The transfer stopped at `reached`, short of `target`.
+    TransferIncomplete {
+        reached: SeqNo,
+        target: SeqNo,
+    },
+    /// A wiped replica will not sign PREPARE, COMMIT or PRE-PREPARE at or below
+    /// this height (it may have signed there before it lost its state).
+    Abstaining {
+        through: SeqNo,
+    },
+    /// Recovery is over: the replica is in the negotiated view, at `committed`.
+    Finished {
+        view: View,
+        committed: SeqNo,
+    },
 }
 
 /// The replica left `from` for `to` (DESIGN.md section 5.1).
@@ -109,6 +226,8 @@ impl Ready {
             && self.entered_view.is_none()
             && self.faults.is_empty()
             && self.ignored.is_empty()
+            && self.transfer.is_none()
+            && self.recovery.is_empty()
     }
 }
 
@@ -127,6 +246,9 @@ pub enum PersistEntry {
     ViewChange(SignedViewChange),
     /// The NEW-VIEW this replica sent or accepted: it is now in that view.
     NewView(SignedNewView),
+    /// State transfer brought the ledger to `seq` (a stable checkpoint, persisted in
+    /// the same step): the replica resumed there.
+    Resumed { seq: SeqNo, timestamp_ms: u64 },
 }
 
 /// A message to send once `persist` is durable.
@@ -377,4 +499,9 @@ pub enum IgnoreReason {
     NotACheckpointHeight,
     /// A proposal or execution result nobody asked for, or for another height/digest.
     NotRequested,
+    /// The replica is transferring state: it orders nothing until it resumes at the
+    /// checkpoint (DESIGN.md section 5.2 step 3).
+    Recovering,
+    /// A recovery answer to another round than the one in progress, or a second one.
+    StaleRecovery,
 }

@@ -108,6 +108,13 @@ impl PersistedState {
                 }
                 self.view_change = Some(signed.clone());
             }
+            PersistEntry::Resumed { seq, timestamp_ms } => {
+                if *seq >= self.last_committed {
+                    self.last_committed = *seq;
+                    self.last_committed_timestamp_ms = *timestamp_ms;
+                }
+                self.commits.retain(|c| c.seq <= *seq);
+            }
             PersistEntry::NewView(signed) => {
                 if let Some(nv) = crate::verify::decode_new_view(signed) {
                     self.move_to(nv.view);

@@ -3,6 +3,7 @@
 
 use crate::input::Input;
 use crate::message::{Message, MessageKind, Signed, SignedMessage};
+use crate::recovery::{Recovery, SignedRecovery};
 use crate::types::ReplicaId;
 use crate::view_change::{NewView, SignedNewView, SignedViewChange, ViewChange};
 use crypto::codec::Canonical;
@@ -62,6 +63,7 @@ pub enum Envelope {
     Message(SignedMessage),
     ViewChange(SignedViewChange),
     NewView(SignedNewView),
+    Recovery(SignedRecovery),
 }
 
 impl Canonical for Envelope {
@@ -75,6 +77,7 @@ impl Envelope {
             Envelope::Message(m) => m.sender,
             Envelope::ViewChange(m) => m.sender,
             Envelope::NewView(m) => m.sender,
+            Envelope::Recovery(m) => m.sender,
         }
     }
 
@@ -83,6 +86,7 @@ impl Envelope {
             Envelope::Message(m) => m.kind,
             Envelope::ViewChange(m) => m.kind,
             Envelope::NewView(m) => m.kind,
+            Envelope::Recovery(m) => m.kind,
         }
     }
 
@@ -91,6 +95,7 @@ impl Envelope {
             Envelope::Message(m) => &m.signature,
             Envelope::ViewChange(m) => &m.signature,
             Envelope::NewView(m) => &m.signature,
+            Envelope::Recovery(m) => &m.signature,
         }
     }
 
@@ -150,6 +155,52 @@ impl VerifiedNewView {
     pub(crate) fn into_parts(self) -> (SignedNewView, NewView) {
         (self.signed, self.new_view)
     }
+}
+
+/// A recovery message whose envelope verified and whose payload decoded
+/// canonically into a message of the envelope's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedRecovery {
+    sender: ReplicaId,
+    message: Recovery,
+}
+
+impl VerifiedRecovery {
+    pub fn sender(&self) -> ReplicaId {
+        self.sender
+    }
+    pub fn message(&self) -> &Recovery {
+        &self.message
+    }
+    pub(crate) fn into_parts(self) -> (ReplicaId, Recovery) {
+        (self.sender, self.message)
+    }
+}
+
+/// Checks a recovery message's envelope: a validator's signature in its kind's
+/// domain over a payload that decodes canonically into a message of that kind.
+pub fn open_recovery(
+    signed: &SignedRecovery,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<VerifiedRecovery, Rejected> {
+    signed.signature_holds(validators, chain_id)?;
+    let message = Recovery::from_canonical_bytes(&signed.payload).map_err(|e| {
+        Rejected::MalformedPayload {
+            sender: signed.sender,
+            reason: e.to_string(),
+        }
+    })?;
+    if message.kind() != signed.kind {
+        return Err(Rejected::KindMismatch {
+            envelope: signed.kind,
+            payload: message.kind(),
+        });
+    }
+    Ok(VerifiedRecovery {
+        sender: signed.sender,
+        message,
+    })
 }
 
 /// Checks a VIEW-CHANGE's envelope: a validator's signature in the view-change domain
@@ -219,6 +270,7 @@ pub fn verify_envelope(
         Envelope::Message(m) => verify(m, validators, chain_id).map(Input::Message),
         Envelope::ViewChange(m) => open_view_change(m, validators, chain_id).map(Input::ViewChange),
         Envelope::NewView(m) => open_new_view(m, validators, chain_id).map(Input::NewView),
+        Envelope::Recovery(m) => open_recovery(m, validators, chain_id).map(Input::Recovery),
     }
 }
 

@@ -23,11 +23,14 @@ impl Replica {
     }
 
     /// Records another replica's CHECKPOINT for a checkpoint height inside the window.
-    /// (f + 1 checkpoints above H would start recovery, a later issue; they are
-    /// refused here so memory stays bounded by the window.)
+    /// One above H is refused (memory stays bounded by the window), but noted: f + 1
+    /// validators there start recovery (DESIGN.md section 4).
     pub(super) fn on_checkpoint(&mut self, signed: SignedMessage, checkpoint: Checkpoint) {
         let seq = checkpoint.seq;
         if let Err(reason) = self.refuse_checkpoint(&signed, seq) {
+            if seq > self.log.high() && matches!(reason, IgnoreReason::OutsideWindow { .. }) {
+                self.heard_checkpoint_ahead(signed.sender, seq);
+            }
             self.ignore(&signed, seq, reason);
             return;
         }

@@ -16,7 +16,7 @@ impl Replica {
     /// height below it executed with the primary's result (the host executes on its
     /// speculative state after `n - 1`). One request at a time, in height order.
     pub(super) fn request_execution(&mut self) -> bool {
-        if self.executing.is_some() {
+        if self.executing.is_some() || self.is_paused() {
             return false;
         }
         let seq = self.executed_through.next();
@@ -119,7 +119,7 @@ impl Replica {
                 to: Target::All,
                 message: crate::verify::Envelope::Message(vote.signed),
             });
-        } else {
+        } else if self.may_sign(seq) {
             let commit = Commit {
                 view,
                 seq,
@@ -141,6 +141,9 @@ impl Replica {
     /// with the primary's result, and `q` COMMITs matching `d` and `b` (our own among
     /// them). Heights commit strictly in order; the `q` COMMITs are the certificate.
     pub(super) fn commit_next(&mut self) -> bool {
+        if self.is_paused() {
+            return false;
+        }
         let seq = self.last_committed.next();
         let needed = self.commit_quorum();
         let Some(slot) = self.log.get(seq) else {

@@ -9,6 +9,7 @@ mod invariants;
 mod new_view;
 mod pre_prepare;
 mod primary;
+mod recovery;
 mod restore;
 mod retransmit;
 mod view_change;
@@ -131,6 +132,30 @@ pub struct Replica {
     pending_since_ms: Option<u64>,
     /// When this replica last helped each replica in an older view.
     helped_view_ms: Vec<Option<u64>>,
+    /// Recovery in progress (DESIGN.md section 5.2), if any.
+    recovery: Option<recovery::Recovering>,
+    /// The last recovery round this replica started.
+    recovery_round: u64,
+    /// The host's ledger holds blocks up to here (a transfer stopped between
+    /// checkpoints): above our committed height, the replica orders nothing until a
+    /// transfer reaches a checkpoint at or above it.
+    floor: SeqNo,
+    /// Started without persisted state: on `Input::Recover` it becomes amnesiac.
+    started_empty: bool,
+    /// Wiped: signs no ordering message until recovery sets `abstain_through`.
+    amnesiac: bool,
+    /// A wiped replica signs no ordering message at or below this height.
+    abstain_through: SeqNo,
+    /// The last checkpoint a transfer aimed at (its proof checked).
+    last_target: Option<StableCheckpoint>,
+    /// The highest CHECKPOINT above H heard from each validator.
+    ahead_checkpoints: BTreeMap<ReplicaId, SeqNo>,
+    /// The highest view above ours heard from each validator.
+    ahead_views: BTreeMap<ReplicaId, View>,
+    /// When this replica last received anything from each validator.
+    heard_ms: Vec<Option<u64>>,
+    /// When this replica last answered each validator's recovery requests, by kind.
+    answered_ms: Vec<[Option<u64>; 3]>,
     /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
     unsafe_commit_quorum_minus_one: bool,
     /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
@@ -155,6 +180,7 @@ impl Replica {
             return Err(ConfigError::KeyMismatch { me: config.me });
         }
         let q = quorum(config.n());
+        let n = config.n();
         let helped_ms = vec![None; config.n()];
         let log = Log::new(SeqNo(0), config.log_window);
         let mut replica = Replica {
@@ -192,6 +218,17 @@ impl Replica {
             last_primary_send_ms: 0,
             progress_at_ms: 0,
             pending_since_ms: None,
+            recovery: None,
+            recovery_round: 0,
+            floor: SeqNo(0),
+            started_empty: restored.is_none(),
+            amnesiac: false,
+            abstain_through: SeqNo(0),
+            last_target: None,
+            ahead_checkpoints: BTreeMap::new(),
+            ahead_views: BTreeMap::new(),
+            answered_ms: vec![[None; 3]; n],
+            heard_ms: vec![None; n],
             unsafe_commit_quorum_minus_one: false,
             unsafe_skip_new_view_check: false,
             byzantine_forge_q: false,
@@ -207,6 +244,16 @@ impl Replica {
     /// Feeds one input and returns what the host must do (see [`Ready`] for the order).
     pub fn step(&mut self, input: Input) -> Ready {
         let committed_before = self.last_committed;
+        let sender = match &input {
+            Input::Message(m) => Some(m.sender()),
+            Input::ViewChange(m) => Some(m.sender()),
+            Input::NewView(m) => Some(m.sender()),
+            Input::Recovery(m) => Some(m.sender()),
+            _ => None,
+        };
+        if let Some(heard) = sender.and_then(|s| self.heard_ms.get_mut(s.index())) {
+            *heard = Some(self.now_ms);
+        }
         match input {
             Input::Message(verified) => {
                 let (signed, message) = verified.into_parts();
@@ -221,6 +268,17 @@ impl Replica {
             }
             Input::ViewChange(verified) => self.on_view_change(verified),
             Input::NewView(verified) => self.on_new_view(verified),
+            Input::Recovery(verified) => self.on_recovery(verified),
+            Input::Recover => {
+                self.amnesiac |= self.started_empty;
+                self.started_empty = false;
+                self.start_recovery(crate::output::RecoveryReason::Start);
+            }
+            Input::Transferred {
+                seq,
+                block_hash,
+                timestamp_ms,
+            } => self.on_transferred(seq, block_hash, timestamp_ms),
             Input::Tick { now_ms } => self.on_tick(now_ms),
             Input::TxsAvailable { count, oldest_ms } => self.on_txs_available(count, oldest_ms),
             Input::Proposal { seq, batch, result } => self.on_proposal(seq, batch, result),
@@ -251,6 +309,7 @@ impl Replica {
             }
         }
         self.maybe_request_proposal();
+        self.advance_recovery();
     }
 
     // ----- inspection (read-only; the simulator checks these) -----
@@ -381,6 +440,11 @@ impl Replica {
         // A replica in an older view gets our VIEW-CHANGE and NEW-VIEW; one already in
         // the view we are changing to gets our VIEW-CHANGE, and answers with the
         // NEW-VIEW we evidently missed.
+        if let IgnoreReason::WrongView { view, current } = reason {
+            if view > current {
+                self.heard_view_ahead(signed.sender, view);
+            }
+        }
         let older = matches!(reason, IgnoreReason::WrongView { view, current } if view < current);
         if older || reason == IgnoreReason::ChangingView {
             self.help_view(signed.sender);
@@ -401,6 +465,9 @@ impl Replica {
         view: View,
         seq: SeqNo,
     ) -> Result<(), IgnoreReason> {
+        if self.is_paused() {
+            return Err(IgnoreReason::Recovering);
+        }
         self.refuse_view_message(sender, view)?;
         if !self.log.in_window(seq) {
             return Err(IgnoreReason::OutsideWindow {

@@ -291,6 +291,7 @@ impl Replica {
             .log
             .iter()
             .filter(|(seq, slot)| **seq <= self.last_committed && !slot.commits.contains_key(&me))
+            .filter(|(seq, _)| self.may_sign(**seq))
             .filter_map(|(seq, slot)| match (slot.execution, &slot.pre_prepare) {
                 (Execution::Valid { block_hash }, Some(pp)) => {
                     Some((*seq, pp.view, pp.digest, block_hash))

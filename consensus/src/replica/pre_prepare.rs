@@ -68,6 +68,8 @@ impl Replica {
                 to: crate::output::Target::All,
                 message: crate::verify::Envelope::Message(own),
             }),
+            // A wiped replica may have prepared something else here before.
+            None if !self.may_sign(seq) => {}
             None => {
                 let own = self.sign_persist_broadcast(&Message::Prepare(prepare));
                 let outcome =

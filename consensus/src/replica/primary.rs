@@ -74,7 +74,7 @@ impl Replica {
             return;
         }
         let seq = self.next_proposal;
-        if !self.log.in_window(seq) || self.pool.count == 0 {
+        if !self.log.in_window(seq) || self.pool.count == 0 || !self.may_sign(seq) {
             return;
         }
         if seq.prev() > self.executed_through.max(self.proposed_since_start) {

@@ -35,17 +35,26 @@ impl Replica {
         self.log = Log::new(low, self.config.log_window);
         self.checkpoints = Checkpoints::restored(state.stable_checkpoint.clone());
         self.view = state.view;
-        let high = self.log.high();
-        if state.last_committed < low || state.last_committed > high {
+        if state.last_committed < low {
             return Err(RestoreError::CommittedOutsideWindow {
                 last_committed: state.last_committed,
                 low,
-                high,
+                high: self.log.high(),
             });
         }
-        self.last_committed = state.last_committed;
-        self.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
-        self.executed_through = state.last_committed;
+        if state.last_committed > self.log.high() {
+            // A transfer stopped between checkpoints: the ledger is past our window.
+            // The replica stays at h and orders nothing until recovery transfers to
+            // a checkpoint at or above the ledger's height.
+            self.floor = state.last_committed;
+            self.last_committed = low;
+            self.last_committed_timestamp_ms = 0;
+            self.executed_through = low;
+        } else {
+            self.last_committed = state.last_committed;
+            self.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
+            self.executed_through = state.last_committed;
+        }
         self.restore_view_change(&state, low);
         for (index, signed) in state.log.iter().enumerate() {
             self.restore_message(index, signed)?;

@@ -32,7 +32,7 @@ impl Replica {
             >= self
                 .progress_ms
                 .saturating_add(self.config.retransmit_interval_ms);
-        if !due || !self.has_unfinished_work() {
+        if !due || !self.has_unfinished_work() || self.is_paused() {
             return;
         }
         self.progress_ms = self.now_ms;

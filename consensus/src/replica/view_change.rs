@@ -35,6 +35,9 @@ impl Replica {
     /// The timers, on every tick: the view-change timer while changing; otherwise the
     /// primary's heartbeat, the backup's idle-primary timer and the request timer.
     pub(super) fn check_timers(&mut self) {
+        if self.recovery_holds_timers() {
+            return;
+        }
         let now = self.now_ms;
         if let Some(changing) = &self.changing {
             let Some(from) = changing.timer_from_ms else {
@@ -61,18 +64,43 @@ impl Replica {
                 .last_heard_primary_ms
                 .saturating_add(self.config.idle_timeout_ms)
         {
-            self.start_view_change(self.view_after(), ViewChangeReason::IdlePrimary);
+            self.timed_out(ViewChangeReason::IdlePrimary);
             return;
         }
         if self.has_pending_request() {
             let noticed = *self.pending_since_ms.get_or_insert(now);
             let since = self.pool.oldest_ms.max(self.progress_at_ms).max(noticed);
             if now >= since.saturating_add(self.config.request_timeout_ms) {
-                self.start_view_change(self.view_after(), ViewChangeReason::RequestTimeout);
+                self.timed_out(ViewChangeReason::RequestTimeout);
             }
         } else {
             self.pending_since_ms = None;
         }
+    }
+
+    /// A timer ran out. A replica that has heard from fewer than `q - 1` others
+    /// within the last retransmit interval may be cut off: a view change started
+    /// alone would keep it out of the view the others stay in (views never go back).
+    /// It runs recovery first, which asks everyone where they are (and so is heard
+    /// back from), and changes views only if the timer still runs out once it is
+    /// back in touch. Replicas with unfinished work retransmit every interval, so in
+    /// a busy cluster this costs nothing; in a quiet one, one round trip.
+    fn timed_out(&mut self, reason: ViewChangeReason) {
+        let since = self
+            .now_ms
+            .saturating_sub(self.config.retransmit_interval_ms);
+        let me = self.config.me;
+        let heard = self
+            .heard_ms
+            .iter()
+            .enumerate()
+            .filter(|(i, at)| *i != me.index() && at.is_some_and(|at| at >= since))
+            .count();
+        if heard + 1 < self.q {
+            self.start_recovery(crate::output::RecoveryReason::Isolated);
+            return;
+        }
+        self.start_view_change(self.view_after(), reason);
     }
 
     fn view_after(&self) -> View {

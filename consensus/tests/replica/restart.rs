@@ -199,9 +199,16 @@ fn restore_refuses_state_that_is_not_ours() {
         state.last_committed = SeqNo(K);
         state
     };
-    let beyond = PersistedState {
-        last_committed: SeqNo(L + 1),
-        ..PersistedState::default()
+    let below = {
+        let mut state = PersistedState::default();
+        let proof = (0..3).map(|i| checkpoint(N, i, K, Hash::ZERO)).collect();
+        state.stable_checkpoint = Some(StableCheckpoint {
+            seq: SeqNo(K),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::new(proof).expect("bound"),
+        });
+        state.last_committed = SeqNo(K - 1);
+        state
     };
     let cases = [
         (
@@ -223,12 +230,12 @@ fn restore_refuses_state_that_is_not_ours() {
             RestoreError::CheckpointProof { seq: SeqNo(K) },
         ),
         (
-            "committed above H",
-            beyond,
+            "committed below h",
+            below,
             RestoreError::CommittedOutsideWindow {
-                last_committed: SeqNo(L + 1),
-                low: SeqNo(0),
-                high: SeqNo(L),
+                last_committed: SeqNo(K - 1),
+                low: SeqNo(K),
+                high: SeqNo(K + L),
             },
         ),
     ];

@@ -270,6 +270,8 @@ impl Driver {
             entered_view,
             faults,
             ignored,
+            transfer: _,
+            recovery: _,
         } = ready;
         for ignored in &ignored {
             tracing::trace!(?ignored, "ignored");

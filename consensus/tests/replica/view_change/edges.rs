@@ -31,6 +31,7 @@ fn a_new_primary_behind_vs_checkpoint_adopts_it() {
         }
         let config = config(N, 0);
         cluster.tick(config.idle_timeout_ms.max(config.request_timeout_ms) + 1);
+        time_out_after_silence(&mut cluster);
         while let Some((to, envelope)) = cluster.queue.pop_front() {
             if to == 1 && envelope.kind() == MessageKind::Checkpoint {
                 continue;

@@ -124,3 +124,15 @@ mod check_view_change;
 mod clusters;
 mod edges;
 mod select;
+
+/// After a timeout tick that followed a whole timeout of silence: nobody was heard
+/// from, so each replica first asks the others where it is (recovery, reason
+/// `Isolated`) and changes views only at the next tick, once answered. What the
+/// timeout tick retransmitted is lost, so the view change, not retransmission,
+/// finishes the heights.
+fn time_out_after_silence(cluster: &mut Cluster) {
+    run_filtered(cluster, |_, envelope| {
+        matches!(envelope, Envelope::Recovery(_))
+    });
+    cluster.tick(1);
+}

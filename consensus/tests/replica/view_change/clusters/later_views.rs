@@ -33,6 +33,7 @@ fn stale_certificate_of_an_older_view_does_not_override_a_newer_one() {
 
     // View 1: 3's VIEW-CHANGE never reaches the new primary, so V leaves A out.
     cluster.tick(timeout_ms());
+    time_out_after_silence(&mut cluster);
     settle_filtered(&mut cluster, |to, envelope| {
         !(to == 1
             && envelope.kind() == MessageKind::ViewChange
@@ -178,6 +179,7 @@ fn view_change_timer_moves_past_a_crashed_new_primary() {
     });
     cluster.crash(1);
     cluster.tick(timeout_ms());
+    time_out_after_silence(&mut cluster);
     settle(&mut cluster);
     for i in [0, 2, 3] {
         let replica = &cluster.replicas[i];
@@ -247,6 +249,7 @@ fn restart_during_or_after_the_view_change() {
         });
         cluster.crash(0);
         cluster.tick(timeout_ms());
+        time_out_after_silence(&mut cluster);
         if at == RestartAt::InNewView {
             settle(&mut cluster);
         }

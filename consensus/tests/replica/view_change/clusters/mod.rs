@@ -245,6 +245,7 @@ fn batch_prepared_at_some_replicas_survives_the_view_change() {
         // request timeout after it.
         cluster.tick(1);
         cluster.tick(timeout_ms());
+        time_out_after_silence(&mut cluster);
         settle(&mut cluster);
 
         for i in live(&cluster) {
@@ -377,6 +378,7 @@ fn block_committed_at_one_replica_is_committed_by_all_after_the_view_change() {
         // request timeout after it.
         cluster.tick(1);
         cluster.tick(timeout_ms());
+        time_out_after_silence(&mut cluster);
         settle(&mut cluster);
 
         for i in live(&cluster) {
@@ -469,6 +471,7 @@ fn new_primary_broadcasts_new_view() {
     commit_in_view_0(&mut cluster, 1);
     cluster.crash(0);
     cluster.tick(timeout_ms());
+    time_out_after_silence(&mut cluster);
     cluster.run_until_quiet();
     for i in 1..N {
         let replica = &cluster.replicas[i];

@@ -1,0 +1,687 @@
+//! Recovery (DESIGN.md section 5.2): a replica that starts, restarts or finds itself
+//! behind negotiates the view, asks for the others' stable checkpoints, has its host
+//! transfer the blocks up to the highest proven one, resumes there, and fetches the
+//! pre-prepares, prepares and commits above it.
+//!
+//! - **NegotiateView.** With `q` answers (its own among them) the replica takes the
+//!   `(f + 1)`-th highest view reported: at least one honest replica is in it or
+//!   above. It does not jump there by itself; responders send it the NEW-VIEW of
+//!   their view (or their VIEW-CHANGE, when changing), which moves it there through
+//!   the ordinary checks. Recovery ends only once it is in that view.
+//! - **RecoveryInit.** With `q` answers it picks the highest checkpoint whose proof
+//!   holds. Above its committed height: the host transfers the blocks up to it
+//!   ([`crate::TransferRequest`]) while the replica orders nothing; then the replica
+//!   makes it stable, resumes there, and keeps whatever it signed above it.
+//! - **FetchPqc.** Every responder sends the pre-prepares it accepted and its own
+//!   prepares, commits and checkpoints above the checkpoint, and the NEW-VIEW of its
+//!   view: ordinary messages, checked as such.
+//!
+//! Triggers besides the host's [`crate::Input::Recover`]: `f + 1` validators'
+//! CHECKPOINTs above H, and `f + 1` validators' messages in views above ours.
+//!
+//! A replica that starts without persisted state may have lost what it signed (its
+//! data was wiped). It is amnesiac: until recovery has told it how far the others
+//! got, and then up to that height plus L, it signs no PRE-PREPARE, PREPARE or
+//! COMMIT; anything it signed before the wipe lies below that bound. See
+//! `amnesia_bound`.
+
+use super::Replica;
+use crate::message::SignedMessage;
+use crate::output::{
+    IgnoreReason, Ignored, Outgoing, PersistEntry, RecoveryEvent, RecoveryPhase, RecoveryReason,
+    RecoveryStatus, StableCheckpoint, Target, TransferRequest,
+};
+use crate::quorum::max_faulty;
+use crate::recovery::{validator_set_digest, Recovery, SignedRecovery};
+use crate::types::{ReplicaId, SeqNo, View};
+use crate::verify::{Envelope, VerifiedRecovery};
+use std::collections::BTreeMap;
+
+/// A recovery in progress.
+#[derive(Debug, Clone)]
+pub(super) struct Recovering {
+    reason: RecoveryReason,
+    round: u64,
+    phase: Phase,
+    /// When the current phase's request was last sent (retried every retransmit
+    /// interval).
+    sent_ms: u64,
+    /// The view `f + 1` validators reported; recovery ends once we are in it.
+    view_target: View,
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    Negotiating {
+        answers: BTreeMap<ReplicaId, (View, bool)>,
+    },
+    Querying {
+        answers: BTreeMap<ReplicaId, Answer>,
+    },
+    Transferring {
+        target: StableCheckpoint,
+    },
+    Rejoining {
+        /// Retries left before recovery gives up waiting for the view (the normal
+        /// view-change help carries on from there).
+        retries: u32,
+    },
+}
+
+/// A RecoveryResponse, with its checkpoint kept only if its proof holds.
+#[derive(Debug, Clone)]
+struct Answer {
+    stable: Option<StableCheckpoint>,
+    last_committed: SeqNo,
+}
+
+/// How many retransmit intervals a recovered replica waits to be brought into the
+/// negotiated view before it stops asking.
+const REJOIN_RETRIES: u32 = 8;
+
+/// Request kinds a replica answers, each at most once per half retransmit interval
+/// per asker.
+const NEGOTIATE: usize = 0;
+const INIT: usize = 1;
+const FETCH: usize = 2;
+
+impl Replica {
+    // ----- inspection -----
+
+    /// Where recovery is, if it runs.
+    pub fn recovery_status(&self) -> Option<RecoveryStatus> {
+        let recovering = self.recovery.as_ref()?;
+        let (phase, target) = match &recovering.phase {
+            Phase::Negotiating { .. } => (RecoveryPhase::NegotiatingView, None),
+            Phase::Querying { .. } => (RecoveryPhase::Querying, None),
+            Phase::Transferring { target } => (RecoveryPhase::Transferring, Some(target.seq)),
+            Phase::Rejoining { .. } => (RecoveryPhase::Rejoining, None),
+        };
+        Some(RecoveryStatus {
+            reason: recovering.reason,
+            phase,
+            round: recovering.round,
+            target,
+        })
+    }
+
+    /// The replica orders nothing: a transfer runs, or one left the host's ledger
+    /// above the replica's committed height (`floor`).
+    pub fn is_paused(&self) -> bool {
+        self.floor > self.last_committed
+            || self
+                .recovery
+                .as_ref()
+                .is_some_and(|r| matches!(r.phase, Phase::Transferring { .. }))
+    }
+
+    /// A wiped replica signs no ordering message at or below this height.
+    pub fn abstains_through(&self) -> SeqNo {
+        self.abstain_through
+    }
+
+    /// Whether this replica may sign a PRE-PREPARE, PREPARE or COMMIT at `seq`.
+    pub(super) fn may_sign(&self, seq: SeqNo) -> bool {
+        !self.amnesiac && seq > self.abstain_through && !self.is_paused()
+    }
+
+    /// View-change timers do not run while the replica does not yet know the view or
+    /// is transferring state.
+    pub(super) fn recovery_holds_timers(&self) -> bool {
+        self.is_paused()
+            || self.recovery.as_ref().is_some_and(|r| {
+                matches!(r.phase, Phase::Negotiating { .. } | Phase::Querying { .. })
+            })
+    }
+
+    // ----- starting -----
+
+    pub(super) fn start_recovery(&mut self, reason: RecoveryReason) {
+        if self
+            .recovery
+            .as_ref()
+            .is_some_and(|r| !matches!(r.phase, Phase::Rejoining { .. }))
+        {
+            return;
+        }
+        self.recovery_round = self.recovery_round.saturating_add(1);
+        let round = self.recovery_round;
+        let mut answers = BTreeMap::new();
+        answers.insert(self.config.me, (self.view, self.changing.is_some()));
+        self.recovery = Some(Recovering {
+            reason,
+            round,
+            phase: Phase::Negotiating { answers },
+            sent_ms: self.now_ms,
+            view_target: self.view,
+        });
+        self.ahead_checkpoints.clear();
+        self.ahead_views.clear();
+        self.ready
+            .recovery
+            .push(RecoveryEvent::Started { reason, round });
+        self.send_recovery(Target::All, &Recovery::NegotiateView { round });
+    }
+
+    fn send_recovery(&mut self, to: Target, message: &Recovery) {
+        let signed =
+            SignedRecovery::sign(&self.key, &self.config.chain_id, self.config.me, message);
+        self.ready.then_send.push(Outgoing {
+            to,
+            message: Envelope::Recovery(signed),
+        });
+    }
+
+    /// A CHECKPOINT above H: `f + 1` validators ahead of our window start recovery.
+    pub(super) fn heard_checkpoint_ahead(&mut self, sender: ReplicaId, seq: SeqNo) {
+        let entry = self.ahead_checkpoints.entry(sender).or_default();
+        *entry = (*entry).max(seq);
+        let high = self.log.high();
+        let ahead = self
+            .ahead_checkpoints
+            .values()
+            .filter(|s| **s > high)
+            .count();
+        if ahead > max_faulty(self.n()) {
+            self.start_recovery(RecoveryReason::BehindCheckpoint);
+        }
+    }
+
+    /// A message of a view above ours: `f + 1` validators there start recovery (we
+    /// missed the NEW-VIEW that took them there).
+    pub(super) fn heard_view_ahead(&mut self, sender: ReplicaId, view: View) {
+        if view <= self.view {
+            return;
+        }
+        let entry = self.ahead_views.entry(sender).or_default();
+        *entry = (*entry).max(view);
+        let current = self.view;
+        let ahead = self.ahead_views.values().filter(|v| **v > current).count();
+        if ahead > max_faulty(self.n()) && self.changing.is_none() {
+            self.start_recovery(RecoveryReason::ViewAhead);
+        }
+    }
+
+    // ----- answering others -----
+
+    pub(super) fn on_recovery(&mut self, verified: VerifiedRecovery) {
+        let (sender, message) = verified.into_parts();
+        if sender == self.config.me {
+            self.ignore_recovery(sender, &message, IgnoreReason::FromSelf);
+            return;
+        }
+        match message {
+            Recovery::NegotiateView { round } => self.answer_negotiate(sender, round),
+            Recovery::RecoveryInit { round } => self.answer_init(sender, round),
+            Recovery::FetchPqc { from, .. } => self.answer_fetch(sender, from),
+            Recovery::NegotiateViewResponse {
+                round,
+                view,
+                changing,
+                n,
+                validators,
+            } => {
+                let ours = n as usize == self.n()
+                    && validators == validator_set_digest(&self.config.validators);
+                match self.recovery.as_mut() {
+                    Some(Recovering {
+                        round: current,
+                        phase: Phase::Negotiating { answers },
+                        ..
+                    }) if *current == round && ours => {
+                        answers.insert(sender, (view, changing));
+                    }
+                    _ => self.ignore_recovery(sender, &message, IgnoreReason::StaleRecovery),
+                }
+            }
+            Recovery::RecoveryResponse {
+                round,
+                ref stable,
+                last_committed,
+                ..
+            } => {
+                let stable = stable.clone().filter(|s| self.checkpoint_holds(s));
+                match self.recovery.as_mut() {
+                    Some(Recovering {
+                        round: current,
+                        phase: Phase::Querying { answers },
+                        ..
+                    }) if *current == round => {
+                        answers.insert(
+                            sender,
+                            Answer {
+                                stable,
+                                last_committed,
+                            },
+                        );
+                    }
+                    _ => self.ignore_recovery(sender, &message, IgnoreReason::StaleRecovery),
+                }
+            }
+        }
+    }
+
+    fn ignore_recovery(&mut self, sender: ReplicaId, message: &Recovery, reason: IgnoreReason) {
+        self.ready.ignored.push(Ignored::Message {
+            sender,
+            kind: message.kind(),
+            seq: SeqNo(0),
+            reason,
+        });
+    }
+
+    /// Rate limit: each asker gets each kind of answer at most once per half
+    /// retransmit interval (its retries come once per interval).
+    fn may_answer(&mut self, asker: ReplicaId, kind: usize) -> bool {
+        let interval = self.config.retransmit_interval_ms / 2;
+        let now = self.now_ms;
+        let Some(slots) = self.answered_ms.get_mut(asker.index()) else {
+            return false;
+        };
+        if slots[kind].is_some_and(|at| now < at.saturating_add(interval)) {
+            return false;
+        }
+        slots[kind] = Some(now);
+        true
+    }
+
+    fn answer_negotiate(&mut self, asker: ReplicaId, round: u64) {
+        if !self.may_answer(asker, NEGOTIATE) {
+            return;
+        }
+        let answer = Recovery::NegotiateViewResponse {
+            round,
+            view: self.view,
+            changing: self.changing.is_some(),
+            n: self.n() as u32,
+            validators: validator_set_digest(&self.config.validators),
+        };
+        self.send_recovery(Target::One(asker), &answer);
+        // What brings the asker into our view: the NEW-VIEW that began it, or, while
+        // we change views, our VIEW-CHANGE (f + 1 of them make it join).
+        let evidence = if self.changing.is_some() {
+            self.own_view_change
+                .as_ref()
+                .filter(|(view, _)| *view == self.view)
+                .map(|(_, signed)| Envelope::ViewChange(signed.clone()))
+        } else {
+            self.new_view_message.clone().map(Envelope::NewView)
+        };
+        if let Some(message) = evidence {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(asker),
+                message,
+            });
+        }
+    }
+
+    fn answer_init(&mut self, asker: ReplicaId, round: u64) {
+        if !self.may_answer(asker, INIT) {
+            return;
+        }
+        let last_block_hash = self
+            .commits
+            .get(&self.last_committed)
+            .map(|record| record.block_hash)
+            .or_else(|| {
+                self.checkpoints
+                    .stable()
+                    .filter(|s| s.seq == self.last_committed)
+                    .map(|s| s.block_hash)
+            });
+        let answer = Recovery::RecoveryResponse {
+            round,
+            stable: self.checkpoints.stable().cloned(),
+            last_committed: self.last_committed,
+            last_block_hash,
+        };
+        self.send_recovery(Target::One(asker), &answer);
+    }
+
+    /// The P, Q and C information above `from`: the stable checkpoint's proof, every
+    /// pre-prepare accepted and every prepare, commit and checkpoint signed here,
+    /// and the NEW-VIEW of this view.
+    fn answer_fetch(&mut self, asker: ReplicaId, from: SeqNo) {
+        if !self.may_answer(asker, FETCH) {
+            return;
+        }
+        let me = self.config.me;
+        let mut messages: Vec<SignedMessage> = self
+            .checkpoints
+            .stable()
+            .map(|stable| stable.proof.to_vec())
+            .unwrap_or_default();
+        for (_, slot) in self.log.iter().filter(|(seq, _)| **seq > from) {
+            if let Some(pp) = &slot.pre_prepare {
+                messages.push(pp.signed.clone());
+            }
+            if let Some(vote) = slot.prepares.get(&me) {
+                messages.push(vote.signed.clone());
+            }
+            if let Some(vote) = slot.commits.get(&me) {
+                messages.push(vote.signed.clone());
+            }
+        }
+        messages.extend(self.checkpoints.own_messages(me));
+        if self.changing.is_none() {
+            if let Some(new_view) = self.new_view_message.clone() {
+                self.ready.then_send.push(Outgoing {
+                    to: Target::One(asker),
+                    message: Envelope::NewView(new_view),
+                });
+            }
+        }
+        for message in messages.into_iter().filter(|m| m.sender != asker) {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(asker),
+                message: Envelope::Message(message),
+            });
+        }
+    }
+
+    /// A checkpoint a RecoveryResponse reports: a checkpoint height above genesis
+    /// whose proof holds `q` valid CHECKPOINTs for it.
+    fn checkpoint_holds(&self, stable: &StableCheckpoint) -> bool {
+        stable.seq.0 > 0
+            && stable.seq.0 % self.config.checkpoint_interval == 0
+            && stable.is_proven(&self.config.validators, &self.config.chain_id, self.q)
+    }
+
+    // ----- moving on -----
+
+    /// Called after every step: moves recovery to its next phase when the answers
+    /// allow, and retries a request that went unanswered for an interval.
+    pub(super) fn advance_recovery(&mut self) {
+        let Some(recovering) = self.recovery.as_ref() else {
+            return;
+        };
+        let due = self.now_ms
+            >= recovering
+                .sent_ms
+                .saturating_add(self.config.retransmit_interval_ms);
+        let round = recovering.round;
+        match &recovering.phase {
+            Phase::Negotiating { answers } if answers.len() >= self.q => {
+                let target = self.negotiated_view(answers);
+                self.ready
+                    .recovery
+                    .push(RecoveryEvent::ViewNegotiated { view: target });
+                self.enter_phase(Phase::Querying {
+                    answers: BTreeMap::new(),
+                });
+                if let Some(r) = self.recovery.as_mut() {
+                    r.view_target = target;
+                }
+                self.send_recovery(Target::All, &Recovery::RecoveryInit { round });
+                let own = self.own_answer();
+                let me = self.config.me;
+                self.querying_answers().insert(me, own);
+            }
+            Phase::Negotiating { .. } if due => {
+                self.touch_recovery();
+                self.send_recovery(Target::All, &Recovery::NegotiateView { round });
+            }
+            Phase::Querying { answers } if answers.len() >= self.q => {
+                let answers = answers.clone();
+                self.choose_target(&answers);
+            }
+            Phase::Querying { .. } if due => {
+                self.touch_recovery();
+                self.send_recovery(Target::All, &Recovery::RecoveryInit { round });
+            }
+            Phase::Transferring { .. } => {}
+            Phase::Rejoining { retries } => {
+                let retries = *retries;
+                let target = recovering.view_target;
+                if self.view >= target && (self.changing.is_none() || self.view > target) {
+                    self.finish_recovery();
+                } else if due && retries == 0 {
+                    self.finish_recovery();
+                } else if due {
+                    self.touch_recovery();
+                    if let Some(Recovering {
+                        phase: Phase::Rejoining { retries },
+                        ..
+                    }) = self.recovery.as_mut()
+                    {
+                        *retries -= 1;
+                    }
+                    self.send_recovery(Target::All, &Recovery::NegotiateView { round });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn touch_recovery(&mut self) {
+        let now = self.now_ms;
+        if let Some(r) = self.recovery.as_mut() {
+            r.sent_ms = now;
+        }
+    }
+
+    fn enter_phase(&mut self, phase: Phase) {
+        let now = self.now_ms;
+        if let Some(r) = self.recovery.as_mut() {
+            r.phase = phase;
+            r.sent_ms = now;
+        }
+    }
+
+    fn querying_answers(&mut self) -> &mut BTreeMap<ReplicaId, Answer> {
+        match self.recovery.as_mut().map(|r| &mut r.phase) {
+            Some(Phase::Querying { answers }) => answers,
+            _ => unreachable!("called in the querying phase"),
+        }
+    }
+
+    fn own_answer(&self) -> Answer {
+        Answer {
+            stable: self.checkpoints.stable().cloned(),
+            last_committed: self.last_committed.max(self.floor),
+        }
+    }
+
+    /// The `(f + 1)`-th highest view among the answers (ours included): some honest
+    /// replica reached it.
+    fn negotiated_view(&self, answers: &BTreeMap<ReplicaId, (View, bool)>) -> View {
+        let mut views: Vec<View> = answers.values().map(|(view, _)| *view).collect();
+        views.sort_unstable_by(|a, b| b.cmp(a));
+        let f = max_faulty(self.n());
+        views.get(f).copied().unwrap_or(self.view).max(self.view)
+    }
+
+    /// With `q` RecoveryResponses: transfer up to the highest proven checkpoint above
+    /// what we hold, or go straight on to fetching what lies above our own.
+    fn choose_target(&mut self, answers: &BTreeMap<ReplicaId, Answer>) {
+        if self.amnesiac {
+            self.set_amnesia_bound(answers);
+        }
+        let mut best: Option<StableCheckpoint> = self.last_target.clone();
+        for answer in answers.values() {
+            if let Some(stable) = &answer.stable {
+                if best.as_ref().is_none_or(|b| stable.seq > b.seq) {
+                    best = Some(stable.clone());
+                }
+            }
+        }
+        let held = self.last_committed.max(self.floor);
+        match best {
+            Some(target) if target.seq >= held && target.seq > self.last_committed => {
+                let me = self.config.me;
+                let n = self.n() as u32;
+                // Peers that say they committed that far, starting after us so that
+                // recovering replicas spread their load.
+                let mut peers: Vec<ReplicaId> = (1..n)
+                    .map(|i| ReplicaId((me.0 + i) % n))
+                    .filter(|p| {
+                        answers
+                            .get(p)
+                            .is_some_and(|a| a.last_committed >= target.seq)
+                    })
+                    .collect();
+                if peers.is_empty() {
+                    peers = (1..n).map(|i| ReplicaId((me.0 + i) % n)).collect();
+                }
+                self.ready.recovery.push(RecoveryEvent::TransferStarted {
+                    from: held,
+                    target: target.seq,
+                });
+                self.last_target = Some(target.clone());
+                self.ready.transfer = Some(TransferRequest {
+                    target: target.clone(),
+                    peers,
+                });
+                self.enter_phase(Phase::Transferring { target });
+            }
+            _ if self.floor > self.last_committed => {
+                // Our ledger is past our committed height and no proven checkpoint
+                // reaches it yet: ask again later.
+                self.new_query_round();
+            }
+            // A replica that only timed out without hearing from a quorum and is
+            // not behind has its answer: it is in touch again, and its timers decide.
+            _ if self
+                .recovery
+                .as_ref()
+                .is_some_and(|r| r.reason == RecoveryReason::Isolated) =>
+            {
+                self.finish_recovery()
+            }
+            _ => self.rejoin(),
+        }
+    }
+
+    fn new_query_round(&mut self) {
+        self.recovery_round = self.recovery_round.saturating_add(1);
+        let round = self.recovery_round;
+        if let Some(r) = self.recovery.as_mut() {
+            r.round = round;
+        }
+        self.enter_phase(Phase::Querying {
+            answers: BTreeMap::new(),
+        });
+        // The request goes out when the retry comes due.
+        if let Some(r) = self.recovery.as_mut() {
+            r.sent_ms = self.now_ms;
+        }
+        let own = self.own_answer();
+        let me = self.config.me;
+        self.querying_answers().insert(me, own);
+    }
+
+    /// A wiped replica may have signed at heights up to its old high watermark. That
+    /// was at most L above a checkpoint it had made stable, and at least one honest
+    /// replica among any `q` that answer signed that checkpoint, so committed at
+    /// least that far: the highest committed height reported, plus L, bounds what we
+    /// may have signed. A Byzantine answer can inflate it only up to the highest
+    /// proven checkpoint plus L (no honest replica commits beyond its own H), so
+    /// the replica abstains for a bounded number of heights.
+    fn set_amnesia_bound(&mut self, answers: &BTreeMap<ReplicaId, Answer>) {
+        self.amnesiac = false;
+        let window = self.config.log_window;
+        let proven = answers
+            .values()
+            .filter_map(|a| a.stable.as_ref().map(|s| s.seq))
+            .max()
+            .unwrap_or(SeqNo(0));
+        let reported = answers
+            .values()
+            .map(|a| a.last_committed)
+            .max()
+            .unwrap_or(SeqNo(0))
+            .min(SeqNo(proven.0.saturating_add(window)));
+        if reported == SeqNo(0) {
+            // Nothing was ever committed: a chain starting up (a replica wiped before
+            // the first commit is the one case this does not cover).
+            return;
+        }
+        self.abstain_through = SeqNo(reported.0.saturating_add(window));
+        self.ready.recovery.push(RecoveryEvent::Abstaining {
+            through: self.abstain_through,
+        });
+    }
+
+    /// Step 4: ask everyone for what they hold above our committed height, then wait
+    /// to be in the negotiated view.
+    fn rejoin(&mut self) {
+        let round = self.recovery.as_ref().map_or(0, |r| r.round);
+        let from = self.last_committed;
+        self.send_recovery(Target::All, &Recovery::FetchPqc { round, from });
+        self.enter_phase(Phase::Rejoining {
+            retries: REJOIN_RETRIES,
+        });
+        self.advance_recovery();
+    }
+
+    fn finish_recovery(&mut self) {
+        self.recovery = None;
+        self.ready.recovery.push(RecoveryEvent::Finished {
+            view: self.view,
+            committed: self.last_committed,
+        });
+    }
+
+    // ----- the transfer's end -----
+
+    pub(super) fn on_transferred(
+        &mut self,
+        seq: SeqNo,
+        block_hash: crypto::Hash,
+        timestamp_ms: u64,
+    ) {
+        let Some(Recovering {
+            phase: Phase::Transferring { target },
+            ..
+        }) = self.recovery.as_ref()
+        else {
+            self.ready.ignored.push(Ignored::Executed {
+                seq,
+                reason: IgnoreReason::NotRequested,
+            });
+            return;
+        };
+        let target = target.clone();
+        if seq == target.seq && block_hash == target.block_hash {
+            self.resume_at(target, timestamp_ms);
+            self.ready.recovery.push(RecoveryEvent::Transferred { seq });
+            self.rejoin();
+            return;
+        }
+        self.floor = self.floor.max(seq);
+        self.ready.recovery.push(RecoveryEvent::TransferIncomplete {
+            reached: seq,
+            target: target.seq,
+        });
+        if let Some(r) = self.recovery.as_mut() {
+            r.reason = RecoveryReason::TransferIncomplete;
+        }
+        self.new_query_round();
+    }
+
+    /// The ledger holds every block up to `stable`: make it our stable checkpoint and
+    /// resume there. Slots above it stay (we never sign anything else there); their
+    /// executions are redone, since the host's speculative state is gone.
+    fn resume_at(&mut self, stable: StableCheckpoint, timestamp_ms: u64) {
+        let seq = stable.seq;
+        self.make_stable(stable);
+        self.last_committed = seq;
+        self.last_committed_timestamp_ms = timestamp_ms;
+        self.executed_through = seq;
+        self.executing = None;
+        self.proposal_requested = None;
+        self.proposed_since_start = seq;
+        self.next_proposal = self.next_proposal.max(seq.next());
+        if self.floor <= seq {
+            self.floor = SeqNo(0);
+        }
+        self.reordered = self.reordered.split_off(&seq.next());
+        self.log.reset_executions();
+        self.progress_at_ms = self.now_ms;
+        self.last_heard_primary_ms = self.now_ms;
+        self.ahead_checkpoints.retain(|_, s| *s > seq);
+        self.ready
+            .persist
+            .push(PersistEntry::Resumed { seq, timestamp_ms });
+    }
+}
