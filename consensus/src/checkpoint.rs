@@ -89,6 +89,21 @@ impl Checkpoints {
         self.stable = Some(stable);
     }
 
+    /// The highest height above `above` that at least `senders` validators other
+    /// than `me` checkpointed.
+    pub fn highest_voted_above(
+        &self,
+        above: SeqNo,
+        senders: usize,
+        me: ReplicaId,
+    ) -> Option<SeqNo> {
+        self.votes
+            .range(above.next()..)
+            .rev()
+            .find(|(_, votes)| votes.keys().filter(|s| **s != me).count() >= senders)
+            .map(|(seq, _)| *seq)
+    }
+
     /// Heights with votes, for the invariant checks.
     pub fn vote_heights(&self) -> impl Iterator<Item = (&SeqNo, usize)> {
         self.votes.iter().map(|(seq, votes)| (seq, votes.len()))

@@ -18,7 +18,8 @@ pub enum Input {
     /// A recovery message whose envelope verified ([`crate::verify_envelope`]).
     Recovery(VerifiedRecovery),
     /// The host started (or restarted) the replica: run recovery (DESIGN.md section
-    /// 5.2). A host sends it once, after the first tick.
+    /// 5.2). A host sends it once, after the first tick (a host without persisted
+    /// state calls [`crate::Replica::start_amnesiac`] before).
     Recover,
     /// The host's answer to [`crate::Ready::transfer`]: its ledger's tip after the
     /// transfer (the target checkpoint's height and block hash when it got there)

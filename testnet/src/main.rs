@@ -7,7 +7,7 @@ mod commands;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use testnet::sim::{run_seeds, SeedReport, SimOptions};
+use testnet::sim::{run_seeds, Scenario, SeedReport, SimOptions};
 
 #[derive(Parser)]
 #[command(
@@ -91,7 +91,18 @@ enum Command {
         /// partitions) and check commits resume within 3 view-change timeouts.
         #[arg(long)]
         crash_primary: bool,
+        /// Instead of random crashes and partitions, one recovery story per seed:
+        /// partitioned, crash-restart, wiped, mid-view-change or lying-peer.
+        #[arg(long, value_parser = parse_scenario)]
+        scenario: Option<Scenario>,
     },
+}
+
+fn parse_scenario(name: &str) -> Result<Scenario, String> {
+    Scenario::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        format!("one of {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -129,11 +140,13 @@ fn main() -> ExitCode {
             json,
             byzantine,
             crash_primary,
+            scenario,
         } => {
             let options = SimOptions {
                 nodes,
                 byzantine,
                 crash_primary,
+                scenario,
                 ..SimOptions::default()
             };
             sim(seed, seeds, threads, json, &options)
@@ -170,12 +183,15 @@ fn sim(
         for v in &report.violations {
             println!("  {v}");
         }
-        let flags = match (options.byzantine, options.crash_primary) {
-            (true, true) => " --byzantine --crash-primary",
-            (true, false) => " --byzantine",
-            (false, true) => " --crash-primary",
-            (false, false) => "",
+        let mut flags = match (options.byzantine, options.crash_primary) {
+            (true, true) => " --byzantine --crash-primary".to_string(),
+            (true, false) => " --byzantine".to_string(),
+            (false, true) => " --crash-primary".to_string(),
+            (false, false) => String::new(),
         };
+        if let Some(scenario) = options.scenario {
+            flags.push_str(&format!(" --scenario {}", scenario.name()));
+        }
         println!(
             "  replay: cargo run --release -p testnet -- sim --nodes {nodes} --seeds 1 --seed {}{flags}",
             report.seed
@@ -206,6 +222,14 @@ fn sim(
     let resumes: Vec<u64> = reports.iter().filter_map(|r| r.resume_ms).collect();
     let max_resume_ms = resumes.iter().max().copied();
     let view_change_total: usize = view_changes.values().sum();
+    let transfers: usize = reports.iter().map(|r| r.transfers).sum();
+    let refused_blocks: usize = reports.iter().map(|r| r.refused_blocks).sum();
+    let behind: Vec<u64> = reports.iter().map(|r| r.behind_by).collect();
+    let (behind_min, behind_max) = (
+        behind.iter().min().copied().unwrap_or(0),
+        behind.iter().max().copied().unwrap_or(0),
+    );
+    let behind_mean = behind.iter().sum::<u64>() as f64 / behind.len().max(1) as f64;
     println!(
         "{} seeds ({}..{}) in {:.1} s: {} violations in {} seeds; quorum height min {} max {}; \
          lowest replica {}; {} lagging replicas; {} crashes, {} partitions; {} transactions committed",
@@ -228,6 +252,10 @@ fn sim(
          Byzantine {behaviours:?}; equivocations injected {injected}, detected {detected}; \
          slowest resume after a primary crash {max_resume_ms:?} ms"
     );
+    println!(
+        "state transfers {transfers}, blocks refused {refused_blocks}; \
+         victim behind by min {behind_min} mean {behind_mean:.0} max {behind_max} heights"
+    );
     if json {
         let summary = serde_json::json!({
             "seeds": reports.len(),
@@ -247,6 +275,9 @@ fn sim(
             "equivocations_injected": injected,
             "equivocations_detected": detected,
             "max_resume_ms": max_resume_ms,
+            "transfers": transfers,
+            "refused_blocks": refused_blocks,
+            "behind_by": { "min": behind_min, "mean": behind_mean, "max": behind_max },
             "elapsed_s": started.elapsed().as_secs_f64(),
         });
         println!("{summary}");

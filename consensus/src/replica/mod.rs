@@ -89,6 +89,8 @@ pub struct Replica {
     /// noticed; see `maybe_retransmit`.
     progress_mark: (SeqNo, SeqNo),
     progress_ms: u64,
+    /// When `progress_mark` last moved (retransmitting does not reset it).
+    moved_ms: u64,
     /// A message for a height above our committed one arrived since the last
     /// progress: others are ahead, so a stall here is worth retransmitting for.
     heard_ahead: bool,
@@ -140,12 +142,12 @@ pub struct Replica {
     /// checkpoints): above our committed height, the replica orders nothing until a
     /// transfer reaches a checkpoint at or above it.
     floor: SeqNo,
-    /// Started without persisted state: on `Input::Recover` it becomes amnesiac.
-    started_empty: bool,
     /// Wiped: signs no ordering message until recovery sets `abstain_through`.
     amnesiac: bool,
     /// A wiped replica signs no ordering message at or below this height.
     abstain_through: SeqNo,
+    /// ... and no VIEW-CHANGE for a view at or below this one.
+    abstain_view_changes_through: View,
     /// The last checkpoint a transfer aimed at (its proof checked).
     last_target: Option<StableCheckpoint>,
     /// The highest CHECKPOINT above H heard from each validator.
@@ -201,6 +203,7 @@ impl Replica {
             proposed_since_start: SeqNo(0),
             progress_mark: (SeqNo(0), SeqNo(0)),
             progress_ms: 0,
+            moved_ms: 0,
             heard_ahead: false,
             helped_view_ms: helped_ms.clone(),
             helped_ms,
@@ -221,9 +224,9 @@ impl Replica {
             recovery: None,
             recovery_round: 0,
             floor: SeqNo(0),
-            started_empty: restored.is_none(),
             amnesiac: false,
             abstain_through: SeqNo(0),
+            abstain_view_changes_through: View(0),
             last_target: None,
             ahead_checkpoints: BTreeMap::new(),
             ahead_views: BTreeMap::new(),
@@ -269,11 +272,7 @@ impl Replica {
             Input::ViewChange(verified) => self.on_view_change(verified),
             Input::NewView(verified) => self.on_new_view(verified),
             Input::Recovery(verified) => self.on_recovery(verified),
-            Input::Recover => {
-                self.amnesiac |= self.started_empty;
-                self.started_empty = false;
-                self.start_recovery(crate::output::RecoveryReason::Start);
-            }
+            Input::Recover => self.start_recovery(crate::output::RecoveryReason::Start),
             Input::Transferred {
                 seq,
                 block_hash,
@@ -366,6 +365,16 @@ impl Replica {
 
     pub fn stable_checkpoint(&self) -> Option<&StableCheckpoint> {
         self.checkpoints.stable()
+    }
+
+    /// The host lost, or may have lost, what this replica signed (it has no
+    /// persisted state: its data was wiped, or this is a new chain, which it cannot
+    /// tell apart). The replica signs nothing until recovery has told it how far
+    /// the others got, and then nothing it may have signed before
+    /// ([`Replica::abstains_through`]). Call it right after [`Replica::new`], before
+    /// any input.
+    pub fn start_amnesiac(&mut self) {
+        self.amnesiac = true;
     }
 
     /// **Test-only fault switch. Never turn this on in a node.** With `on`, the

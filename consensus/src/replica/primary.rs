@@ -21,6 +21,7 @@ impl Replica {
             self.progress_at_ms = self.now_ms;
         }
         self.maybe_retransmit();
+        self.maybe_recover_behind();
         self.check_timers();
     }
 

@@ -105,10 +105,12 @@ impl Replica {
         })
     }
 
-    /// The replica orders nothing: a transfer runs, or one left the host's ledger
-    /// above the replica's committed height (`floor`).
+    /// The replica orders nothing: it may have lost what it signed and recovery has
+    /// not yet bounded it, a transfer runs, or one left the host's ledger above the
+    /// replica's committed height (`floor`).
     pub fn is_paused(&self) -> bool {
-        self.floor > self.last_committed
+        self.amnesiac
+            || self.floor > self.last_committed
             || self
                 .recovery
                 .as_ref()
@@ -118,6 +120,12 @@ impl Replica {
     /// A wiped replica signs no ordering message at or below this height.
     pub fn abstains_through(&self) -> SeqNo {
         self.abstain_through
+    }
+
+    /// Whether this replica may sign a VIEW-CHANGE for `view`: not while it may have
+    /// signed one for it before it lost its state.
+    pub(super) fn may_sign_view_change(&self, view: View) -> bool {
+        !self.amnesiac && view > self.abstain_view_changes_through
     }
 
     /// Whether this replica may sign a PRE-PREPARE, PREPARE or COMMIT at `seq`.
@@ -183,6 +191,32 @@ impl Replica {
             .filter(|s| **s > high)
             .count();
         if ahead > max_faulty(self.n()) {
+            self.start_recovery(RecoveryReason::BehindCheckpoint);
+        }
+    }
+
+    /// On every tick: a replica that has made no progress for a retransmit interval
+    /// while `f + 1` validators checkpointed a height above its committed one (inside
+    /// its window) starts recovery. Retransmission cannot bring it there when the
+    /// others made that checkpoint stable and dropped the messages below it, and it
+    /// cannot make the checkpoint stable itself without having committed it.
+    pub(super) fn maybe_recover_behind(&mut self) {
+        if self.recovery.is_some() || self.changing.is_some() {
+            return;
+        }
+        let stalled = self.now_ms
+            >= self
+                .moved_ms
+                .saturating_add(self.config.retransmit_interval_ms);
+        if !stalled {
+            return;
+        }
+        let f = max_faulty(self.n());
+        if self
+            .checkpoints
+            .highest_voted_above(self.last_committed, f + 1, self.config.me)
+            .is_some()
+        {
             self.start_recovery(RecoveryReason::BehindCheckpoint);
         }
     }
@@ -421,7 +455,13 @@ impl Replica {
                 self.touch_recovery();
                 self.send_recovery(Target::All, &Recovery::NegotiateView { round });
             }
-            Phase::Querying { answers } if answers.len() >= self.q => {
+            // An amnesiac waits one retry interval for answers beyond q (or all of
+            // them): the more replicas answer, the likelier its bound covers what it
+            // signed before (see `set_amnesia_bound`).
+            Phase::Querying { answers }
+                if answers.len() >= self.n()
+                    || (answers.len() >= self.q && (!self.amnesiac || due)) =>
+            {
                 let answers = answers.clone();
                 self.choose_target(&answers);
             }
@@ -433,9 +473,9 @@ impl Replica {
             Phase::Rejoining { retries } => {
                 let retries = *retries;
                 let target = recovering.view_target;
-                if self.view >= target && (self.changing.is_none() || self.view > target) {
-                    self.finish_recovery();
-                } else if due && retries == 0 {
+                let arrived =
+                    self.view >= target && (self.changing.is_none() || self.view > target);
+                if arrived || (due && retries == 0) {
                     self.finish_recovery();
                 } else if due {
                     self.touch_recovery();
@@ -570,13 +610,15 @@ impl Replica {
         self.querying_answers().insert(me, own);
     }
 
-    /// A wiped replica may have signed at heights up to its old high watermark. That
-    /// was at most L above a checkpoint it had made stable, and at least one honest
-    /// replica among any `q` that answer signed that checkpoint, so committed at
-    /// least that far: the highest committed height reported, plus L, bounds what we
-    /// may have signed. A Byzantine answer can inflate it only up to the highest
-    /// proven checkpoint plus L (no honest replica commits beyond its own H), so
-    /// the replica abstains for a bounded number of heights.
+    /// A wiped replica may have signed at heights up to its old high watermark: at
+    /// most L above a checkpoint it had made stable, which the honest replicas that
+    /// signed it committed. The bound is the `(f + 1)`-th highest committed height
+    /// the answers report (so f liars cannot raise it; an honest replica reported at
+    /// least that much), capped at the highest proven checkpoint plus L (no honest
+    /// replica commits beyond its own H), plus L. It covers what the replica signed
+    /// when the answers include the replicas that were as far as it was, which is
+    /// why an amnesiac waits for every answer or one retry interval; the replica
+    /// abstains for a bounded number of heights.
     fn set_amnesia_bound(&mut self, answers: &BTreeMap<ReplicaId, Answer>) {
         self.amnesiac = false;
         let window = self.config.log_window;
@@ -585,18 +627,24 @@ impl Replica {
             .filter_map(|a| a.stable.as_ref().map(|s| s.seq))
             .max()
             .unwrap_or(SeqNo(0));
-        let reported = answers
-            .values()
-            .map(|a| a.last_committed)
-            .max()
+        let mut heights: Vec<SeqNo> = answers.values().map(|a| a.last_committed).collect();
+        heights.sort_unstable_by(|a, b| b.cmp(a));
+        let reported = heights
+            .get(max_faulty(self.n()))
+            .copied()
             .unwrap_or(SeqNo(0))
             .min(SeqNo(proven.0.saturating_add(window)));
         if reported == SeqNo(0) {
-            // Nothing was ever committed: a chain starting up (a replica wiped before
-            // the first commit is the one case this does not cover).
+            // Nothing committed anywhere: a chain starting up, where every replica
+            // starts empty and abstaining would stop them all. (A replica wiped
+            // before the chain's first commit is the case this does not cover.)
             return;
         }
         self.abstain_through = SeqNo(reported.0.saturating_add(window));
+        // It may have signed a VIEW-CHANGE for any view up to one past the view the
+        // others are in.
+        let view = self.recovery.as_ref().map_or(self.view, |r| r.view_target);
+        self.abstain_view_changes_through = View(view.0.saturating_add(1));
         self.ready.recovery.push(RecoveryEvent::Abstaining {
             through: self.abstain_through,
         });

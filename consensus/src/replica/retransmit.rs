@@ -25,6 +25,7 @@ impl Replica {
         if mark != self.progress_mark {
             self.progress_mark = mark;
             self.progress_ms = self.now_ms;
+            self.moved_ms = self.now_ms;
             self.heard_ahead = false;
             return;
         }

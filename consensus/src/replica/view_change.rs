@@ -224,6 +224,12 @@ impl Replica {
             )
             .expect("certificates lie in the window: at most L"),
         };
+        if !self.may_sign_view_change(target) {
+            // A wiped replica changes views with the others but signs nothing it may
+            // have signed before; their VIEW-CHANGEs and NEW-VIEW bring it along.
+            self.after_view_change_recorded();
+            return;
+        }
         let signed = SignedViewChange::sign(&self.key, &self.config.chain_id, self.config.me, &vc);
         self.ready
             .persist
@@ -330,7 +336,8 @@ impl Replica {
         if let Some(changing) = self.changing.as_mut() {
             changing.timer_from_ms.get_or_insert(now);
         }
-        if self.is_primary() && self.building.is_none() {
+        // A wiped new primary may have sent a NEW-VIEW for this view already.
+        if self.is_primary() && self.building.is_none() && self.may_sign_view_change(self.view) {
             // V is exactly q VIEW-CHANGEs, ours first: more would only make NEW-VIEW
             // larger (each is bounded by what an honest replica can send).
             let me = self.config.me;

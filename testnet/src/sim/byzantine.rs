@@ -7,8 +7,8 @@
 //! replicas; on top, no honest replica may accuse an honest one.
 
 use consensus::{
-    Batch, Envelope, Message, PrePrepare, Prepare, SeqNo, SignedMessage, SignedViewChange, Target,
-    View, ViewChange,
+    Batch, Envelope, Message, PrePrepare, Prepare, Recovery, SeqNo, SignedMessage, SignedRecovery,
+    SignedViewChange, Target, View, ViewChange,
 };
 use crypto::{BoundedVec, Canonical, Hash, SigningKey};
 use rand::Rng;
@@ -42,10 +42,15 @@ pub enum Behaviour {
     ForgedNewView,
     /// Goes quiet once it has sent its VIEW-CHANGE, until it is in a view again.
     QuietInViewChange,
+    /// Answers recovery with lies: a view far ahead, a checkpoint far ahead whose
+    /// proof it forged (signed with its own key under the others' ids), a committed
+    /// height far ahead; and serves corrupted blocks in state transfers
+    /// (`sim::transfer`).
+    LyingRecovery,
 }
 
 impl Behaviour {
-    pub const ALL: [Behaviour; 11] = [
+    pub const ALL: [Behaviour; 12] = [
         Behaviour::SilentPrimary,
         Behaviour::Equivocate,
         Behaviour::WrongRoot,
@@ -57,6 +62,7 @@ impl Behaviour {
         Behaviour::BadViewChange,
         Behaviour::ForgedNewView,
         Behaviour::QuietInViewChange,
+        Behaviour::LyingRecovery,
     ];
 }
 
@@ -248,6 +254,14 @@ impl Byzantine {
                 }
                 _ => out = plain(&envelope),
             },
+            Behaviour::LyingRecovery => match &envelope {
+                Envelope::Recovery(signed) => match Recovery::from_canonical_bytes(&signed.payload)
+                {
+                    Ok(answer) => out = plain(&Envelope::Recovery(self.lie(answer))),
+                    Err(_) => out = plain(&envelope),
+                },
+                _ => out = plain(&envelope),
+            },
             // ForgedNewView: the replica's own switch forges Q (see SimNode::start),
             // so what it sends is already the forgery, signed with its key.
             _ => out = plain(&envelope),
@@ -257,6 +271,57 @@ impl Byzantine {
         }
         self.sent.push_back(envelope);
         out
+    }
+
+    /// A recovery answer made to lie, signed with our key.
+    fn lie(&self, answer: Recovery) -> SignedRecovery {
+        let me = consensus::ReplicaId(self.node as u32);
+        let lie = match answer {
+            Recovery::NegotiateViewResponse {
+                round,
+                view,
+                n,
+                validators,
+                ..
+            } => Recovery::NegotiateViewResponse {
+                round,
+                view: View(view.0 + 7),
+                changing: false,
+                n,
+                validators,
+            },
+            Recovery::RecoveryResponse {
+                round,
+                stable,
+                last_committed,
+                ..
+            } => {
+                let seq = SeqNo(stable.as_ref().map_or(0, |s| s.seq.0) + 50);
+                let block_hash = Hash([0x66; 32]);
+                let proof: Vec<SignedMessage> = (0..self.nodes)
+                    .map(|i| {
+                        let mut m = self.sign(&Message::Checkpoint(consensus::Checkpoint {
+                            seq,
+                            block_hash,
+                        }));
+                        m.sender = consensus::ReplicaId(i as u32);
+                        m
+                    })
+                    .collect();
+                Recovery::RecoveryResponse {
+                    round,
+                    stable: Some(consensus::StableCheckpoint {
+                        seq,
+                        block_hash,
+                        proof: BoundedVec::new(proof).expect("N"),
+                    }),
+                    last_committed: SeqNo(last_committed.0 + 1_000),
+                    last_block_hash: Some(block_hash),
+                }
+            }
+            other => other,
+        };
+        SignedRecovery::sign(&self.key, self.chain_id, me, &lie)
     }
 
     /// The same pre-prepare with its batch changed by `edit`, re-digested and signed.

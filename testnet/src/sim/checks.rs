@@ -147,6 +147,8 @@ impl Checker {
                 self.record_signed(signed.sender.0, signed.kind, view, 0, &signed.payload);
                 return;
             }
+            // Recovery requests and answers promise nothing about the order.
+            Envelope::Recovery(_) => return,
         };
         let Ok(decoded) = <Message as crypto::Canonical>::from_canonical_bytes(&message.payload)
         else {

@@ -68,11 +68,10 @@ pub struct SimNode {
     speculative: BTreeMap<u64, Speculative>,
     /// Test-only switches set on this node's replica at every start.
     switches: Switches,
-    /// Senders of CHECKPOINT messages above the committed height, by height: f + 1
-    /// of them at one height mean this node has fallen behind (DESIGN.md section 4).
-    peer_checkpoints: BTreeMap<u64, std::collections::BTreeSet<u32>>,
-    /// When this node last committed (or started).
-    pub last_progress_ms: u64,
+    /// Starts so far: a transfer answer meant for an earlier run is dropped.
+    pub incarnation: u64,
+    /// Requests the host could not carry out (the world reports them).
+    pub host_errors: Vec<String>,
 }
 
 /// Test-only switches of a simulated replica.
@@ -109,8 +108,8 @@ impl SimNode {
             pool: Pool::default(),
             speculative: BTreeMap::new(),
             switches,
-            peer_checkpoints: BTreeMap::new(),
-            last_progress_ms: 0,
+            incarnation: 0,
+            host_errors: Vec::new(),
         };
         node.start(chain);
         node
@@ -122,12 +121,17 @@ impl SimNode {
         config.me = consensus::ReplicaId(self.index as u32);
         let restored =
             (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
+        let empty = restored.is_none();
         let mut replica = Replica::new(config, self.key.clone(), restored)
             .expect("a replica restarts from what its host persisted");
+        if empty {
+            replica.start_amnesiac();
+        }
         replica.set_unsafe_commit_quorum_minus_one(self.switches.broken);
         replica.set_byzantine_forge_q(self.switches.forge_q);
         replica.set_unsafe_skip_new_view_check(self.switches.skip_new_view_check);
         self.replica = Some(replica);
+        self.incarnation += 1;
     }
 
     /// Loses everything that lives only in memory.
@@ -203,6 +207,9 @@ impl SimNode {
             let mut answers = Vec::new();
             if let Some(request) = ready.propose {
                 answers.push(self.propose(chain, now_ms, request));
+                // A proposal consumes the pool report: report what is left, so the
+                // primary can go on proposing while earlier heights are in flight.
+                answers.push(self.pool_report());
             }
             for request in &ready.execute {
                 answers.push(self.execute(chain, bodies, request));
@@ -332,7 +339,13 @@ impl SimNode {
         // Another batch at this height replaces whatever was executed there.
         self.speculative.split_off(&seq);
         let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
-            panic!("the replica asks for height {seq} before the heights under it");
+            // Only a replica with a test-only fault switch gets here; the world
+            // reports it rather than the host panicking.
+            self.host_errors.push(format!(
+                "node {} was asked to execute height {seq} before the heights under it",
+                self.index
+            ));
+            return answer(ExecOutcome::Invalid);
         };
         // Skipping what fails (`ledger::execute_batch`); a transaction nobody has the
         // body of makes the batch malformed.
@@ -425,32 +438,7 @@ impl SimNode {
     }
 }
 
-/// Most checkpoint heights a node remembers hearing of; older ones are dropped.
-const MAX_PEER_CHECKPOINTS: usize = 64;
-
 impl SimNode {
-    /// Notes a peer's CHECKPOINT for `seq`.
-    pub fn heard_checkpoint(&mut self, sender: u32, seq: u64) {
-        if seq <= self.ledger.height() {
-            return;
-        }
-        self.peer_checkpoints.entry(seq).or_default().insert(sender);
-        while self.peer_checkpoints.len() > MAX_PEER_CHECKPOINTS {
-            self.peer_checkpoints.pop_first();
-        }
-    }
-
-    /// The highest height above ours that `f + 1` peers say they checkpointed.
-    pub fn behind_target(&mut self, f: usize) -> Option<u64> {
-        let height = self.ledger.height();
-        self.peer_checkpoints.retain(|seq, _| *seq > height);
-        self.peer_checkpoints
-            .iter()
-            .rev()
-            .find(|(_, senders)| senders.len() > f)
-            .map(|(seq, _)| *seq)
-    }
-
     /// Applies a block obtained by state transfer after checking it against the
     /// hash chain and by re-executing it; the caller checks its certificate
     /// (`info.certificate`).
@@ -483,31 +471,31 @@ impl SimNode {
         Ok(self.append(block, delta, info))
     }
 
-    /// Restarts the replica from a stable checkpoint at the ledger's tip, keeping
-    /// what it signed above it (so it can never sign something else there).
-    pub fn restart_at_checkpoint(&mut self, chain: &Chain, stable: consensus::StableCheckpoint) {
-        let seq = stable.seq;
-        assert_eq!(
-            seq.0,
-            self.ledger.height(),
-            "the ledger reached the checkpoint"
-        );
-        let above: Vec<consensus::SignedMessage> = self
-            .persisted
-            .log
-            .iter()
-            .filter(|signed| {
-                <consensus::Message as crypto::Canonical>::from_canonical_bytes(&signed.payload)
-                    .map(|m| m.seq() > seq)
-                    .unwrap_or(false)
-            })
-            .cloned()
-            .collect();
-        self.persisted.log = BoundedVec::new(above).expect("a subset of a bounded log");
-        self.persisted.stable_checkpoint = Some(stable);
-        self.replica = None;
+    /// After a state transfer: the speculative state is gone (the replica executes
+    /// the heights above the checkpoint again), and so are the proposals. Returns
+    /// the answer to the transfer request: the ledger's tip.
+    pub fn finish_transfer(&mut self) -> Input {
         self.speculative.clear();
         self.pool.proposed.clear();
-        self.start(chain);
+        let tip = self.ledger.tip();
+        Input::Transferred {
+            seq: SeqNo(tip.header.height),
+            block_hash: tip.hash(),
+            timestamp_ms: tip.header.timestamp_ms,
+        }
+    }
+
+    /// Loses everything, the disk included: the node comes back with the genesis
+    /// ledger and no persisted consensus state.
+    pub fn wipe(&mut self, chain: &Chain) {
+        self.crash();
+        let state = chain.genesis.initial_state();
+        let genesis_block = chain.genesis.block(&state);
+        self.ledger = SimLedger {
+            state,
+            blocks: vec![genesis_block],
+            certificates: vec![Vec::new()],
+        };
+        self.persisted = PersistedState::default();
     }
 }

@@ -33,13 +33,14 @@ pub mod byzantine;
 mod checks;
 mod host;
 pub mod network;
+mod scenarios;
 mod transfer;
 mod verdicts;
 mod verify_cache;
 
 use byzantine::{Behaviour, Byzantine, SenderState};
 use checks::Checker;
-use consensus::{Envelope, Input, Message, ReplicaConfig, ReplicaId, Target};
+use consensus::{Envelope, Input, ReplicaConfig, ReplicaId, Target};
 use crypto::{BoundedString, BoundedVec, Hash, Sha256, SigningKey};
 use host::{Chain, SimNode};
 use ledger::{
@@ -49,7 +50,10 @@ use ledger::{
 use network::{Conditions, Network};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+pub use scenarios::Scenario;
+use scenarios::Victim;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use transfer::PendingTransfer;
 use verify_cache::VerifyCache;
 
 pub const FAULT_END_MS: u64 = 3_000;
@@ -58,9 +62,6 @@ pub const SUBMIT_END_MS: u64 = 4_000;
 /// clients stop.
 pub const LIVENESS_BOUND_MS: u64 = 4_000;
 const TICK_MS: u64 = 5;
-/// A node that f + 1 peers say is behind, and that has not committed for this long,
-/// fetches the blocks up to a peer's stable checkpoint (state transfer).
-const CATCH_UP_AFTER_MS: u64 = 200;
 const CLIENTS: usize = 12;
 /// The DESIGN.md section 10 timers (2 s each) scaled down by five, in the same ratio.
 pub const SIM_REQUEST_TIMEOUT_MS: u64 = 400;
@@ -83,6 +84,8 @@ pub struct SimOptions {
     /// Instead of random crashes and partitions: the primary crashes once, at a
     /// random moment, and the run measures how long commits take to resume.
     pub crash_primary: bool,
+    /// A recovery story instead of random crashes and partitions ([`Scenario`]).
+    pub scenario: Option<Scenario>,
 }
 
 impl Default for SimOptions {
@@ -94,6 +97,7 @@ impl Default for SimOptions {
             behaviour: None,
             skip_new_view_check: false,
             crash_primary: false,
+            scenario: None,
         }
     }
 }
@@ -131,6 +135,10 @@ pub struct SeedReport {
     /// With `crash_primary`: from the crash to the first height above the crash-time
     /// tip committed by a quorum of the live replicas.
     pub resume_ms: Option<u64>,
+    /// Blocks a state transfer refused (a peer served one that failed a check).
+    pub refused_blocks: usize,
+    /// With a scenario: how many heights the victim was behind when its fault ended.
+    pub behind_by: u64,
 }
 
 struct Client {
@@ -144,6 +152,10 @@ enum Fault {
     CrashPrimary,
     Crash(usize),
     Restart(usize),
+    /// Restart with nothing on disk.
+    WipeAndRestart(usize),
+    /// Restart every node that is down.
+    RestartAll,
     Partition(usize),
     Heal,
 }
@@ -175,6 +187,15 @@ struct World {
     /// `RBFT_SIM_DEBUG` and `RBFT_SIM_TRACE`, read once per seed.
     debug: bool,
     trace_deliveries: bool,
+    scenario: Option<Scenario>,
+    victim: Option<Victim>,
+    /// Faults scheduled while running (a scenario's restarts).
+    extra_faults: Vec<(u64, Fault)>,
+    pending_transfers: Vec<PendingTransfer>,
+    refused_blocks: usize,
+    behind_by: u64,
+    /// Nodes that started and have not been told to recover yet (after a tick).
+    needs_recover: Vec<bool>,
 }
 
 fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
@@ -232,9 +253,23 @@ impl World {
                 nonce: 0,
             })
             .collect();
-        let chain = chain(&validator_keys, &clients);
+        let mut chain = chain(&validator_keys, &clients);
+        if options.scenario.is_some() {
+            // One transaction per batch: heights pass quickly.
+            chain.config.batch_max_txs = 1;
+        }
         let mut byzantine = Vec::new();
-        if options.byzantine {
+        let victim = options.scenario.map(|_| rng.gen_range(0..options.nodes));
+        if options.scenario == Some(Scenario::LyingPeer) {
+            let liar = (victim.unwrap_or(0) + rng.gen_range(1..options.nodes)) % options.nodes;
+            byzantine.push(Byzantine::new(
+                liar,
+                scenarios::liar_behaviour(),
+                validator_keys[liar].clone(),
+                CHAIN_ID,
+                options.nodes,
+            ));
+        } else if options.byzantine {
             let f = consensus::max_faulty(options.nodes);
             let mut candidates: Vec<usize> = (0..options.nodes).collect();
             for _ in 0..f {
@@ -288,6 +323,17 @@ impl World {
             resume_ms: None,
             debug: std::env::var_os("RBFT_SIM_DEBUG").is_some(),
             trace_deliveries: std::env::var_os("RBFT_SIM_TRACE").is_some(),
+            scenario: options.scenario,
+            victim: victim.map(|node| Victim {
+                node,
+                crash_when_changing: options.scenario == Some(Scenario::MidViewChange),
+                ..Victim::default()
+            }),
+            extra_faults: Vec::new(),
+            pending_transfers: Vec::new(),
+            refused_blocks: 0,
+            behind_by: 0,
+            needs_recover: vec![true; options.nodes],
         }
     }
 
@@ -299,6 +345,9 @@ impl World {
     /// every replica is up and the network whole.
     fn schedule(&mut self) -> Vec<(u64, Fault)> {
         let n = self.nodes.len();
+        if let Some(scenario) = self.scenario {
+            return self.scenario_schedule(scenario);
+        }
         let mut events = Vec::new();
         if self.crash_primary {
             events.push((
@@ -339,52 +388,81 @@ impl World {
             },
             duplication: self.rng.gen_range(0.0..0.1),
         };
-        let mut faults = self.schedule().into_iter().peekable();
+        if let Some(scenario) = self.scenario {
+            // Many heights must pass while the victim is away: little loss, and for
+            // a partition short delays.
+            self.net.conditions.loss = self.rng.gen_range(0.0..0.02);
+            if scenario == Scenario::Partitioned {
+                self.net.conditions.loss = 0.0;
+                self.net.conditions.max_delay_ms = self.rng.gen_range(2..10);
+            }
+        }
+        let (client_min, client_max) = self.scenario.map_or((5, 30), Scenario::client_interval_ms);
+        let mut faults = self.schedule();
+        faults.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
         let mut next_tick = 0;
         let mut next_client = 0;
         let deadline = SUBMIT_END_MS + LIVENESS_BOUND_MS;
         let quorum = consensus::quorum(self.nodes.len());
         loop {
             // The next event: a fault, a tick, a client, or a delivery.
+            if !self.extra_faults.is_empty() {
+                faults.append(&mut self.extra_faults);
+                faults.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+            }
             let mut now = next_tick.min(next_client);
-            if let Some((at, _)) = faults.peek() {
+            if let Some((at, _)) = faults.last() {
                 now = now.min(*at);
             }
             if let Some(at) = self.net.next_at() {
+                now = now.min(at);
+            }
+            if let Some(at) = self.pending_transfers.iter().map(|p| p.due_ms).min() {
                 now = now.min(at);
             }
             self.now_ms = now;
             if now >= FAULT_END_MS && self.net.conditions != Conditions::CALM {
                 self.net.conditions = Conditions::CALM;
             }
-            if let Some((at, _)) = faults.peek() {
+            if let Some((at, _)) = faults.last() {
                 if *at <= now {
-                    let (_, fault) = faults.next().expect("peeked");
+                    let (_, fault) = faults.pop().expect("looked at");
                     self.apply_fault(fault);
                     continue;
                 }
             }
+            if let Some(k) = self.pending_transfers.iter().position(|p| p.due_ms <= now) {
+                let pending = self.pending_transfers.swap_remove(k);
+                self.finish_transfer(pending);
+                continue;
+            }
             if let Some(delivery) = self.net.pop_due(now) {
                 self.deliver(delivery.from, delivery.to, delivery.message);
+                self.crash_victim_if_changing();
                 continue;
             }
             if next_client <= now {
                 if now < SUBMIT_END_MS {
                     self.submit();
                 }
-                next_client = now + self.rng.gen_range(5..30);
+                next_client = now + self.rng.gen_range(client_min..client_max);
                 continue;
             }
-            // Ticks.
+            // Ticks; a node that started is told to recover after its first one.
             for i in 0..self.nodes.len() {
                 self.step(i, Input::Tick { now_ms: now });
-                self.maybe_catch_up(i);
+                if self.needs_recover[i] && self.nodes[i].is_up() {
+                    self.needs_recover[i] = false;
+                    self.step(i, Input::Recover);
+                }
             }
+            self.crash_victim_if_changing();
             next_tick = now + TICK_MS;
             if now >= SUBMIT_END_MS {
                 self.outstanding
                     .retain(|tx| !self.checker.is_committed_by(tx, quorum));
-                if self.outstanding.is_empty() || now >= deadline {
+                let done = self.outstanding.is_empty() && self.victim_caught_up();
+                if done || now >= deadline {
                     break;
                 }
             }
@@ -412,6 +490,7 @@ impl World {
             );
             self.checker.violations.push(text);
         }
+        self.check_victim();
         self.report(seed)
     }
 
@@ -443,9 +522,20 @@ impl World {
                 self.crashes += 1;
             }
             Fault::Crash(_) => {}
+            Fault::WipeAndRestart(i) => {
+                self.nodes[i].wipe(&self.chain);
+                self.apply_fault(Fault::Restart(i));
+            }
+            Fault::RestartAll => {
+                for i in 0..self.nodes.len() {
+                    self.apply_fault(Fault::Restart(i));
+                }
+            }
             Fault::Restart(i) => {
                 if !self.nodes[i].is_up() {
+                    self.victim_back(i);
                     self.nodes[i].start(&self.chain);
+                    self.needs_recover[i] = true;
                     // Clients resend what is outstanding to a node that lost its pool.
                     let outstanding: Vec<VerifiedTx> = self
                         .outstanding
@@ -465,7 +555,20 @@ impl World {
                     self.partitions += 1;
                 }
             }
-            Fault::Heal => self.net.heal(),
+            Fault::Heal => {
+                if let Some(i) = self.victim.as_ref().map(|v| v.node) {
+                    self.victim_back(i);
+                }
+                self.net.heal()
+            }
+        }
+    }
+
+    /// The victim's fault ends: how far behind it is now.
+    fn victim_back(&mut self, i: usize) {
+        let tip = self.highest_tip();
+        if let Some(victim) = self.victim.as_mut().filter(|v| v.node == i) {
+            victim.behind_by = tip.saturating_sub(self.nodes[i].ledger.height());
         }
     }
 
@@ -544,11 +647,6 @@ impl World {
                         eprintln!("{} deliver {from}->{to} {:?}", self.now_ms, message.kind());
                     }
                 }
-                if let Input::Message(verified) = &input {
-                    if let Message::Checkpoint(c) = verified.message() {
-                        self.nodes[to].heard_checkpoint(from as u32, c.seq.0);
-                    }
-                }
                 self.step(to, input)
             }
             Err(rejected) if !self.is_byzantine(from) => self.checker.violations.push(format!(
@@ -562,7 +660,15 @@ impl World {
     fn step(&mut self, i: usize, input: Input) {
         let (readies, committed) =
             self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
-        for ready in readies {
+        let mut transfers = Vec::new();
+        for text in std::mem::take(&mut self.nodes[i].host_errors) {
+            self.checker.violations.push(format!("host: {text}"));
+        }
+        for mut ready in readies {
+            self.watch_victim(i, &ready);
+            if let Some(request) = ready.transfer.take() {
+                transfers.push(request);
+            }
             if self.debug || self.trace_deliveries {
                 for f in &ready.faults {
                     let text = format!("{f:?}");
@@ -577,6 +683,9 @@ impl World {
                 }
                 if let Some(v) = ready.entered_view {
                     eprintln!("{} node {i} entered {v:?}", self.now_ms);
+                }
+                for event in &ready.recovery {
+                    eprintln!("{} node {i} recovery {event:?}", self.now_ms);
                 }
                 if self.trace_deliveries {
                     for g in &ready.ignored {
@@ -627,9 +736,6 @@ impl World {
             let blocks = &self.nodes[i].ledger.blocks;
             blocks[blocks.len() - 1 - committed.len()].hash()
         };
-        if !committed.is_empty() {
-            self.nodes[i].last_progress_ms = self.now_ms;
-        }
         for c in &committed {
             if self.debug {
                 eprintln!(
@@ -651,6 +757,9 @@ impl World {
             self.checker.check_log_bounds(i, replica);
         }
         self.measure_resume();
+        for request in transfers {
+            self.transfer(i, request);
+        }
     }
 }
 

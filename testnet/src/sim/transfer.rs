@@ -1,99 +1,160 @@
-//! State transfer in the simulator: a stand-in for the recovery protocol of
-//! DESIGN.md section 5.2, which the recovery issue builds. A replica that fell
-//! behind the others' garbage-collected window cannot complete the missing heights
-//! with normal-case messages; it copies the committed blocks up to a peer's stable
-//! checkpoint instead, checking everything it copies.
+//! State transfer in the simulator (DESIGN.md section 5.2 step 3): the host's side
+//! of a replica's [`TransferRequest`]. It copies the committed blocks from its
+//! ledger's tip up to the target checkpoint from the first listed peer that is
+//! reachable and serves them, checking each block against its commit certificate,
+//! the hash chain and by re-executing it. A peer that serves a block that fails a
+//! check is dropped and the next one tried; the replica learns where the ledger
+//! got to after a delay that grows with the number of blocks copied.
 
-use super::{World, CATCH_UP_AFTER_MS, CHAIN_ID};
-use consensus::{CommittedBlock, Message, SeqNo};
+use super::host::Committed;
+use super::verify_cache::VerifyCache;
+use super::{byzantine::Behaviour, World, CHAIN_ID};
+use consensus::{CommittedBlock, Message, SeqNo, SignedMessage, TransferRequest};
+use crypto::{Hash, PublicKey};
+use ledger::Block;
+use std::collections::BTreeSet;
+
+/// Simulated time to copy and check this many blocks per millisecond.
+const BLOCKS_PER_MS: u64 = 20;
+
+/// A transfer whose answer the replica gets at `due_ms`, if the node has not
+/// restarted since (`incarnation`).
+pub struct PendingTransfer {
+    pub due_ms: u64,
+    pub node: usize,
+    pub incarnation: u64,
+}
 
 impl World {
-    /// State transfer (a stand-in for DESIGN.md section 5.2, which the recovery issue
-    /// builds): a node that f + 1 peers say is behind and that has stalled takes the
-    /// highest stable checkpoint a reachable peer holds, checks its proof, copies the
-    /// blocks up to it (each checked against its certificate by the commit checks,
-    /// against the hash chain and by re-execution) and restarts its replica there.
-    pub(super) fn maybe_catch_up(&mut self, i: usize) {
-        let f = consensus::max_faulty(self.nodes.len());
-        if !self.nodes[i].is_up()
-            || self.now_ms < self.nodes[i].last_progress_ms + CATCH_UP_AFTER_MS
-            || self.nodes[i].behind_target(f).is_none()
-        {
-            return;
-        }
-        let height = self.nodes[i].ledger.height();
-        let best = (0..self.nodes.len())
-            .filter(|j| *j != i && self.net.connected(i, *j))
-            .filter_map(|j| {
-                let stable = self.nodes[j].replica.as_ref()?.stable_checkpoint()?;
-                (stable.seq.0 > height).then_some((stable.seq.0, j))
-            })
-            .max();
-        let Some((target, j)) = best else {
-            return;
-        };
-        let stable = self.nodes[j]
-            .replica
-            .as_ref()
-            .and_then(|r| r.stable_checkpoint())
-            .cloned()
-            .expect("chosen for its checkpoint");
-        let quorum = consensus::quorum(self.nodes.len());
-        if !stable.is_proven(&self.chain.keys, CHAIN_ID, quorum) {
-            self.checker.violations.push(format!(
-                "state transfer: the checkpoint proof at {} does not hold {quorum} valid signatures for its block",
-                stable.seq.0
-            ));
-            return;
-        }
-        for h in height + 1..=target {
-            let block = self.nodes[j].ledger.blocks[h as usize].clone();
-            let certificate = self.nodes[j].ledger.certificates[h as usize].clone();
-            let view = certificate
-                .first()
-                .and_then(|m| <Message as crypto::Canonical>::from_canonical_bytes(&m.payload).ok())
-                .and_then(|m| m.view())
-                .unwrap_or_default();
-            let info = CommittedBlock {
-                seq: SeqNo(h),
-                view,
-                digest: block.header.batch_digest,
-                block_hash: block.hash(),
-                state_root: block.header.state_root,
-                timestamp_ms: block.header.timestamp_ms,
-                certificate,
-            };
-            let parent = self.nodes[i].ledger.tip().hash();
-            match self.nodes[i].apply_transferred(&self.chain, block, info) {
-                Ok(committed) => self.checker.on_commit(
-                    i,
-                    &parent,
-                    &committed,
-                    &self.chain.keys,
-                    CHAIN_ID,
-                    &mut self.cache,
-                ),
-                Err(text) => {
+    /// Copies what `request` asks for into node `i`'s ledger now and schedules the
+    /// replica's answer.
+    pub(super) fn transfer(&mut self, i: usize, request: TransferRequest) {
+        let target = request.target.seq.0;
+        let start = self.nodes[i].ledger.height();
+        for j in request.peers.iter().map(|p| p.index()) {
+            if self.nodes[i].ledger.height() >= target {
+                break;
+            }
+            if j >= self.nodes.len() || !self.nodes[j].is_up() || !self.net.connected(i, j) {
+                continue;
+            }
+            let lies = self
+                .byzantine
+                .iter()
+                .any(|b| b.node == j && b.behaviour == Behaviour::LyingRecovery);
+            if let Err(text) = self.copy_from(i, j, target, lies) {
+                if !self.is_byzantine(j) {
                     self.checker
                         .violations
-                        .push(format!("state transfer: {text}"));
-                    return;
+                        .push(format!("state transfer from honest node {j}: {text}"));
                 }
+                self.refused_blocks += 1;
             }
         }
-        if self.nodes[i].ledger.tip().hash() != stable.block_hash {
-            self.checker
-                .violations
-                .push("state transfer: the checkpoint names another block".into());
+        let copied = self.nodes[i].ledger.height() - start;
+        if self.debug {
+            eprintln!(
+                "{} node {i} transferred {start}..{} of target {target}",
+                self.now_ms,
+                self.nodes[i].ledger.height()
+            );
+        }
+        self.pending_transfers.push(PendingTransfer {
+            due_ms: self.now_ms + 1 + copied / BLOCKS_PER_MS,
+            node: i,
+            incarnation: self.nodes[i].incarnation,
+        });
+    }
+
+    /// The replica learns where its ledger got to.
+    pub(super) fn finish_transfer(&mut self, pending: PendingTransfer) {
+        let i = pending.node;
+        if !self.nodes[i].is_up() || self.nodes[i].incarnation != pending.incarnation {
             return;
         }
-        self.nodes[i].restart_at_checkpoint(&self.chain, stable);
-        self.nodes[i].last_progress_ms = self.now_ms;
         self.transfers += 1;
-        if self.debug {
-            eprintln!("{} node {i} transferred to {target}", self.now_ms);
-        }
-        let report = self.nodes[i].pool_report();
-        self.step(i, report);
+        let answer = self.nodes[i].finish_transfer();
+        self.step(i, answer);
     }
+
+    /// Copies blocks from `j`'s ledger into `i`'s up to `target`, checking each. A
+    /// lying peer corrupts what it serves.
+    fn copy_from(&mut self, i: usize, j: usize, target: u64, lies: bool) -> Result<(), String> {
+        while self.nodes[i].ledger.height() < target {
+            let h = self.nodes[i].ledger.height() + 1;
+            let Some(block) = self.nodes[j].ledger.blocks.get(h as usize).cloned() else {
+                return Ok(()); // it has no more
+            };
+            let mut block = block;
+            let mut certificate = self.nodes[j].ledger.certificates[h as usize].clone();
+            if lies {
+                match h % 4 {
+                    0 => block.header.timestamp_ms += 1,
+                    1 => certificate.truncate(1),
+                    2 => block.header.state_root = Hash([h as u8; 32]),
+                    // A body that is not the header's (the certificate still holds).
+                    _ => block.txs = crypto::BoundedVec::empty(),
+                }
+            }
+            let info = checked_info(&block, certificate, &self.chain.keys, &mut self.cache)?;
+            let parent = self.nodes[i].ledger.tip().hash();
+            let committed: Committed = self.nodes[i].apply_transferred(&self.chain, block, info)?;
+            self.checker.on_commit(
+                i,
+                &parent,
+                &committed,
+                &self.chain.keys,
+                CHAIN_ID,
+                &mut self.cache,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A transferred block's commit certificate: `q` distinct validators' valid COMMITs
+/// of one view for exactly this block's hash and batch digest.
+fn checked_info(
+    block: &Block,
+    certificate: Vec<SignedMessage>,
+    keys: &[PublicKey],
+    cache: &mut VerifyCache,
+) -> Result<CommittedBlock, String> {
+    let height = block.header.height;
+    let hash = block.hash();
+    let mut signers = BTreeSet::new();
+    let mut view = None;
+    for signed in &certificate {
+        let verified = cache
+            .verify(signed, keys, CHAIN_ID)
+            .map_err(|e| format!("block {height}: a certificate signature: {e}"))?;
+        match verified.message() {
+            Message::Commit(c)
+                if c.seq == SeqNo(height)
+                    && c.block_hash == hash
+                    && c.digest == block.header.batch_digest
+                    && view.is_none_or(|v| v == c.view) =>
+            {
+                view = Some(c.view);
+                signers.insert(signed.sender);
+            }
+            _ => return Err(format!("block {height}: a COMMIT for another block")),
+        }
+    }
+    let q = consensus::quorum(keys.len());
+    if signers.len() < q {
+        return Err(format!(
+            "block {height}: {} signers, quorum {q}",
+            signers.len()
+        ));
+    }
+    Ok(CommittedBlock {
+        seq: SeqNo(height),
+        view: view.unwrap_or_default(),
+        digest: block.header.batch_digest,
+        block_hash: hash,
+        state_root: block.header.state_root,
+        timestamp_ms: block.header.timestamp_ms,
+        certificate,
+    })
 }

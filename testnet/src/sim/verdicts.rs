@@ -67,6 +67,8 @@ impl World {
             equivocations_injected: self.byzantine.iter().map(|b| b.equivocations.len()).sum(),
             equivocations_detected: self.detected.len(),
             resume_ms: self.resume_ms,
+            refused_blocks: self.refused_blocks,
+            behind_by: self.behind_by,
         }
     }
 
