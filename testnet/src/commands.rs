@@ -303,12 +303,7 @@ pub fn bench_catch_up(options: &testnet::catch_up_bench::CatchUpOptions, json: b
     };
     let report = match testnet::catch_up_bench::run(options, &interrupt) {
         Ok(report) => report,
-        Err((e, kept)) => {
-            let kept = kept.map_or(String::new(), |dir| {
-                format!("\n(testnet kept in {} for its logs)", dir.display())
-            });
-            return fail(format!("bench-catch-up: {e}{kept}"));
-        }
+        Err(failure) => return fail(format!("bench-catch-up: {failure}")),
     };
     let rss = report
         .peak_rss_mib

@@ -107,20 +107,33 @@ pub enum CatchUpError {
     Interrupted,
 }
 
+/// A failed run, and the testnet directory kept for the nodes' logs.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}{}", kept.as_ref().map_or(String::new(), |dir| format!("\n(testnet kept in {} for its logs)", dir.display())))]
+pub struct CatchUpFailure {
+    pub error: CatchUpError,
+    pub kept: Option<std::path::PathBuf>,
+}
+
 /// Runs the benchmark in a fresh temporary testnet. On an error the directory is
-/// kept for the nodes' logs, and the error names it.
+/// kept for the nodes' logs, and the failure names it.
 pub fn run(
     options: &CatchUpOptions,
     interrupt: &std::sync::Arc<AtomicBool>,
-) -> Result<CatchUpReport, (CatchUpError, Option<std::path::PathBuf>)> {
+) -> Result<CatchUpReport, Box<CatchUpFailure>> {
     let tmp = tempfile::Builder::new()
         .prefix("rbft-catch-up-")
         .tempdir()
-        .map_err(|e| (CatchUpError::TempDir(e), None))?;
-    match run_in(tmp.path(), options, interrupt) {
-        Ok(report) => Ok(report),
-        Err(e) => Err((e, Some(tmp.keep()))),
-    }
+        .map_err(|e| CatchUpFailure {
+            error: CatchUpError::TempDir(e),
+            kept: None,
+        })?;
+    run_in(tmp.path(), options, interrupt).map_err(|error| {
+        Box::new(CatchUpFailure {
+            error,
+            kept: Some(tmp.keep()),
+        })
+    })
 }
 
 fn run_in(
