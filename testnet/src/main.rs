@@ -79,6 +79,9 @@ enum Command {
         /// Print a JSON summary as the last line.
         #[arg(long)]
         json: bool,
+        /// Keep the temporary testnet (logs, stores) after a success too.
+        #[arg(long)]
+        keep: bool,
     },
     /// Run the deterministic simulator over many seeds.
     Sim {
@@ -138,11 +141,13 @@ fn main() -> ExitCode {
             blocks,
             timeout,
             json,
+            keep,
         } => {
             let options = testnet::catch_up_bench::CatchUpOptions {
                 blocks,
                 timeout: std::time::Duration::from_secs(timeout),
                 progress: true,
+                keep,
             };
             commands::bench_catch_up(&options, json)
         }

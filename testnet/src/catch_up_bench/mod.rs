@@ -48,6 +48,8 @@ pub struct CatchUpOptions {
     pub timeout: Duration,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// Keep the testnet directory (nodes' logs and stores) after a success too.
+    pub keep: bool,
 }
 
 impl Default for CatchUpOptions {
@@ -56,6 +58,7 @@ impl Default for CatchUpOptions {
             blocks: 100_000,
             timeout: Duration::from_secs(600),
             progress: true,
+            keep: false,
         }
     }
 }
@@ -128,12 +131,19 @@ pub fn run(
             error: CatchUpError::TempDir(e),
             kept: None,
         })?;
-    run_in(tmp.path(), options, interrupt).map_err(|error| {
-        Box::new(CatchUpFailure {
+    let result = run_in(tmp.path(), options, interrupt);
+    match result {
+        Ok(report) => {
+            if options.keep {
+                eprintln!("bench-catch-up: testnet kept in {}", tmp.keep().display());
+            }
+            Ok(report)
+        }
+        Err(error) => Err(Box::new(CatchUpFailure {
             error,
             kept: Some(tmp.keep()),
-        })
-    })
+        })),
+    }
 }
 
 fn run_in(
