@@ -369,3 +369,32 @@ async fn a_target_without_a_proof_fails_at_once() {
     assert!(matches!(driven.end, CatchUpEvent::Failed { .. }));
     assert_eq!(served[3].load(Ordering::SeqCst), 0);
 }
+
+/// A driver whose ledger is not at `from_height` ends the transfer: no peer is
+/// blamed and no other peer is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_elsewhere_ends_the_transfer_without_blaming_peers() {
+    let (me, _peers, served, target) = network().await;
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let order = vec![ReplicaId(3), ReplicaId(1)];
+    tokio::spawn(transfer(
+        me.clone(),
+        events_tx,
+        checker(),
+        order,
+        0,
+        target,
+        7,
+    ));
+    let driven = drive(&mut events, |first| {
+        Some(Refusal::NotOnTip { first, tip: 5 })
+    })
+    .await;
+    let CatchUpEvent::Failed { reason, .. } = driven.end else {
+        panic!("the transfer cannot succeed");
+    };
+    assert!(reason.contains("tip is 5"), "{reason}");
+    assert_eq!(served[1].load(Ordering::SeqCst), 0, "no other peer asked");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(me.connected().contains(&ReplicaId(3)), "not punished");
+}

@@ -173,7 +173,9 @@ pub async fn transfer(
                 stable: transfer.target,
             },
             Err(Stop::DriverGone) => return,
-            Err(Stop::Failed(reason)) => CatchUpEvent::Failed { generation, reason },
+            Err(Stop::PeerFailed(reason) | Stop::Abort(reason)) => {
+                CatchUpEvent::Failed { generation, reason }
+            }
             Err(Stop::Restart) => CatchUpEvent::Failed {
                 generation,
                 reason: "restarted outside a peer's turn".into(),
@@ -183,14 +185,17 @@ pub async fn transfer(
     let _ = events.send(DriverEvent::CatchUp(event)).await;
 }
 
-/// Why a transfer ends without reaching its target.
+/// Why copying from a peer stopped short of the target.
 enum Stop {
     /// The driver stopped listening (it stopped, or moved to another transfer).
     DriverGone,
     /// The driver refused a chunk an earlier peer served: go on with this peer
     /// from the driver's tip.
     Restart,
-    Failed(String),
+    /// This peer failed; the next one may do better.
+    PeerFailed(String),
+    /// No peer can help: the ledger is not where the transfer thinks it is.
+    Abort(String),
 }
 
 /// A chunk the driver has not answered for yet.
@@ -223,16 +228,16 @@ impl Transfer {
         for &peer in peers {
             match self.copy_from(peer).await {
                 Ok(()) => return Ok(()),
-                Err(Stop::Failed(reason)) => {
+                Err(Stop::PeerFailed(reason)) => {
                     tracing::info!(peer = peer.0, %reason, "block transfer: going on from the next peer");
                     last_failure = format!("peer {}: {reason}", peer.0);
                 }
                 // copy_from handles its restarts; the next peer goes on anyway.
                 Err(Stop::Restart) => {}
-                Err(Stop::DriverGone) => return Err(Stop::DriverGone),
+                Err(stop @ (Stop::DriverGone | Stop::Abort(_))) => return Err(stop),
             }
         }
-        Err(Stop::Failed(format!(
+        Err(Stop::PeerFailed(format!(
             "no peer served the blocks up to {} (last: {last_failure})",
             self.target.seq.0
         )))
@@ -293,12 +298,16 @@ impl Transfer {
                 Some(_) => {
                     self.net
                         .punish(peer, "answered a block fetch with something else");
-                    return Err(Stop::Failed("answered with something else".into()));
+                    return Err(Stop::PeerFailed("answered with something else".into()));
                 }
-                None => return Err(Stop::Failed(format!("no answer for blocks from {from}"))),
+                None => {
+                    return Err(Stop::PeerFailed(format!(
+                        "no answer for blocks from {from}"
+                    )))
+                }
             };
             if served.is_empty() {
-                return Err(Stop::Failed(format!("has no blocks from {from}")));
+                return Err(Stop::PeerFailed(format!("has no blocks from {from}")));
             }
             if (served.len() as u64) < count {
                 // A short answer (its byte budget): the fetches after it start
@@ -331,12 +340,12 @@ impl Transfer {
             checker.check_chunk(served, from, asked, parent, &target)
         })
         .await
-        .map_err(|e| Stop::Failed(format!("checking blocks: {e}")))?;
+        .map_err(|e| Stop::PeerFailed(format!("checking blocks: {e}")))?;
         checked.map_err(|bad| {
             let reason = bad.to_string();
             self.net
                 .punish(peer, &format!("served bad blocks: {reason}"));
-            Stop::Failed(reason)
+            Stop::PeerFailed(reason)
         })
     }
 
@@ -367,7 +376,7 @@ impl Transfer {
     /// Waits for the driver's answer to the oldest chunk sent.
     async fn settle_one(&mut self, current: ReplicaId) -> Result<(), Stop> {
         let Some(pending) = self.acks.pop_front() else {
-            return Err(Stop::Failed("nothing left to fetch or apply".into()));
+            return Err(Stop::PeerFailed("nothing left to fetch or apply".into()));
         };
         match pending.applied.await {
             Ok(Ok(height)) => {
@@ -375,7 +384,7 @@ impl Transfer {
                 self.log_progress();
                 Ok(())
             }
-            Ok(Err(refusal @ Refusal::NotOnTip { .. })) => Err(Stop::Failed(refusal.to_string())),
+            Ok(Err(refusal @ Refusal::NotOnTip { .. })) => Err(Stop::Abort(refusal.to_string())),
             Ok(Err(Refusal::Stale)) | Err(_) => Err(Stop::DriverGone),
             Ok(Err(refusal @ Refusal::Invalid { .. })) => {
                 let reason = refusal.to_string();
@@ -388,7 +397,7 @@ impl Transfer {
                 self.acks.clear();
                 self.sent = self.applied;
                 if pending.peer == current {
-                    Err(Stop::Failed(reason))
+                    Err(Stop::PeerFailed(reason))
                 } else {
                     Err(Stop::Restart)
                 }
