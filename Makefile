@@ -38,6 +38,7 @@ bench: deps
 	$(CARGO) bench -p crypto -p ledger
 	$(CARGO) build --release -p node -p testnet
 	./target/release/testnet bench --duration 60 --rate 5000
+	./target/release/testnet bench-catch-up --blocks 100000
 
 clean:
 	$(CARGO) clean

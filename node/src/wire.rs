@@ -11,8 +11,12 @@ use serde::{Deserialize, Serialize};
 pub const MAX_FORWARD_TXS: usize = 256;
 /// The most transaction bodies one fetch asks for.
 pub const MAX_FETCH_TXS: usize = 10_000;
-/// The most blocks one fetch returns.
-pub const MAX_FETCH_BLOCKS: usize = 16;
+/// The most blocks one fetch returns. A block transfer writes each answer in one
+/// synced write, so small blocks come many to an answer.
+pub const MAX_FETCH_BLOCKS: usize = 256;
+/// A node stops adding blocks to an answer once it holds this many bytes, so an
+/// answer is at most this plus one block, however large the blocks.
+pub const FETCH_BLOCKS_BUDGET_BYTES: usize = 4 << 20;
 
 /// A one-way message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +64,8 @@ pub struct CertifiedBlock {
 pub enum FetchResponse {
     /// The bodies this node has, in any order; missing ones are left out.
     Txs(BoundedVec<SignedTransaction, MAX_FETCH_TXS>),
-    /// Consecutive blocks from the height asked for (empty when it has none).
+    /// Consecutive blocks from the height asked for (empty when it has none), at
+    /// most as many as asked and within [`FETCH_BLOCKS_BUDGET_BYTES`] but the last.
     Blocks(BoundedVec<CertifiedBlock, MAX_FETCH_BLOCKS>),
     /// `None` while no checkpoint is stable.
     StableCheckpoint(Option<StableCheckpoint>),
@@ -70,8 +75,10 @@ impl Canonical for FetchResponse {
     const NAME: &'static str = "fetch response";
     const MAX_ENCODED_LEN: usize = {
         let txs = 3 + MAX_FETCH_TXS * <SignedTransaction as Canonical>::MAX_ENCODED_LEN;
-        let blocks = 3 + MAX_FETCH_BLOCKS
-            * (<Block as Canonical>::MAX_ENCODED_LEN + <Certificate as Canonical>::MAX_ENCODED_LEN);
+        let blocks = 3
+            + FETCH_BLOCKS_BUDGET_BYTES
+            + <Block as Canonical>::MAX_ENCODED_LEN
+            + <Certificate as Canonical>::MAX_ENCODED_LEN;
         1 + if txs > blocks { txs } else { blocks }
     };
 }

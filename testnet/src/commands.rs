@@ -293,3 +293,43 @@ fn print_report(report: &BenchReport, rss_mib: &[Option<u64>], json: bool) {
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
+
+/// `testnet bench-catch-up`: fails (non-zero) when node 3 does not reach the tip in
+/// time, or anything else goes wrong.
+pub fn bench_catch_up(options: &testnet::catch_up_bench::CatchUpOptions, json: bool) -> ExitCode {
+    let interrupt = match interrupt_flag() {
+        Ok(flag) => flag,
+        Err(e) => return fail(e),
+    };
+    let report = match testnet::catch_up_bench::run(options, &interrupt) {
+        Ok(report) => report,
+        Err(failure) => return fail(format!("bench-catch-up: {failure}")),
+    };
+    let rss = report
+        .peak_rss_mib
+        .map_or("?".to_owned(), |mib| mib.to_string());
+    println!(
+        "node 3 caught up {} blocks in {:.1} s from its start: {:.0} blocks/s; \
+         the transfer itself {:.1} s, {:.0} blocks/s; peak RSS {} MiB (chain generated in {:.1} s)",
+        report.blocks,
+        report.caught_up_s,
+        report.blocks_per_s,
+        report.transfer_s,
+        report.transfer_blocks_per_s,
+        rss,
+        report.generate_s
+    );
+    if json {
+        let line = serde_json::json!({
+            "blocks": report.blocks,
+            "caught_up_s": round1(report.caught_up_s),
+            "blocks_per_s": round1(report.blocks_per_s),
+            "transfer_s": round1(report.transfer_s),
+            "transfer_blocks_per_s": round1(report.transfer_blocks_per_s),
+            "peak_rss_mib": report.peak_rss_mib,
+            "generate_s": round1(report.generate_s),
+        });
+        println!("{line}");
+    }
+    ExitCode::SUCCESS
+}

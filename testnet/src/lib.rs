@@ -3,10 +3,12 @@
 //! - [`layout`]: the directory of a local testnet (keys, genesis, configs);
 //! - [`procs`]: its nodes as supervised child processes;
 //! - [`bench`]: the load generator and its measurements;
+//! - [`catch_up_bench`]: how fast a node far behind catches up;
 //! - [`sim`]: the deterministic simulator.
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod catch_up_bench;
 pub mod layout;
 pub mod procs;
 pub mod sim;

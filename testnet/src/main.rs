@@ -1,5 +1,5 @@
-//! `testnet`: local networks (`up`), the benchmark (`bench`) and the deterministic
-//! simulator (`sim`), DESIGN.md section 9.
+//! `testnet`: local networks (`up`), the benchmarks (`bench`, `bench-catch-up`) and
+//! the deterministic simulator (`sim`), DESIGN.md section 9.
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -67,6 +67,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure how fast a node 100,000 blocks behind catches up: a generated chain
+    /// in nodes 0-2, node 3 started empty; prints blocks/s and node 3's peak RSS.
+    BenchCatchUp {
+        /// Blocks in the generated chain (a multiple of the checkpoint interval, 10).
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
+        blocks: u64,
+        /// Fail unless node 3 reaches the tip within this many seconds of its start.
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
+        /// Print a JSON summary as the last line.
+        #[arg(long)]
+        json: bool,
+        /// Keep the temporary testnet (logs, stores) after a success too.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Run the deterministic simulator over many seeds.
     Sim {
         /// How many seeds to run.
@@ -131,6 +147,20 @@ fn main() -> ExitCode {
                 ..Default::default()
             };
             commands::bench(dir.as_deref(), nodes, senders as usize, &options, json)
+        }
+        Command::BenchCatchUp {
+            blocks,
+            timeout,
+            json,
+            keep,
+        } => {
+            let options = testnet::catch_up_bench::CatchUpOptions {
+                blocks,
+                timeout: std::time::Duration::from_secs(timeout),
+                progress: true,
+                keep,
+            };
+            commands::bench_catch_up(&options, json)
         }
         Command::Sim {
             seeds,

@@ -17,6 +17,23 @@ pub enum ValidatorChange {
     Remove(PublicKey),
 }
 
+impl ValidatorChange {
+    /// The validator set after `changes`, in order.
+    pub fn apply_all(
+        validators: &[ValidatorInfo],
+        changes: &[ValidatorChange],
+    ) -> Vec<ValidatorInfo> {
+        let mut out = validators.to_vec();
+        for change in changes {
+            match change {
+                ValidatorChange::Add(v) => out.push(v.clone()),
+                ValidatorChange::Remove(key) => out.retain(|v| v.public_key != *key),
+            }
+        }
+        out
+    }
+}
+
 /// Every account and the state tree over them.
 #[derive(Default)]
 pub struct State {
@@ -97,6 +114,23 @@ impl StateDelta {
             validator_changes,
             tree,
         }
+    }
+
+    /// Extends this delta with `later`, a delta computed on the state this one leads
+    /// to: the result takes the state from `self.parent_root` to `later.state_root`
+    /// in one step. Several consecutive blocks executed this way are committed in
+    /// one write, and each is executed on a view with a single layer (a view with a
+    /// layer per block would search every layer on each read).
+    pub fn absorb(&mut self, later: StateDelta) {
+        assert_eq!(
+            later.parent_root, self.state_root,
+            "a delta absorbs only the delta computed on the state it leads to"
+        );
+        self.state_root = later.state_root;
+        self.accounts.extend(later.accounts);
+        self.validator_changes.extend(later.validator_changes);
+        self.tree.buckets.extend(later.tree.buckets);
+        self.tree.nodes.extend(later.tree.nodes);
     }
 }
 
@@ -193,6 +227,56 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         assert_eq!(fresh.root(), spec_root);
+    }
+
+    #[test]
+    fn an_absorbed_delta_equals_applying_both_in_order() {
+        let accounts = || (0..20u8).map(|i| (Address([i; 20]), acc(i as u64)));
+        let base = State::from_accounts(accounts());
+        let d1 = StateDelta::compute(
+            &base.view(),
+            BTreeMap::from([(Address([1; 20]), acc(100)), (Address([99; 20]), acc(1))]),
+            vec![],
+        );
+        let d2 = StateDelta::compute(
+            &base.view().with_layer(&d1),
+            BTreeMap::from([(Address([1; 20]), acc(7)), (Address([150; 20]), acc(3))]),
+            vec![],
+        );
+        let mut both = State::from_accounts(accounts());
+        both.apply(d1.clone());
+        both.apply(d2.clone());
+
+        let mut merged = d1;
+        merged.absorb(d2);
+        assert_eq!(merged.parent_root, base.root());
+        assert_eq!(merged.state_root, both.root());
+        let view = base.view().with_layer(&merged);
+        assert_eq!(view.root(), both.root());
+        for address in [[1; 20], [2; 20], [99; 20], [150; 20]].map(Address) {
+            assert_eq!(view.account(&address), both.account(&address));
+        }
+        let mut once = State::from_accounts(accounts());
+        once.apply(merged);
+        assert_eq!(once.root(), both.root());
+        assert_eq!(once.account_count(), both.account_count());
+    }
+
+    #[test]
+    #[should_panic(expected = "absorbs only the delta computed on the state it leads to")]
+    fn a_delta_from_elsewhere_is_not_absorbed() {
+        let base = State::from_accounts([(Address([1; 20]), acc(1))]);
+        let mut d1 = StateDelta::compute(
+            &base.view(),
+            BTreeMap::from([(Address([2; 20]), acc(2))]),
+            vec![],
+        );
+        let d2 = StateDelta::compute(
+            &base.view(),
+            BTreeMap::from([(Address([3; 20]), acc(3))]),
+            vec![],
+        );
+        d1.absorb(d2);
     }
 
     #[test]

@@ -217,18 +217,84 @@ impl Store {
         certificate: &[u8],
         delta: StateDelta,
     ) -> Result<(), StoreError> {
+        self.commit_blocks(&[(block, certificate)], delta)
+    }
+
+    /// Commits consecutive blocks from the next height, each with its certificate,
+    /// as one synced write: all of them or, on `Err`, none (on disk and in memory).
+    /// `delta` takes the state from the tip to the last block's state root (one
+    /// block's delta, or several joined with [`StateDelta::absorb`]); the roots of
+    /// the blocks before the last are the caller's to check as it executes them.
+    /// Panics on an empty `blocks`.
+    pub fn commit_blocks(
+        &mut self,
+        blocks: &[(&Block, &[u8])],
+        delta: StateDelta,
+    ) -> Result<(), StoreError> {
+        let (last, _) = blocks
+            .last()
+            .expect("commit_blocks needs at least one block");
+        let mut tip = self.tip;
+        let mut batch = WriteBatch::default();
+        for (block, certificate) in blocks {
+            tip = self.put_block(&mut batch, tip, block, certificate)?;
+        }
+        if delta.parent_root != self.state.root() {
+            return Err(StoreError::DeltaOnOtherState {
+                height: last.header.height,
+                delta_parent: delta.parent_root,
+                current: self.state.root(),
+            });
+        }
+        if delta.state_root != last.header.state_root {
+            return Err(StoreError::StateRootMismatch {
+                height: last.header.height,
+                header: last.header.state_root,
+                executed: delta.state_root,
+            });
+        }
+        let accounts = self.cf(CF_ACCOUNTS);
+        for (address, account) in &delta.accounts {
+            batch.put_cf(accounts, address.0, account.to_canonical_bytes());
+        }
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
+        let validators = ValidatorChange::apply_all(&self.validators, &delta.validator_changes);
+        if !delta.validator_changes.is_empty() {
+            let stored = StoredValidators(
+                BoundedVec::new(validators.clone()).expect("execution caps the validator set"),
+            );
+            batch.put_cf(meta, META_VALIDATORS, stored.to_canonical_bytes());
+        }
+        self.write(batch)?;
+
+        self.state.apply(delta);
+        self.tip = tip;
+        self.validators = validators;
+        Ok(())
+    }
+
+    /// Checks that `block` follows `tip` and adds it, its transaction index entries
+    /// and its certificate to `batch`. Returns the tip it makes.
+    fn put_block(
+        &self,
+        batch: &mut WriteBatch,
+        tip: Tip,
+        block: &Block,
+        certificate: &[u8],
+    ) -> Result<Tip, StoreError> {
         let header = &block.header;
         let height = header.height;
-        if height != self.tip.height + 1 {
+        if height != tip.height + 1 {
             return Err(StoreError::NotNext {
-                tip: self.tip.height,
+                tip: tip.height,
                 got: height,
             });
         }
-        if header.parent != self.tip.hash {
+        if header.parent != tip.hash {
             return Err(StoreError::WrongParent {
                 height,
-                expected: self.tip.hash,
+                expected: tip.hash,
                 got: header.parent,
             });
         }
@@ -237,32 +303,16 @@ impl Store {
         if !block.header_describes(&tx_hashes) {
             return Err(StoreError::BodyMismatch { height });
         }
-        if delta.parent_root != self.state.root() {
-            return Err(StoreError::DeltaOnOtherState {
-                height,
-                delta_parent: delta.parent_root,
-                current: self.state.root(),
-            });
-        }
-        if delta.state_root != header.state_root {
-            return Err(StoreError::StateRootMismatch {
-                height,
-                header: header.state_root,
-                executed: delta.state_root,
-            });
-        }
         if certificate.len() > MAX_CERTIFICATE_BYTES {
             return Err(StoreError::CertificateTooLarge {
                 len: certificate.len(),
                 max: MAX_CERTIFICATE_BYTES,
             });
         }
-
         let tip = Tip {
             height,
             hash: block.hash(),
         };
-        let mut batch = WriteBatch::default();
         batch.put_cf(
             self.cf(CF_BLOCKS),
             height_key(height),
@@ -277,26 +327,8 @@ impl Store {
             };
             batch.put_cf(txs, tx_hash.0, location.to_canonical_bytes());
         }
-        let accounts = self.cf(CF_ACCOUNTS);
-        for (address, account) in &delta.accounts {
-            batch.put_cf(accounts, address.0, account.to_canonical_bytes());
-        }
         batch.put_cf(self.cf(CF_CERTIFICATES), height_key(height), certificate);
-        let meta = self.cf(CF_META);
-        batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
-        let validators = apply_changes(&self.validators, &delta.validator_changes);
-        if !delta.validator_changes.is_empty() {
-            let stored = StoredValidators(
-                BoundedVec::new(validators.clone()).expect("execution caps the validator set"),
-            );
-            batch.put_cf(meta, META_VALIDATORS, stored.to_canonical_bytes());
-        }
-        self.write(batch)?;
-
-        self.state.apply(delta);
-        self.tip = tip;
-        self.validators = validators;
-        Ok(())
+        Ok(tip)
     }
 
     pub fn tip(&self) -> Tip {
@@ -472,17 +504,6 @@ impl Store {
             what: what.to_string(),
         }
     }
-}
-
-fn apply_changes(validators: &[ValidatorInfo], changes: &[ValidatorChange]) -> Vec<ValidatorInfo> {
-    let mut out = validators.to_vec();
-    for change in changes {
-        match change {
-            ValidatorChange::Add(v) => out.push(v.clone()),
-            ValidatorChange::Remove(key) => out.retain(|v| v.public_key != *key),
-        }
-    }
-    out
 }
 
 fn db_options() -> Options {

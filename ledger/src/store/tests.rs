@@ -321,3 +321,150 @@ fn governance_changes_the_stored_validator_set() {
     let store = Store::open(dir.path(), &c.genesis).unwrap();
     assert_eq!(store.validators().last(), Some(&newcomer));
 }
+
+/// `count` consecutive blocks of `n` transfers each on top of `store`, executed the
+/// way a state transfer executes them (each on one layer holding the ones before),
+/// with the joined delta.
+fn next_blocks(
+    store: &Store,
+    chain: &mut Chain,
+    count: usize,
+    n: usize,
+) -> (Vec<Block>, StateDelta) {
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut joined: Option<StateDelta> = None;
+    for _ in 0..count {
+        let txs: Vec<VerifiedTx> = (0..n)
+            .map(|_| {
+                let signed = Transaction {
+                    chain_id: ChainId::new("test-chain").unwrap(),
+                    signer: chain.alice.public_key(),
+                    nonce: chain.nonce,
+                    kind: TxKind::Transfer {
+                        to: chain.bob,
+                        amount: 3,
+                    },
+                }
+                .sign(&chain.alice);
+                chain.nonce += 1;
+                VerifiedTx::verify(signed).unwrap()
+            })
+            .collect();
+        let view = match &joined {
+            Some(delta) => store.state().view().with_layer(delta),
+            None => store.state().view(),
+        };
+        let env = ExecEnv {
+            chain_id: "test-chain",
+            admin: chain.genesis.admin,
+            validators: store.validators(),
+        };
+        let delta = execute_block(&view, env, &txs).unwrap();
+        drop(view);
+        let (height, parent) = match blocks.last() {
+            Some(block) => (block.header.height + 1, block.hash()),
+            None => (store.tip().height + 1, store.tip().hash),
+        };
+        blocks.push(Block::assemble(
+            height,
+            parent,
+            crypto::sha256(&height.to_le_bytes()),
+            1000 + height,
+            chain.genesis.validators[0].public_key,
+            txs.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        ));
+        match &mut joined {
+            Some(joined) => joined.absorb(delta),
+            None => joined = Some(delta),
+        }
+    }
+    (blocks, joined.expect("count > 0"))
+}
+
+#[test]
+fn consecutive_blocks_commit_in_one_write_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let alice = Address::of(&c.alice.public_key());
+    let (tip, root) = {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        let (blocks, delta) = next_blocks(&store, &mut c, 3, 2);
+        let certificates: Vec<Vec<u8>> = (1..=3u8).map(|i| vec![i; 10]).collect();
+        let group: Vec<(&Block, &[u8])> = blocks
+            .iter()
+            .zip(&certificates)
+            .map(|(b, c)| (b, c.as_slice()))
+            .collect();
+        store.commit_blocks(&group, delta).unwrap();
+        assert_eq!(store.tip().height, 3);
+        assert_eq!(store.tip().hash, blocks[2].hash());
+        assert_eq!(store.state().root(), blocks[2].header.state_root);
+        for (block, certificate) in blocks.iter().zip(&certificates) {
+            let height = block.header.height;
+            assert_eq!(store.block(height).unwrap().as_ref(), Some(block));
+            assert_eq!(
+                store.certificate(height).unwrap().as_ref(),
+                Some(certificate)
+            );
+            assert_eq!(store.height_of(&block.hash()).unwrap(), Some(height));
+            let location = store.tx_location(&block.txs[1].hash()).unwrap().unwrap();
+            assert_eq!((location.height, location.index), (height, 1));
+        }
+        assert_eq!(store.account(&alice).unwrap().nonce, 6);
+        assert_eq!(store.account(&c.bob).unwrap().balance, 18);
+        (store.tip(), store.state().root())
+    };
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!((store.tip(), store.state().root()), (tip, root));
+    assert_eq!(store.account_on_disk(&alice).unwrap().unwrap().nonce, 6);
+}
+
+fn refs(owned: &[(Block, Vec<u8>)]) -> Vec<(&Block, &[u8])> {
+    owned.iter().map(|(b, c)| (b, c.as_slice())).collect()
+}
+
+#[test]
+fn a_group_with_one_bad_block_writes_none_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+    let (blocks, delta) = next_blocks(&store, &mut c, 3, 1);
+    let before = (store.tip(), store.state().root());
+    let group = |blocks: &[Block]| -> Vec<(Block, Vec<u8>)> {
+        blocks.iter().map(|b| (b.clone(), Vec::new())).collect()
+    };
+
+    let mut broken = group(&blocks);
+    broken[1].0.header.parent = crypto::sha256(b"elsewhere");
+    assert!(matches!(
+        store.commit_blocks(&refs(&broken), delta.clone()),
+        Err(StoreError::WrongParent { height: 2, .. })
+    ));
+    let mut gap = group(&blocks);
+    gap.remove(1);
+    assert!(matches!(
+        store.commit_blocks(&refs(&gap), delta.clone()),
+        Err(StoreError::NotNext { tip: 1, got: 3 })
+    ));
+    let mut emptied = group(&blocks);
+    emptied[2].0.txs = BoundedVec::empty();
+    assert!(matches!(
+        store.commit_blocks(&refs(&emptied), delta.clone()),
+        Err(StoreError::BodyMismatch { height: 3 })
+    ));
+    // The delta of three blocks does not end at the second block's root.
+    let short = group(&blocks[..2]);
+    assert!(matches!(
+        store.commit_blocks(&refs(&short), delta.clone()),
+        Err(StoreError::StateRootMismatch { height: 2, .. })
+    ));
+    assert_eq!((store.tip(), store.state().root()), before);
+    for height in 1..=3 {
+        assert!(store.block(height).unwrap().is_none());
+        assert!(store.certificate(height).unwrap().is_none());
+    }
+
+    store.commit_blocks(&refs(&group(&blocks)), delta).unwrap();
+    assert_eq!(store.tip().height, 3);
+}

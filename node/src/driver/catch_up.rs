@@ -1,17 +1,19 @@
 //! Getting what this node lacks from its peers: the bodies of a batch it must
 //! execute, and, when it has fallen behind the others' stable checkpoint, the
 //! committed blocks up to it (a stand-in for the recovery protocol of DESIGN.md
-//! section 5.2, which a later issue builds).
+//! section 5.2, which a later issue builds; the block transfer itself is
+//! [`super::transfer`]). Also answers peers' fetches.
 //!
 //! Everything fetched is checked before use: bodies by their signatures and hashes;
-//! blocks by their commit certificate (q valid COMMITs for the block's hash), the
-//! hash chain and re-execution; the checkpoint by its proof.
+//! blocks by their commit certificate, the hash chain and re-execution; the
+//! checkpoint by its proof.
 
+use super::transfer::{self, ask, CatchUpEvent};
 use super::{Driver, DriverError, DriverEvent};
 use crate::net::NetHandle;
 use crate::shared::Shared;
-use crate::wire::{CertifiedBlock, FetchRequest, FetchResponse, MAX_FETCH_BLOCKS};
-use consensus::{ExecuteRequest, Message, PersistedState, ReplicaId, SeqNo, StableCheckpoint};
+use crate::wire::{FetchRequest, FetchResponse, FETCH_BLOCKS_BUDGET_BYTES};
+use consensus::{ExecuteRequest, Message, PersistedState, ReplicaId, StableCheckpoint};
 use crypto::{BoundedVec, Canonical, Hash};
 use ledger::VerifiedTx;
 use std::collections::{BTreeMap, HashSet};
@@ -22,24 +24,6 @@ use tokio::sync::mpsc;
 /// How long a node that f + 1 peers say is behind waits for normal progress before
 /// it transfers blocks.
 const STALL_BEFORE_CATCH_UP: Duration = Duration::from_millis(1000);
-
-/// What a catch-up task reports.
-pub enum CatchUpEvent {
-    /// Consecutive blocks from the ledger's next height.
-    Blocks {
-        generation: u64,
-        blocks: Vec<CertifiedBlock>,
-    },
-    /// Every block up to the checkpoint was sent.
-    Reached {
-        generation: u64,
-        stable: StableCheckpoint,
-    },
-    Failed {
-        generation: u64,
-        reason: String,
-    },
-}
 
 /// Notices that this node is behind.
 #[derive(Default)]
@@ -122,24 +106,6 @@ impl Tracker {
     }
 }
 
-/// What the transfer task needs to check a checkpoint on its own.
-#[derive(Clone)]
-struct Checker {
-    keys: Vec<crypto::PublicKey>,
-    chain_id: String,
-    quorum: usize,
-    interval: u64,
-}
-
-impl Checker {
-    /// A checkpoint height with `q` valid matching CHECKPOINTs.
-    fn holds(&self, stable: &StableCheckpoint) -> bool {
-        stable.seq.0 > 0
-            && stable.seq.0 % self.interval == 0
-            && stable.is_proven(&self.keys, &self.chain_id, self.quorum)
-    }
-}
-
 impl Driver {
     /// Starts a block transfer if this node is behind and none runs.
     pub(super) fn maybe_catch_up(&mut self) {
@@ -163,36 +129,40 @@ impl Driver {
             .map(ReplicaId)
             .filter(|p| *p != self.shared.me)
             .collect();
-        tokio::spawn(transfer(
-            self.net.clone(),
-            self.events_tx.clone(),
-            self.checker(),
-            peers,
-            height,
-            generation,
-        ));
-    }
-
-    fn checker(&self) -> Checker {
-        Checker {
-            keys: self.config.validators.clone(),
-            chain_id: self.config.chain_id.clone(),
-            quorum: consensus::quorum(self.config.n()),
-            interval: self.config.checkpoint_interval,
-        }
+        let (net, events, checker) = (self.net.clone(), self.events_tx.clone(), self.checker());
+        tokio::spawn(async move {
+            match transfer::find_target(&net, &checker, &peers, height).await {
+                Some((target, peers)) => {
+                    transfer::transfer(net, events, checker, peers, height, target, generation)
+                        .await
+                }
+                None => {
+                    let reason = format!("no peer has a proven stable checkpoint above {height}");
+                    let event = CatchUpEvent::Failed { generation, reason };
+                    let _ = events.send(DriverEvent::CatchUp(event)).await;
+                }
+            }
+        });
     }
 
     pub(super) fn on_catch_up(&mut self, event: CatchUpEvent) -> Result<(), DriverError> {
         let current = self.catch_up.running;
         match event {
-            CatchUpEvent::Blocks { generation, blocks } if current == Some(generation) => {
-                for certified in blocks {
-                    if let Err(reason) = self.apply_transferred(certified) {
-                        tracing::warn!(%reason, "block transfer refused a block");
-                        self.catch_up.failed();
-                        return self.resume_replica();
-                    }
+            CatchUpEvent::Blocks {
+                generation,
+                chunk,
+                applied,
+            } if current == Some(generation) => {
+                let outcome = self.apply_chunk(chunk)?;
+                if let Err(refusal) = &outcome {
+                    tracing::warn!(%refusal, "block transfer: a chunk was refused");
                 }
+                // The task may have given up on this chunk already.
+                let _ = applied.send(outcome);
+                Ok(())
+            }
+            CatchUpEvent::Blocks { applied, .. } => {
+                let _ = applied.send(Err(transfer::Refusal::Stale));
                 Ok(())
             }
             CatchUpEvent::Reached { generation, stable } if current == Some(generation) => {
@@ -206,72 +176,6 @@ impl Driver {
             }
             _ => Ok(()),
         }
-    }
-
-    /// Checks a transferred block against its certificate, the hash chain and by
-    /// re-executing it, then commits it.
-    fn apply_transferred(&mut self, certified: CertifiedBlock) -> Result<(), String> {
-        let CertifiedBlock { block, certificate } = certified;
-        let height = block.header.height;
-        let block_hash = block.hash();
-        let keys = &self.config.validators;
-        let mut signers = HashSet::new();
-        for signed in certificate.commits.iter() {
-            let verified = consensus::verify(signed, keys, &self.config.chain_id)
-                .map_err(|e| format!("block {height}: a certificate signature: {e}"))?;
-            match verified.message() {
-                Message::Commit(c)
-                    if c.seq.0 == height
-                        && c.view.0 == certificate.view
-                        && c.block_hash == block_hash
-                        && c.digest == block.header.batch_digest =>
-                {
-                    signers.insert(signed.sender);
-                }
-                _ => {
-                    return Err(format!(
-                        "block {height}: a certificate COMMIT is for another block"
-                    ))
-                }
-            }
-        }
-        if signers.len() < consensus::quorum(keys.len()) {
-            return Err(format!(
-                "block {height}: the certificate has {} signers",
-                signers.len()
-            ));
-        }
-        let signed_txs = block.txs.to_vec();
-        let txs: Vec<VerifiedTx> = VerifiedTx::verify_many(signed_txs)
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("block {height} holds a badly signed transaction"))?;
-        let delta = {
-            let store = self.shared.store.read().expect("store lock");
-            let tip = store.tip();
-            if height != tip.height + 1 || block.header.parent != tip.hash {
-                return Err(format!(
-                    "block {height} does not extend the tip {}",
-                    tip.height
-                ));
-            }
-            let env = super::exec::env(&self.shared, &store);
-            ledger::execute_block(&store.state().view(), env, &txs)
-                .map_err(|e| format!("block {height} does not execute: {e}"))?
-        };
-        let info = consensus::CommittedBlock {
-            seq: SeqNo(height),
-            view: consensus::View(certificate.view),
-            digest: block.header.batch_digest,
-            block_hash,
-            state_root: block.header.state_root,
-            timestamp_ms: block.header.timestamp_ms,
-            certificate: certificate.commits.to_vec(),
-        };
-        super::exec::write_block(&self.shared, &block, &certificate, delta)
-            .map_err(|e| e.to_string())?;
-        self.log.push_committed(&info);
-        Ok(())
     }
 
     /// Restarts the replica at a stable checkpoint the ledger reached, keeping what
@@ -360,73 +264,6 @@ impl Driver {
             }
         }
         Ok(())
-    }
-}
-
-/// Finds a peer whose stable checkpoint is above `height`, checks its proof and
-/// streams the blocks up to it to the driver.
-async fn transfer(
-    net: NetHandle,
-    events: mpsc::Sender<DriverEvent>,
-    checker: Checker,
-    peers: Vec<ReplicaId>,
-    height: u64,
-    generation: u64,
-) {
-    let fail = |reason: String| DriverEvent::CatchUp(CatchUpEvent::Failed { generation, reason });
-    for peer in peers {
-        let Some(FetchResponse::StableCheckpoint(Some(stable))) =
-            ask(&net, peer, FetchRequest::StableCheckpoint).await
-        else {
-            continue;
-        };
-        if stable.seq.0 <= height {
-            continue;
-        }
-        if !checker.holds(&stable) {
-            net.punish(peer, "served a stable checkpoint without a valid proof");
-            continue;
-        }
-        let mut next = height + 1;
-        let mut ok = true;
-        while next <= stable.seq.0 {
-            let count = (stable.seq.0 - next + 1).min(MAX_FETCH_BLOCKS as u64) as u32;
-            let Some(FetchResponse::Blocks(blocks)) =
-                ask(&net, peer, FetchRequest::Blocks { from: next, count }).await
-            else {
-                ok = false;
-                break;
-            };
-            let blocks = blocks.to_vec();
-            if blocks.is_empty() || blocks[0].block.header.height != next {
-                ok = false;
-                break;
-            }
-            next += blocks.len() as u64;
-            let event = CatchUpEvent::Blocks { generation, blocks };
-            if events.send(DriverEvent::CatchUp(event)).await.is_err() {
-                return;
-            }
-        }
-        if ok {
-            let event = CatchUpEvent::Reached { generation, stable };
-            let _ = events.send(DriverEvent::CatchUp(event)).await;
-            return;
-        }
-    }
-    let _ = events
-        .send(fail(format!("no peer served blocks above {height}")))
-        .await;
-}
-
-async fn ask(net: &NetHandle, peer: ReplicaId, request: FetchRequest) -> Option<FetchResponse> {
-    let bytes = net.request(peer, request.to_canonical_bytes()).await.ok()?;
-    match FetchResponse::from_canonical_bytes(&bytes) {
-        Ok(response) => Some(response),
-        Err(e) => {
-            net.punish(peer, &format!("undecodable fetch response: {e}"));
-            None
-        }
     }
 }
 
@@ -524,20 +361,8 @@ pub fn serve(shared: &Shared, request: FetchRequest) -> FetchResponse {
             FetchResponse::Txs(BoundedVec::new(txs).expect("at most as many as asked"))
         }
         FetchRequest::Blocks { from, count } => {
-            let count = (count as usize).min(MAX_FETCH_BLOCKS);
             let store = shared.store.read().expect("store lock");
-            let mut blocks = Vec::new();
-            for height in from..from.saturating_add(count as u64) {
-                let (Ok(Some(block)), Ok(Some(cert))) =
-                    (store.block(height), store.certificate(height))
-                else {
-                    break;
-                };
-                let Ok(certificate) = crate::wire::Certificate::from_canonical_bytes(&cert) else {
-                    break;
-                };
-                blocks.push(CertifiedBlock { block, certificate });
-            }
+            let blocks = transfer::blocks_to_serve(&store, from, count, FETCH_BLOCKS_BUDGET_BYTES);
             FetchResponse::Blocks(BoundedVec::new(blocks).expect("at most MAX_FETCH_BLOCKS"))
         }
         FetchRequest::StableCheckpoint => {

@@ -304,29 +304,54 @@ impl Executor {
 
 /// Writes a committed block with its certificate (one synced write), then takes its
 /// transactions out of the pool, drops pooled ones it made stale and counts it in
-/// the metrics. Both ways a block commits go through here: the replica's commits
-/// and blocks copied from a peer.
+/// the metrics. Both ways a block commits go through here or [`write_blocks`]: the
+/// replica's commits and blocks copied from a peer.
 pub(super) fn write_block(
     shared: &Shared,
     block: &Block,
     certificate: &Certificate,
     delta: StateDelta,
 ) -> Result<(), StoreError> {
-    shared.store.write().expect("store lock").commit_block(
-        block,
-        &certificate.to_canonical_bytes(),
-        delta,
-    )?;
-    let hashes = block.tx_hashes();
-    let senders: BTreeSet<Address> = block.txs.iter().map(|t| t.tx.sender()).collect();
+    write_blocks(shared, &[(block, certificate)], delta)
+}
+
+/// [`write_block`] for consecutive blocks whose joined delta is `delta`: one synced
+/// write for all of them (`Store::commit_blocks`), all or none.
+pub(super) fn write_blocks(
+    shared: &Shared,
+    blocks: &[(&Block, &Certificate)],
+    delta: StateDelta,
+) -> Result<(), StoreError> {
+    let certificates: Vec<Vec<u8>> = blocks
+        .iter()
+        .map(|(_, certificate)| certificate.to_canonical_bytes())
+        .collect();
+    let group: Vec<(&Block, &[u8])> = blocks
+        .iter()
+        .zip(&certificates)
+        .map(|((block, _), certificate)| (*block, certificate.as_slice()))
+        .collect();
+    shared
+        .store
+        .write()
+        .expect("store lock")
+        .commit_blocks(&group, delta)?;
+    let mut hashes = Vec::new();
+    let mut senders: BTreeSet<Address> = BTreeSet::new();
+    let mut txs = 0;
+    for (block, _) in blocks {
+        hashes.extend(block.tx_hashes());
+        senders.extend(block.txs.iter().map(|t| t.tx.sender()));
+        txs += block.txs.len() as u64;
+    }
     let store = shared.store.read().expect("store lock");
     let mut pool = shared.mempool.lock().expect("mempool lock");
     pool.remove_committed(hashes.iter());
     pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
     let metrics = &shared.metrics;
     metrics.pool_size.set(pool.len() as i64);
-    metrics.committed_blocks.inc();
-    metrics.committed_txs.inc_by(block.txs.len() as u64);
-    metrics.height.set(block.header.height as i64);
+    metrics.committed_blocks.inc_by(blocks.len() as u64);
+    metrics.committed_txs.inc_by(txs);
+    metrics.height.set(store.tip().height as i64);
     Ok(())
 }

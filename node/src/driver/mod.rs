@@ -12,10 +12,12 @@
 mod catch_up;
 mod exec;
 mod log;
+pub mod transfer;
 
-pub use catch_up::{serve, CatchUpEvent};
+pub use catch_up::serve;
 pub use exec::{CommitError, Executor};
 pub use log::{ConsensusLog, LogError};
+pub use transfer::CatchUpEvent;
 
 use crate::net::NetHandle;
 use crate::shared::Shared;

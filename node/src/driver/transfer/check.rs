@@ -1,0 +1,470 @@
+//! The checks a block transfer makes off the driver, on the blocking pool: what a
+//! peer served must be the next blocks, chained, each with a valid commit
+//! certificate, validly signed transactions and a body that matches its header
+//! (see [`super`]).
+
+use crate::wire::{Certificate, CertifiedBlock};
+use consensus::{Message, MessageKind, SeqNo, StableCheckpoint};
+use crypto::{BatchItem, Canonical, Hash};
+use ledger::{Block, VerifiedTx};
+use std::collections::BTreeSet;
+
+/// Why blocks a peer served were refused (the peer is punished).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadBlocks {
+    #[error("served block {got} where {expected} was asked for")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("served {got} blocks where at most {asked} were asked for")]
+    TooMany { asked: u64, got: usize },
+    #[error("block {height} does not name the block before it as its parent")]
+    BrokenChain { height: u64 },
+    #[error("block {height}'s transactions do not match its header")]
+    BodyMismatch { height: u64 },
+    #[error("block {height}: a certificate entry is not a COMMIT of a validator for this block in the certificate's view")]
+    ForeignCommit { height: u64 },
+    #[error("block {height}: the certificate has {signers} distinct signers, {quorum} needed")]
+    TooFewSigners {
+        height: u64,
+        signers: usize,
+        quorum: usize,
+    },
+    #[error("block {height}: a certificate signature does not verify")]
+    BadCommitSignature { height: u64 },
+    #[error("block {height} holds a badly signed transaction")]
+    BadTxSignature { height: u64 },
+    #[error("block {height} is not the block of the target checkpoint")]
+    NotTheTarget { height: u64 },
+}
+
+/// What the transfer task needs to check a checkpoint and blocks on its own.
+#[derive(Clone)]
+pub struct Checker {
+    pub keys: Vec<crypto::PublicKey>,
+    pub chain_id: String,
+    pub quorum: usize,
+    pub interval: u64,
+}
+
+/// A block whose certificate, transaction signatures and body were checked, and
+/// that names the block before it in its chunk as its parent.
+pub struct CheckedBlock {
+    pub block: Block,
+    pub hash: Hash,
+    pub certificate: Certificate,
+    pub txs: Vec<VerifiedTx>,
+}
+
+/// Consecutive checked blocks, as one peer served them.
+pub struct CheckedChunk {
+    pub blocks: Vec<CheckedBlock>,
+}
+
+impl Checker {
+    /// A checkpoint height with `q` valid matching CHECKPOINTs.
+    pub fn holds(&self, stable: &StableCheckpoint) -> bool {
+        stable.seq.0 > 0
+            && stable.seq.0 % self.interval == 0
+            && stable.is_proven(&self.keys, &self.chain_id, self.quorum)
+    }
+
+    /// Checks blocks a peer served for the heights from `from` (at most `asked`):
+    /// see the module documentation. `parent` is the hash of block `from - 1`
+    /// where the caller knows it (the driver checks the first chunk against its
+    /// tip).
+    pub fn check_chunk(
+        &self,
+        served: Vec<CertifiedBlock>,
+        from: u64,
+        asked: u64,
+        parent: Option<Hash>,
+        target: &StableCheckpoint,
+    ) -> Result<CheckedChunk, BadBlocks> {
+        if served.len() as u64 > asked {
+            return Err(BadBlocks::TooMany {
+                asked,
+                got: served.len(),
+            });
+        }
+        let mut commit_items = Vec::new();
+        let mut commit_heights = Vec::new();
+        let mut txs = Vec::new();
+        let mut tx_heights = Vec::new();
+        let mut hashes = Vec::with_capacity(served.len());
+        let mut previous = parent;
+        for (expected, certified) in (from..).zip(&served) {
+            let header = &certified.block.header;
+            let height = header.height;
+            if height != expected {
+                return Err(BadBlocks::WrongHeight {
+                    expected,
+                    got: height,
+                });
+            }
+            if previous.is_some_and(|p| p != header.parent) {
+                return Err(BadBlocks::BrokenChain { height });
+            }
+            if !certified.block.body_matches_header() {
+                return Err(BadBlocks::BodyMismatch { height });
+            }
+            let hash = certified.block.hash();
+            if height == target.seq.0 && hash != target.block_hash {
+                return Err(BadBlocks::NotTheTarget { height });
+            }
+            for item in self.certificate_items(certified, hash)? {
+                commit_items.push(item);
+                commit_heights.push(height);
+            }
+            for tx in certified.block.txs.iter() {
+                txs.push(tx.clone());
+                tx_heights.push(height);
+            }
+            hashes.push(hash);
+            previous = Some(hash);
+        }
+        let valid = crypto::verify_batch(&commit_items);
+        if let Some(bad) = valid.iter().position(|ok| !ok) {
+            return Err(BadBlocks::BadCommitSignature {
+                height: commit_heights[bad],
+            });
+        }
+        let mut verified = VerifiedTx::verify_many(txs).into_iter();
+        let mut blocks = Vec::with_capacity(served.len());
+        let mut tx_heights = tx_heights.into_iter();
+        for (certified, hash) in served.into_iter().zip(hashes) {
+            let count = certified.block.txs.len();
+            let mut block_txs = Vec::with_capacity(count);
+            for (tx, height) in verified.by_ref().take(count).zip(tx_heights.by_ref()) {
+                block_txs.push(tx.map_err(|_| BadBlocks::BadTxSignature { height })?);
+            }
+            blocks.push(CheckedBlock {
+                block: certified.block,
+                hash,
+                certificate: certified.certificate,
+                txs: block_txs,
+            });
+        }
+        Ok(CheckedChunk { blocks })
+    }
+
+    /// The signatures to verify for `certified`'s certificate, once every entry
+    /// is a COMMIT of a validator for this block and `q` distinct validators sign.
+    fn certificate_items(
+        &self,
+        certified: &CertifiedBlock,
+        hash: Hash,
+    ) -> Result<Vec<BatchItem>, BadBlocks> {
+        let header = &certified.block.header;
+        let height = header.height;
+        let certificate = &certified.certificate;
+        let domain = MessageKind::Commit.domain(&self.chain_id);
+        let mut signers = BTreeSet::new();
+        let mut items = Vec::with_capacity(certificate.commits.len());
+        for signed in certificate.commits.iter() {
+            let key = self.keys.get(signed.sender.index());
+            let commit = match Message::from_canonical_bytes(&signed.payload) {
+                Ok(Message::Commit(commit)) => Some(commit),
+                _ => None,
+            };
+            let matches = commit.is_some_and(|c| {
+                c.seq == SeqNo(height)
+                    && c.view.0 == certificate.view
+                    && c.block_hash == hash
+                    && c.digest == header.batch_digest
+            });
+            let (Some(key), true, MessageKind::Commit) = (key, matches, signed.kind) else {
+                return Err(BadBlocks::ForeignCommit { height });
+            };
+            signers.insert(signed.sender);
+            items.push(BatchItem::new(
+                *key,
+                domain,
+                &signed.payload,
+                signed.signature,
+            ));
+        }
+        if signers.len() < self.quorum {
+            return Err(BadBlocks::TooFewSigners {
+                height,
+                signers: signers.len(),
+                quorum: self.quorum,
+            });
+        }
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consensus::{Commit, Prepare, ReplicaId, SignedMessage, View};
+    use crypto::{BoundedVec, SigningKey};
+    use ledger::{ChainId, SignedTransaction, Transaction, TxKind};
+
+    const CHAIN: &str = "transfer-test";
+
+    fn validators() -> Vec<SigningKey> {
+        (0..4u8)
+            .map(|i| SigningKey::from_seed([i + 1; 32]))
+            .collect()
+    }
+
+    fn checker() -> Checker {
+        Checker {
+            keys: validators().iter().map(|k| k.public_key()).collect(),
+            chain_id: CHAIN.into(),
+            quorum: 3,
+            interval: 10,
+        }
+    }
+
+    fn transfer(nonce: u64) -> SignedTransaction {
+        let key = SigningKey::from_seed([9; 32]);
+        Transaction {
+            chain_id: ChainId::new(CHAIN).unwrap(),
+            signer: key.public_key(),
+            nonce,
+            kind: TxKind::Transfer {
+                to: ledger::Address([7; 20]),
+                amount: 1,
+            },
+        }
+        .sign(&key)
+    }
+
+    fn commit(signer: usize, view: u64, block: &Block) -> SignedMessage {
+        let message = Message::Commit(Commit {
+            view: View(view),
+            seq: SeqNo(block.header.height),
+            digest: block.header.batch_digest,
+            block_hash: block.hash(),
+        });
+        SignedMessage::sign(
+            &validators()[signer],
+            CHAIN,
+            ReplicaId(signer as u32),
+            &message,
+        )
+    }
+
+    fn certify(block: Block, signers: &[usize]) -> CertifiedBlock {
+        let commits = signers.iter().map(|s| commit(*s, 2, &block)).collect();
+        CertifiedBlock {
+            certificate: Certificate {
+                view: 2,
+                commits: BoundedVec::new(commits).unwrap(),
+            },
+            block,
+        }
+    }
+
+    fn block(height: u64, parent: Hash, txs: Vec<SignedTransaction>) -> Block {
+        Block::assemble(
+            height,
+            parent,
+            crypto::sha256(&height.to_be_bytes()),
+            1_000 + height,
+            validators()[0].public_key(),
+            txs,
+            crypto::sha256(b"state"),
+        )
+    }
+
+    /// Blocks 11..=13 on a parent, two transfers each, certified by 0, 1, 2.
+    fn chain() -> (Hash, Vec<CertifiedBlock>) {
+        let parent = crypto::sha256(b"block 10");
+        let mut previous = parent;
+        let mut out = Vec::new();
+        for height in 11..=13 {
+            let b = block(
+                height,
+                previous,
+                vec![transfer(2 * height), transfer(2 * height + 1)],
+            );
+            previous = b.hash();
+            out.push(certify(b, &[0, 1, 2]));
+        }
+        (parent, out)
+    }
+
+    /// A target checkpoint at 20 (beyond these blocks) unless a test needs one here.
+    fn far_target() -> StableCheckpoint {
+        StableCheckpoint {
+            seq: SeqNo(20),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::empty(),
+        }
+    }
+
+    #[test]
+    fn a_certified_chain_passes_with_its_transactions_verified() {
+        let (parent, served) = chain();
+        let hashes: Vec<Hash> = served.iter().map(|c| c.block.hash()).collect();
+        let checked = checker()
+            .check_chunk(served, 11, 16, Some(parent), &far_target())
+            .unwrap();
+        assert_eq!(checked.blocks.len(), 3);
+        for (block, hash) in checked.blocks.iter().zip(hashes) {
+            assert_eq!(block.hash, hash);
+            assert_eq!(block.txs.len(), 2);
+            assert_eq!(block.txs[1].hash(), block.block.txs[1].hash());
+        }
+        // Without a known parent (the driver checks it against its tip).
+        let (_, served) = chain();
+        assert!(checker()
+            .check_chunk(served, 11, 3, None, &far_target())
+            .is_ok());
+    }
+
+    /// Each way a served chunk is refused, with the height it names.
+    #[test]
+    fn each_bad_chunk_is_refused_with_its_reason() {
+        type Tamper = fn(&mut Vec<CertifiedBlock>, &mut StableCheckpoint);
+        let cases: Vec<(&str, Tamper, BadBlocks)> = vec![
+            (
+                "starts elsewhere",
+                |s, _| {
+                    s.remove(0);
+                },
+                BadBlocks::WrongHeight {
+                    expected: 11,
+                    got: 12,
+                },
+            ),
+            (
+                "a gap",
+                |s, _| {
+                    s.remove(1);
+                },
+                BadBlocks::WrongHeight {
+                    expected: 12,
+                    got: 13,
+                },
+            ),
+            (
+                "another parent",
+                |s, _| {
+                    let b = block(12, crypto::sha256(b"fork"), vec![]);
+                    s[1] = certify(b, &[0, 1, 2]);
+                },
+                BadBlocks::BrokenChain { height: 12 },
+            ),
+            (
+                "a body that is not the header's",
+                |s, _| {
+                    s[2].block.txs = BoundedVec::new(vec![transfer(99)]).unwrap();
+                },
+                BadBlocks::BodyMismatch { height: 13 },
+            ),
+            (
+                "two signers",
+                |s, _| {
+                    let b = s[1].block.clone();
+                    s[1] = certify(b, &[0, 2]);
+                },
+                BadBlocks::TooFewSigners {
+                    height: 12,
+                    signers: 2,
+                    quorum: 3,
+                },
+            ),
+            (
+                "one signer three times",
+                |s, _| {
+                    let b = s[1].block.clone();
+                    s[1] = certify(b, &[3, 3, 3]);
+                },
+                BadBlocks::TooFewSigners {
+                    height: 12,
+                    signers: 1,
+                    quorum: 3,
+                },
+            ),
+            (
+                "a COMMIT for another block",
+                |s, _| {
+                    let other = block(12, Hash::ZERO, vec![]);
+                    s[1].certificate.commits[0] = commit(0, 2, &other);
+                },
+                BadBlocks::ForeignCommit { height: 12 },
+            ),
+            (
+                "a COMMIT of another view",
+                |s, _| {
+                    let b = s[0].block.clone();
+                    s[0].certificate.commits[2] = commit(2, 3, &b);
+                },
+                BadBlocks::ForeignCommit { height: 11 },
+            ),
+            (
+                "a PREPARE",
+                |s, _| {
+                    let b = &s[0].block;
+                    let prepare = Message::Prepare(Prepare {
+                        view: View(2),
+                        seq: SeqNo(11),
+                        digest: b.header.batch_digest,
+                    });
+                    s[0].certificate.commits[1] =
+                        SignedMessage::sign(&validators()[1], CHAIN, ReplicaId(1), &prepare);
+                },
+                BadBlocks::ForeignCommit { height: 11 },
+            ),
+            (
+                "a signer that is not a validator",
+                |s, _| {
+                    s[2].certificate.commits[0].sender = ReplicaId(7);
+                },
+                BadBlocks::ForeignCommit { height: 13 },
+            ),
+            (
+                "a COMMIT signed by someone else",
+                |s, _| {
+                    s[2].certificate.commits[0].sender = ReplicaId(3);
+                },
+                BadBlocks::BadCommitSignature { height: 13 },
+            ),
+            (
+                "a forged transaction",
+                |s, _| {
+                    let mut forged = transfer(50);
+                    forged.signature.0[5] ^= 1;
+                    let b = block(12, s[0].block.hash(), vec![transfer(48), forged]);
+                    s[1] = certify(b, &[0, 1, 2]);
+                    s.truncate(2);
+                },
+                BadBlocks::BadTxSignature { height: 12 },
+            ),
+            (
+                "not the target's block",
+                |_, target| {
+                    target.seq = SeqNo(12);
+                    target.block_hash = crypto::sha256(b"the real one");
+                },
+                BadBlocks::NotTheTarget { height: 12 },
+            ),
+        ];
+        for (name, tamper, expected) in cases {
+            let (parent, mut served) = chain();
+            let mut target = far_target();
+            tamper(&mut served, &mut target);
+            let refused = checker()
+                .check_chunk(served, 11, 16, Some(parent), &target)
+                .err();
+            assert_eq!(refused, Some(expected), "{name}");
+        }
+        let (parent, served) = chain();
+        assert_eq!(
+            checker()
+                .check_chunk(served, 11, 2, Some(parent), &far_target())
+                .err(),
+            Some(BadBlocks::TooMany { asked: 2, got: 3 })
+        );
+        let (_, served) = chain();
+        assert_eq!(
+            checker()
+                .check_chunk(served, 11, 3, Some(Hash::ZERO), &far_target())
+                .err(),
+            Some(BadBlocks::BrokenChain { height: 11 })
+        );
+    }
+}
