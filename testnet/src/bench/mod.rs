@@ -274,6 +274,17 @@ pub fn run(
     options: &BenchOptions,
     interrupt: &AtomicBool,
 ) -> Result<BenchReport, BenchError> {
+    execute(target, senders, options, interrupt).map(|(_, shared)| report(&shared))
+}
+
+/// [`run`], handing back the signed plan and the stamps, of which [`tracked::run_tracked`]
+/// makes its lists of hashes.
+fn execute(
+    target: &BenchTarget,
+    senders: &[SigningKey],
+    options: &BenchOptions,
+    interrupt: &AtomicBool,
+) -> Result<(Plan, Shared), BenchError> {
     if senders.is_empty() {
         return Err(BenchError::NoSenders);
     }
@@ -337,7 +348,7 @@ pub fn run(
         shared.stop_following.store(true, Ordering::SeqCst);
     });
 
-    Ok(report(&shared))
+    Ok((plan, shared))
 }
 
 fn bench_client(url: &str) -> Client {
@@ -680,6 +691,8 @@ fn report(shared: &Shared) -> BenchReport {
         elapsed_s: shared.start.elapsed().as_secs_f64(),
     }
 }
+
+pub mod tracked;
 
 #[cfg(test)]
 mod tests;
