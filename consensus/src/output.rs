@@ -78,6 +78,14 @@ pub enum RecoveryReason {
 }
 
 impl RecoveryReason {
+    pub const ALL: [RecoveryReason; 5] = [
+        RecoveryReason::Start,
+        RecoveryReason::BehindCheckpoint,
+        RecoveryReason::ViewAhead,
+        RecoveryReason::TransferIncomplete,
+        RecoveryReason::Isolated,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             RecoveryReason::Start => "start",
@@ -103,6 +111,16 @@ pub enum RecoveryPhase {
 }
 
 impl RecoveryPhase {
+    /// 1 to 4 in the order of the phases, for a metrics gauge (0: no recovery).
+    pub fn number(self) -> i64 {
+        match self {
+            RecoveryPhase::NegotiatingView => 1,
+            RecoveryPhase::Querying => 2,
+            RecoveryPhase::Transferring => 3,
+            RecoveryPhase::Rejoining => 4,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             RecoveryPhase::NegotiatingView => "negotiating_view",

@@ -10,7 +10,7 @@ use crate::driver::{self, DriverEvent};
 use crate::net::{NetEvent, NetHandle};
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, PeerMessage, MAX_FORWARD_TXS};
-use consensus::{Input, Message, ReplicaId};
+use consensus::ReplicaId;
 use crypto::{BoundedVec, Canonical, PublicKey};
 use ledger::SignedTransaction;
 use std::sync::Arc;
@@ -56,18 +56,6 @@ pub async fn run(
                                 continue;
                             }
                         };
-                        if let Input::Message(verified) = &input {
-                            if let Message::Checkpoint(c) = verified.message() {
-                                let seq = c.seq.0;
-                                let event = DriverEvent::PeerCheckpoint {
-                                    sender: from.0,
-                                    seq,
-                                };
-                                if driver.send(event).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
                         if driver.send(DriverEvent::Input(input)).await.is_err() {
                             return;
                         }

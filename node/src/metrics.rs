@@ -29,6 +29,13 @@ pub struct Metrics {
     pub rejected_txs: Counter,
     /// View changes this node started, by reason.
     pub view_changes: Family<ReasonLabel, Counter>,
+    pub recoveries: Family<ReasonLabel, Counter>,
+    /// 0 without recovery; 1 negotiating the view, 2 querying checkpoints, 3
+    /// transferring blocks, 4 rejoining (`consensus::RecoveryPhase::number`).
+    pub recovery_phase: Gauge,
+    /// The checkpoint height a transfer is bringing the ledger to (0 without one).
+    pub recovery_target_height: Gauge,
+    pub transferred_blocks: Counter,
     /// Seconds from accepting a height's PRE-PREPARE to committing it.
     pub commit_latency: Histogram,
 }
@@ -52,6 +59,10 @@ impl Metrics {
             admitted_txs: Counter::default(),
             rejected_txs: Counter::default(),
             view_changes: Family::default(),
+            recoveries: Family::default(),
+            recovery_phase: Gauge::default(),
+            recovery_target_height: Gauge::default(),
+            transferred_blocks: Counter::default(),
             commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             registry: Registry::default(),
         };
@@ -93,6 +104,26 @@ impl Metrics {
             metrics.view_changes.clone(),
         );
         registry.register(
+            "recoveries",
+            "Recoveries started, by reason",
+            metrics.recoveries.clone(),
+        );
+        registry.register(
+            "recovery_phase",
+            "0 without recovery; 1 negotiating the view, 2 querying checkpoints, 3 transferring blocks, 4 rejoining",
+            metrics.recovery_phase.clone(),
+        );
+        registry.register(
+            "recovery_target_height",
+            "The checkpoint height a state transfer is bringing the ledger to (0 without one)",
+            metrics.recovery_target_height.clone(),
+        );
+        registry.register(
+            "transferred_blocks",
+            "Blocks copied from peers by state transfer",
+            metrics.transferred_blocks.clone(),
+        );
+        registry.register(
             "commit_latency_seconds",
             "Time from accepting a PRE-PREPARE to committing its block",
             metrics.commit_latency.clone(),
@@ -100,6 +131,11 @@ impl Metrics {
         // Every reason appears from the start, at zero.
         for reason in ViewChangeReason::ALL {
             drop(metrics.view_changes.get_or_create(&ReasonLabel {
+                reason: reason.name(),
+            }));
+        }
+        for reason in consensus::RecoveryReason::ALL {
+            drop(metrics.recoveries.get_or_create(&ReasonLabel {
                 reason: reason.name(),
             }));
         }

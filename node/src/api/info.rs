@@ -57,8 +57,12 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
             pool_size,
             peers_connected,
             validators,
-            catching_up: false,
-            target_height: tip.height,
+            catching_up: consensus.recovery.is_some(),
+            target_height: consensus
+                .recovery
+                .as_ref()
+                .and_then(|r| r.target_height)
+                .map_or(tip.height, |target| target.max(tip.height)),
             uptime_ms: shared.started.elapsed().as_millis() as u64,
         })
     })

@@ -307,6 +307,14 @@ fn schemas() -> Value {
             ("in_flight", array(u64_())),
             ("stable_checkpoint", json!({ "type": "integer", "format": "int64", "minimum": 0, "nullable": true })),
             ("view_changes", json!({ "type": "object", "additionalProperties": uint("int64") })),
+            ("recovery", json!({ "allOf": [schema_ref("RecoveryInfo")], "nullable": true })),
+            ("recoveries", json!({ "type": "object", "additionalProperties": uint("int64") })),
+        ], &[]),
+        "RecoveryInfo": object(&[
+            ("reason", string()),
+            ("phase", string()),
+            ("round", u64_()),
+            ("target_height", json!({ "type": "integer", "format": "int64", "minimum": 0, "nullable": true })),
         ], &[]),
         "CheckpointInfo": object(&[
             ("height", u64_()),

@@ -185,7 +185,8 @@ pub struct StatusInfo {
     pub pool_size: usize,
     pub peers_connected: usize,
     pub validators: usize,
-    /// Recovery (a later issue) sets these; today `false` and the tip.
+    /// Whether recovery (DESIGN.md section 5.2) runs, and the height it is bringing
+    /// the ledger to (the tip when it runs none or has not chosen one yet).
     pub catching_up: bool,
     pub target_height: u64,
     pub uptime_ms: u64,
@@ -206,6 +207,24 @@ pub struct ConsensusInfo {
     pub stable_checkpoint: Option<u64>,
     /// View changes this node started, by reason.
     pub view_changes: std::collections::BTreeMap<String, u64>,
+    /// Recovery in progress, if any (DESIGN.md section 5.2).
+    pub recovery: Option<RecoveryInfo>,
+    /// Recoveries this node started, by reason.
+    pub recoveries: std::collections::BTreeMap<String, u64>,
+}
+
+/// A recovery in progress, in `GET /consensus`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryInfo {
+    /// Why it started: start, behind_checkpoint, view_ahead, transfer_incomplete,
+    /// isolated.
+    pub reason: String,
+    /// negotiating_view, querying, transferring or rejoining.
+    pub phase: String,
+    pub round: u64,
+    /// The checkpoint height being transferred to, once chosen.
+    pub target_height: Option<u64>,
 }
 
 /// `GET /checkpoints/latest`.

@@ -43,11 +43,6 @@ const MAX_FETCHED: usize = 100_000;
 pub enum DriverEvent {
     /// A message whose signature the network edge checked.
     Input(Input),
-    /// A peer's CHECKPOINT at this height (for noticing that this node is behind).
-    PeerCheckpoint {
-        sender: u32,
-        seq: u64,
-    },
     /// The bodies a fetch found for the batch at `seq` with `digest`.
     Fetched {
         seq: SeqNo,
@@ -70,7 +65,6 @@ pub enum DriverError {
 
 pub struct Driver {
     shared: Arc<Shared>,
-    key: SigningKey,
     config: ReplicaConfig,
     replica: Replica,
     log: ConsensusLog,
@@ -84,7 +78,9 @@ pub struct Driver {
     /// The batch whose fetch finished last: it executes with what was found.
     fetch_done: Option<(SeqNo, Hash)>,
     fetched: HashMap<Hash, VerifiedTx>,
-    catch_up: catch_up::Tracker,
+    /// The state transfer in progress (its generation), if any.
+    transferring: Option<u64>,
+    transfer_generation: u64,
     /// When each height's pre-prepare was accepted (commit latency metric).
     accepted_at: HashMap<u64, std::time::Instant>,
     /// Messages to send at the end of the round.
@@ -134,27 +130,19 @@ impl Driver {
         };
         let restored =
             (*log.state() != consensus::PersistedState::default()).then(|| log.state().clone());
-        let mut stranded = false;
-        let replica = match Replica::new(config.clone(), key.clone(), restored) {
-            Ok(replica) => replica,
-            Err(consensus::ConfigError::Restore(
-                e @ consensus::RestoreError::CommittedOutsideWindow { .. },
-            )) => {
-                // A block transfer stopped between checkpoints before the last
-                // stop: the ledger is past what the replica persisted. The replica
-                // stays paused (it never steps) until a transfer reaches a
-                // checkpoint and restarts it there with the persisted log.
-                tracing::warn!(error = %e, "the ledger is ahead of the consensus log; waiting to transfer to a checkpoint");
-                stranded = true;
-                Replica::new(config.clone(), key.clone(), None)
-                    .map_err(|e| DriverError::Replica(e.to_string()))?
-            }
-            Err(e) => return Err(DriverError::Replica(e.to_string())),
-        };
+        let empty = restored.is_none();
+        // A ledger past the persisted window (a transfer stopped between
+        // checkpoints) restores a paused replica; recovery brings it on.
+        let mut replica = Replica::new(config.clone(), key, restored)
+            .map_err(|e| DriverError::Replica(e.to_string()))?;
+        if empty {
+            // Wiped, or a new chain: it cannot tell, so it signs nothing it may
+            // have signed before until recovery has asked the others.
+            replica.start_amnesiac();
+        }
         *shared.stable_checkpoint.write().expect("lock") = replica.stable_checkpoint().cloned();
-        let mut driver = Driver {
+        let driver = Driver {
             shared,
-            key,
             config,
             replica,
             log,
@@ -165,13 +153,11 @@ impl Driver {
             fetching: None,
             fetch_done: None,
             fetched: HashMap::new(),
-            catch_up: catch_up::Tracker::default(),
+            transferring: None,
+            transfer_generation: 0,
             accepted_at: HashMap::new(),
             outbox: Vec::new(),
         };
-        if stranded {
-            driver.catch_up.strand();
-        }
         driver.publish();
         Ok(driver)
     }
@@ -185,6 +171,12 @@ impl Driver {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = self.shared.clone();
+        // Recovery runs on every start (DESIGN.md section 5.2), after a first tick.
+        self.step(Input::Tick {
+            now_ms: Shared::now_ms(),
+        })?;
+        self.step(Input::Recover)?;
+        self.finish_round()?;
         loop {
             let mut round: Vec<DriverEvent> = Vec::new();
             tokio::select! {
@@ -202,35 +194,25 @@ impl Driver {
                     Err(_) => break,
                 }
             }
-            let paused = self.catch_up.is_running();
-            if !paused {
-                self.step(Input::Tick {
-                    now_ms: Shared::now_ms(),
-                })?;
-            }
+            self.step(Input::Tick {
+                now_ms: Shared::now_ms(),
+            })?;
             for event in round {
                 self.handle(event)?;
             }
-            if !self.catch_up.is_running() {
+            // While the replica transfers state it orders nothing (it is paused);
+            // the pool waits.
+            if !self.replica.is_paused() {
                 let (count, oldest_ms) = self.executor.available(&self.shared);
                 self.step(Input::TxsAvailable { count, oldest_ms })?;
             }
             self.finish_round()?;
-            self.maybe_catch_up();
         }
     }
 
     fn handle(&mut self, event: DriverEvent) -> Result<(), DriverError> {
         match event {
-            // While blocks are transferred the replica is paused: the ledger moves
-            // under it, and it restarts at the transfer's checkpoint.
-            DriverEvent::Input(_) if self.catch_up.is_running() => Ok(()),
             DriverEvent::Input(input) => self.step(input),
-            DriverEvent::PeerCheckpoint { sender, seq } => {
-                let height = self.replica.last_committed().0;
-                self.catch_up.heard_checkpoint(sender, seq, height);
-                Ok(())
-            }
             DriverEvent::Fetched { seq, digest, txs } => {
                 if self.fetching == Some((seq, digest)) {
                     self.fetching = None;
@@ -272,9 +254,13 @@ impl Driver {
             entered_view,
             faults,
             ignored,
-            transfer: _,
-            recovery: _,
+            transfer,
+            recovery,
         } = ready;
+        self.on_recovery_events(&recovery);
+        if let Some(request) = transfer {
+            self.start_transfer(request);
+        }
         for ignored in &ignored {
             tracing::trace!(?ignored, "ignored");
         }
@@ -465,6 +451,27 @@ impl Driver {
                 .get();
             info.view_changes.insert(reason.name().to_owned(), count);
         }
+        info.recovery = replica
+            .recovery_status()
+            .map(|r| crate::api::types::RecoveryInfo {
+                reason: r.reason.name().to_owned(),
+                phase: r.phase.name().to_owned(),
+                round: r.round,
+                target_height: r.target.map(|seq| seq.0),
+            });
+        for reason in consensus::RecoveryReason::ALL {
+            let count = self
+                .shared
+                .metrics
+                .recoveries
+                .get_or_create(&crate::metrics::ReasonLabel {
+                    reason: reason.name(),
+                })
+                .get();
+            info.recoveries.insert(reason.name().to_owned(), count);
+        }
+        let phase = replica.recovery_status().map_or(0, |r| r.phase.number());
+        self.shared.metrics.recovery_phase.set(phase);
         self.shared.metrics.view.set(view.0 as i64);
     }
 }
