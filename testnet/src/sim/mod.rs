@@ -31,6 +31,7 @@
 
 pub mod byzantine;
 mod checks;
+mod faults;
 mod host;
 pub mod network;
 mod scenarios;
@@ -341,39 +342,6 @@ impl World {
         self.byzantine.iter().any(|b| b.node == i)
     }
 
-    /// A random schedule of crashes and partitions inside the fault phase; at its end
-    /// every replica is up and the network whole.
-    fn schedule(&mut self) -> Vec<(u64, Fault)> {
-        let n = self.nodes.len();
-        if let Some(scenario) = self.scenario {
-            return self.scenario_schedule(scenario);
-        }
-        let mut events = Vec::new();
-        if self.crash_primary {
-            events.push((
-                self.rng.gen_range(300..FAULT_END_MS - 500),
-                Fault::CrashPrimary,
-            ));
-            return events;
-        }
-        let mut t = self.rng.gen_range(100..400);
-        while t < FAULT_END_MS - 200 {
-            let victim = self.rng.gen_range(0..n);
-            let length = self.rng.gen_range(100..600);
-            let end = (t + length).min(FAULT_END_MS);
-            if self.rng.gen_bool(0.5) {
-                events.push((t, Fault::Crash(victim)));
-                events.push((end, Fault::Restart(victim)));
-            } else {
-                events.push((t, Fault::Partition(victim)));
-                events.push((end, Fault::Heal));
-            }
-            t = end + self.rng.gen_range(50..400);
-        }
-        events.sort_by_key(|(at, _)| *at);
-        events
-    }
-
     fn run(mut self, seed: u64) -> SeedReport {
         self.net.conditions = Conditions {
             min_delay_ms: 1,
@@ -492,88 +460,6 @@ impl World {
         }
         self.check_victim();
         self.report(seed)
-    }
-
-    fn apply_fault(&mut self, fault: Fault) {
-        match fault {
-            Fault::CrashPrimary => {
-                let primary = (0..self.nodes.len())
-                    .filter_map(|i| {
-                        let r = self.nodes[i].replica.as_ref()?;
-                        (r.is_primary() && !r.is_changing_view()).then_some((r.view(), i))
-                    })
-                    .max();
-                if let Some((_, i)) = primary {
-                    let tip = self
-                        .nodes
-                        .iter()
-                        .map(|n| n.ledger.height())
-                        .max()
-                        .unwrap_or(0);
-                    self.nodes[i].crash();
-                    self.net.drop_to(i);
-                    self.crashes += 1;
-                    self.crashed_primary_at = Some((self.now_ms, tip));
-                }
-            }
-            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.nodes.len() => {
-                self.nodes[i].crash();
-                self.net.drop_to(i);
-                self.crashes += 1;
-            }
-            Fault::Crash(_) => {}
-            Fault::WipeAndRestart(i) => {
-                self.nodes[i].wipe(&self.chain);
-                self.apply_fault(Fault::Restart(i));
-            }
-            Fault::RestartAll => {
-                for i in 0..self.nodes.len() {
-                    self.apply_fault(Fault::Restart(i));
-                }
-            }
-            Fault::Restart(i) => {
-                if !self.nodes[i].is_up() {
-                    self.victim_back(i);
-                    self.nodes[i].start(&self.chain);
-                    self.needs_recover[i] = true;
-                    // Clients resend what is outstanding to a node that lost its pool.
-                    let outstanding: Vec<VerifiedTx> = self
-                        .outstanding
-                        .iter()
-                        .filter_map(|h| self.bodies.get(h).cloned())
-                        .collect();
-                    for tx in outstanding {
-                        self.nodes[i].admit(tx, self.now_ms);
-                    }
-                    let report = self.nodes[i].pool_report();
-                    self.step(i, report);
-                }
-            }
-            Fault::Partition(i) => {
-                if !self.net.is_partitioned() {
-                    self.net.partition(&[i]);
-                    self.partitions += 1;
-                }
-            }
-            Fault::Heal => {
-                if let Some(i) = self.victim.as_ref().map(|v| v.node) {
-                    self.victim_back(i);
-                }
-                self.net.heal()
-            }
-        }
-    }
-
-    /// The victim's fault ends: how far behind it is now.
-    fn victim_back(&mut self, i: usize) {
-        let tip = self.highest_tip();
-        if let Some(victim) = self.victim.as_mut().filter(|v| v.node == i) {
-            victim.behind_by = tip.saturating_sub(self.nodes[i].ledger.height());
-        }
-    }
-
-    fn live_nodes(&self) -> usize {
-        self.nodes.iter().filter(|n| n.is_up()).count()
     }
 
     /// One client sends a transfer to every replica's pool (a node forwards what it

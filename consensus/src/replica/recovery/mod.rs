@@ -25,8 +25,9 @@
 //! COMMIT; anything it signed before the wipe lies below that bound. See
 //! `amnesia_bound`.
 
+mod answer;
+
 use super::Replica;
-use crate::message::SignedMessage;
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, PersistEntry, RecoveryEvent, RecoveryPhase, RecoveryReason,
     RecoveryStatus, StableCheckpoint, Target, TransferRequest,
@@ -302,115 +303,6 @@ impl Replica {
             seq: SeqNo(0),
             reason,
         });
-    }
-
-    /// Rate limit: each asker gets each kind of answer at most once per half
-    /// retransmit interval (its retries come once per interval).
-    fn may_answer(&mut self, asker: ReplicaId, kind: usize) -> bool {
-        let interval = self.config.retransmit_interval_ms / 2;
-        let now = self.now_ms;
-        let Some(slots) = self.answered_ms.get_mut(asker.index()) else {
-            return false;
-        };
-        if slots[kind].is_some_and(|at| now < at.saturating_add(interval)) {
-            return false;
-        }
-        slots[kind] = Some(now);
-        true
-    }
-
-    fn answer_negotiate(&mut self, asker: ReplicaId, round: u64) {
-        if !self.may_answer(asker, NEGOTIATE) {
-            return;
-        }
-        let answer = Recovery::NegotiateViewResponse {
-            round,
-            view: self.view,
-            changing: self.changing.is_some(),
-            n: self.n() as u32,
-            validators: validator_set_digest(&self.config.validators),
-        };
-        self.send_recovery(Target::One(asker), &answer);
-        // What brings the asker into our view: the NEW-VIEW that began it, or, while
-        // we change views, our VIEW-CHANGE (f + 1 of them make it join).
-        let evidence = if self.changing.is_some() {
-            self.own_view_change
-                .as_ref()
-                .filter(|(view, _)| *view == self.view)
-                .map(|(_, signed)| Envelope::ViewChange(signed.clone()))
-        } else {
-            self.new_view_message.clone().map(Envelope::NewView)
-        };
-        if let Some(message) = evidence {
-            self.ready.then_send.push(Outgoing {
-                to: Target::One(asker),
-                message,
-            });
-        }
-    }
-
-    fn answer_init(&mut self, asker: ReplicaId, round: u64) {
-        if !self.may_answer(asker, INIT) {
-            return;
-        }
-        let last_block_hash = self
-            .commits
-            .get(&self.last_committed)
-            .map(|record| record.block_hash)
-            .or_else(|| {
-                self.checkpoints
-                    .stable()
-                    .filter(|s| s.seq == self.last_committed)
-                    .map(|s| s.block_hash)
-            });
-        let answer = Recovery::RecoveryResponse {
-            round,
-            stable: self.checkpoints.stable().cloned(),
-            last_committed: self.last_committed,
-            last_block_hash,
-        };
-        self.send_recovery(Target::One(asker), &answer);
-    }
-
-    /// The P, Q and C information above `from`: the stable checkpoint's proof, every
-    /// pre-prepare accepted and every prepare, commit and checkpoint signed here,
-    /// and the NEW-VIEW of this view.
-    fn answer_fetch(&mut self, asker: ReplicaId, from: SeqNo) {
-        if !self.may_answer(asker, FETCH) {
-            return;
-        }
-        let me = self.config.me;
-        let mut messages: Vec<SignedMessage> = self
-            .checkpoints
-            .stable()
-            .map(|stable| stable.proof.to_vec())
-            .unwrap_or_default();
-        for (_, slot) in self.log.iter().filter(|(seq, _)| **seq > from) {
-            if let Some(pp) = &slot.pre_prepare {
-                messages.push(pp.signed.clone());
-            }
-            if let Some(vote) = slot.prepares.get(&me) {
-                messages.push(vote.signed.clone());
-            }
-            if let Some(vote) = slot.commits.get(&me) {
-                messages.push(vote.signed.clone());
-            }
-        }
-        messages.extend(self.checkpoints.own_messages(me));
-        if self.changing.is_none() {
-            if let Some(new_view) = self.new_view_message.clone() {
-                self.ready.then_send.push(Outgoing {
-                    to: Target::One(asker),
-                    message: Envelope::NewView(new_view),
-                });
-            }
-        }
-        for message in messages.into_iter().filter(|m| m.sender != asker) {
-            self.ready.then_send.push(Outgoing {
-                to: Target::One(asker),
-                message: Envelope::Message(message),
-            });
-        }
     }
 
     /// A checkpoint a RecoveryResponse reports: a checkpoint height above genesis
