@@ -52,7 +52,8 @@
 //!    sender (at most once per interval) its stable checkpoint's proof and its own
 //!    messages from that height up to its committed one. This recovers lost messages
 //!    and messages refused because they arrived above a slower replica's H, as long
-//!    as the slower replica has not fallen behind a checkpoint the others made stable.
+//!    as the slower replica has not fallen behind a checkpoint the others made stable
+//!    (recovery, step 9, brings that one back).
 //!
 //! 8. **View change** (section 5.1; [`crate::ViewChange`], [`crate::NewView`]).
 //!    Triggers: the request timer (a pending transaction or accepted batch and no
@@ -108,11 +109,38 @@
 //!   (`ledger::execute_batch`): a re-ordered batch may hold transactions a dropped
 //!   height made stale.
 //!
+//! 9. **Recovery** (section 5.2; [`Recovery`], [`RecoveryEvent`]). On
+//!    [`Input::Recover`] (the host sends it on every start), on `f + 1` CHECKPOINTs
+//!    above H, on `f + 1` CHECKPOINTs above the committed height after a retransmit
+//!    interval without progress, on `f + 1` validators in higher views, and when a
+//!    view-change timer runs out while fewer than `q - 1` validators were heard
+//!    from in the last retransmit interval (reason `Isolated`: a replica cut off
+//!    would otherwise start a view change alone and, views never going back, stay
+//!    out of the others' view). NegotiateView to all: with `q` answers (its own
+//!    among them) the `(f + 1)`-th highest view is the target, reached through the
+//!    NEW-VIEW (or VIEW-CHANGEs) the responders send with their answer. RecoveryInit:
+//!    with `q` answers, the highest checkpoint whose proof holds; above the committed
+//!    height, [`Ready::transfer`] asks the host to copy the blocks up to it from the
+//!    peers that claim them, and the replica orders nothing until
+//!    [`Input::Transferred`]; at the checkpoint it makes it stable, resumes there
+//!    (keeping what it signed above it, executing it again) and sends FetchPqc, which
+//!    responders answer with their pre-prepares, own prepares, commits and
+//!    checkpoints above it and their NEW-VIEW. Short of it, it asks again. Every
+//!    request carries a round that answers echo; answers are rate-limited per asker.
+//!    A replica the host marks amnesiac ([`Replica::start_amnesiac`]: no persisted
+//!    state) orders nothing until recovery answers, and then signs no PRE-PREPARE,
+//!    PREPARE or COMMIT up to the `(f + 1)`-th highest committed height reported
+//!    (capped at the highest proven checkpoint plus L) plus L, and no VIEW-CHANGE or
+//!    NEW-VIEW up to the negotiated view plus one; it waits for every answer or one
+//!    retry interval first. A restored ledger past the persisted window (a transfer
+//!    cut short) restores a paused replica that waits for a transfer to a
+//!    checkpoint at or above it.
+//!
 //! # Not built yet
 //!
-//! Recovery and state transfer (section 5.2; including acting on f + 1 checkpoints
-//! above H, and bringing back a replica that fell behind a stable checkpoint), and
-//! membership change (section 6).
+//! Membership change (section 6). Recovery's amnesia bound does not cover a replica
+//! wiped before its chain's first commit (every replica of a new chain starts
+//! empty, and abstaining there would stop them all).
 #![forbid(unsafe_code)]
 
 mod checkpoint;

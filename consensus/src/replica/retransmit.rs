@@ -10,8 +10,8 @@
 //! already knows the sender is behind, and sends it (at most once per interval) what
 //! it holds that the sender may lack: the stable checkpoint's proof, and its own
 //! messages for the heights from that one up to its committed height. A replica that
-//! fell below the others' window needs recovery (DESIGN.md section 5.2), a later
-//! issue.
+//! fell below the others' window needs recovery (DESIGN.md section 5.2,
+//! `super::recovery`).
 
 use super::Replica;
 use crate::message::SignedMessage;
