@@ -72,6 +72,8 @@ pub struct SimNode {
     pub incarnation: u64,
     /// Requests the host could not carry out (the world reports them).
     pub host_errors: Vec<String>,
+    /// Its disk was wiped since it last started.
+    wiped: bool,
 }
 
 /// Test-only switches of a simulated replica.
@@ -110,6 +112,7 @@ impl SimNode {
             switches,
             incarnation: 0,
             host_errors: Vec::new(),
+            wiped: false,
         };
         node.start(chain);
         node
@@ -121,10 +124,11 @@ impl SimNode {
         config.me = consensus::ReplicaId(self.index as u32);
         let restored =
             (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
-        let empty = restored.is_none();
         let mut replica = Replica::new(config, self.key.clone(), restored)
             .expect("a replica restarts from what its host persisted");
-        if empty {
+        // The simulator knows what a node lost: only a wiped one may have signed
+        // what it no longer holds (one that persisted nothing signed nothing).
+        if std::mem::take(&mut self.wiped) {
             replica.start_amnesiac();
         }
         replica.set_unsafe_commit_quorum_minus_one(self.switches.broken);
@@ -497,5 +501,6 @@ impl SimNode {
             certificates: vec![Vec::new()],
         };
         self.persisted = PersistedState::default();
+        self.wiped = true;
     }
 }
