@@ -54,7 +54,8 @@ pub struct Ready {
 /// have committed that far), checks each against its commit certificate and the
 /// hash chain (the last one's hash must be `target.block_hash`), re-executes and
 /// writes them, and reports its tip with [`crate::Input::Transferred`], whether it
-/// reached the target or not.
+/// reached the target or not. By then it has dropped whatever it had executed
+/// above its committed tip; the replica executes those heights again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRequest {
     pub target: StableCheckpoint,

@@ -589,6 +589,13 @@ impl Replica {
             return;
         }
         self.floor = self.floor.max(seq);
+        // The host dropped what it had executed above its tip (TransferRequest):
+        // executions above the committed height are redone.
+        self.executed_through = self.last_committed;
+        self.executing = None;
+        self.proposal_requested = None;
+        self.proposed_since_start = self.last_committed;
+        self.log.reset_executions();
         self.ready.recovery.push(RecoveryEvent::TransferIncomplete {
             reached: seq,
             target: target.seq,
