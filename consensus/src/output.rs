@@ -551,6 +551,10 @@ pub enum IgnoreReason {
     /// Above the last height the epoch in force orders: the next epoch orders it,
     /// once this replica has switched.
     BeyondSwitch { end: SeqNo },
+    /// About a height whose validator set this replica cannot know yet: a
+    /// governance change it has not committed could apply there. Not the sender's
+    /// fault; recovery brings the replica there.
+    UnknownEpoch { seq: SeqNo },
     /// The host reported a governance change the membership history refuses.
     BadMembershipChange {
         error: crate::membership::MembershipError,

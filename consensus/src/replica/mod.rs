@@ -488,6 +488,17 @@ impl Replica {
         self.epoch().contains(self.config.me)
     }
 
+    /// Whether this replica knows which validators order `seq`: every change that
+    /// could apply there is at or below its committed height (a change committed
+    /// at `h` applies only above `switch_height(h)`).
+    fn knows_epoch_of(&self, seq: SeqNo) -> bool {
+        seq <= crate::membership::switch_height(
+            self.last_committed.next(),
+            self.config.checkpoint_interval,
+            self.config.log_window,
+        )
+    }
+
     /// The last height the epoch in force orders, when a change is pending.
     fn epoch_end(&self) -> Option<SeqNo> {
         self.membership.end_of(self.log.low().next())

@@ -13,6 +13,9 @@ impl World {
         if let Some(scenario) = self.scenario {
             return self.scenario_schedule(scenario);
         }
+        if self.membership {
+            return self.membership_schedule();
+        }
         let mut events = Vec::new();
         if self.crash_primary {
             events.push((
@@ -61,7 +64,7 @@ impl World {
                     self.crashed_primary_at = Some((self.now_ms, tip));
                 }
             }
-            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.nodes.len() => {
+            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.started_nodes() => {
                 self.nodes[i].crash();
                 self.net.drop_to(i);
                 self.crashes += 1;
@@ -76,8 +79,11 @@ impl World {
                     self.apply_fault(Fault::Restart(i));
                 }
             }
+            Fault::Governance(change) => self.submit_governance(change),
             Fault::Restart(i) => {
-                if !self.nodes[i].is_up() {
+                // A node that never started (a validator that joins later) is not
+                // restarted; it starts when it is authorised.
+                if !self.nodes[i].is_up() && self.nodes[i].incarnation > 0 {
                     self.victim_back(i);
                     self.nodes[i].start(&self.chain);
                     self.needs_recover[i] = true;
@@ -119,5 +125,10 @@ impl World {
 
     pub(super) fn live_nodes(&self) -> usize {
         self.nodes.iter().filter(|n| n.is_up()).count()
+    }
+
+    /// Nodes that ever started.
+    pub(super) fn started_nodes(&self) -> usize {
+        self.nodes.iter().filter(|n| n.incarnation > 0).count()
     }
 }
