@@ -48,11 +48,27 @@ impl Replica {
                 authorized_at: height,
             };
             let signed = self.send_update(&update);
-            let _ = signed;
+            // The joiner is no peer until admitted: it gets its own copy.
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(joiner),
+                message: Envelope::Update(signed.clone()),
+            });
+            self.own_add_nodes.insert(joiner, signed);
             self.admissions
                 .entry(joiner)
                 .or_default()
                 .insert(self.config.me);
+        }
+    }
+
+    /// A joiner asked for recovery: it may have started after our AddNode went out,
+    /// so it gets it again (recovery answers are rate-limited per asker).
+    pub(super) fn remind_joiner(&mut self, joiner: ReplicaId) {
+        if let Some(signed) = self.own_add_nodes.get(&joiner).cloned() {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(joiner),
+                message: Envelope::Update(signed),
+            });
         }
     }
 

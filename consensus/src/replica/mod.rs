@@ -165,6 +165,8 @@ pub struct Replica {
     answered_ms: Vec<[Option<u64>; 3]>,
     /// Joining validators (roster ids) and who sent AddNode for each.
     admissions: BTreeMap<ReplicaId, std::collections::BTreeSet<ReplicaId>>,
+    /// The AddNode this replica signed for each joining validator.
+    own_add_nodes: BTreeMap<ReplicaId, crate::update::SignedUpdate>,
     /// Joining validators that sent ReadyForN.
     ready_joiners: std::collections::BTreeSet<ReplicaId>,
     /// As a joining validator: ReadyForN sent.
@@ -250,6 +252,7 @@ impl Replica {
             answered_ms: vec![[None; 3]; n],
             heard_ms: vec![None; n],
             admissions: BTreeMap::new(),
+            own_add_nodes: BTreeMap::new(),
             ready_joiners: Default::default(),
             sent_ready: false,
             switch: None,

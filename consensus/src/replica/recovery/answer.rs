@@ -55,6 +55,7 @@ impl Replica {
         if !self.may_answer(asker, NEGOTIATE) {
             return;
         }
+        self.remind_joiner(asker);
         let answer = Recovery::NegotiateViewResponse {
             round,
             view: self.view,
