@@ -232,7 +232,11 @@ fn membership_grows_to_seven_and_back_and_every_certificate_uses_its_epochs_set(
             report.violations,
             report.seed
         );
-        assert_eq!(report.largest_set, 7, "seed {}: the chain had 7 validators", report.seed);
+        assert_eq!(
+            report.largest_set, 7,
+            "seed {}: the chain had 7 validators",
+            report.seed
+        );
         assert!(
             report.newcomer_signatures > 0,
             "seed {}: joined validators signed certificates",

@@ -64,7 +64,9 @@ impl World {
                     self.crashed_primary_at = Some((self.now_ms, tip));
                 }
             }
-            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.started_nodes() => {
+            Fault::Crash(i)
+                if self.nodes[i].is_up() && self.live_nodes() == self.started_nodes() =>
+            {
                 self.nodes[i].crash();
                 self.net.drop_to(i);
                 self.crashes += 1;

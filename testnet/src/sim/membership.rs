@@ -112,7 +112,11 @@ impl World {
         self.admin_nonce += 1;
         let tx = VerifiedTx::verify(signed).expect("the admin signs correctly");
         if self.debug {
-            eprintln!("{} governance {change:?} tx {}", self.now_ms, tx.hash().short());
+            eprintln!(
+                "{} governance {change:?} tx {}",
+                self.now_ms,
+                tx.hash().short()
+            );
         }
         self.outstanding.push(tx.hash());
         self.checker.submitted.insert(tx.hash());
@@ -148,9 +152,9 @@ impl World {
             };
             let target = self.nodes[source].ledger.height();
             if let Err(text) = self.copy_from(joiner, source, target, false) {
-                self.checker
-                    .violations
-                    .push(format!("joiner {joiner} syncing from node {source}: {text}"));
+                self.checker.violations.push(format!(
+                    "joiner {joiner} syncing from node {source}: {text}"
+                ));
             }
             if self.debug {
                 eprintln!(

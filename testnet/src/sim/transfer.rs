@@ -79,7 +79,13 @@ impl World {
 
     /// Copies blocks from `j`'s ledger into `i`'s up to `target`, checking each. A
     /// lying peer corrupts what it serves.
-    pub(super) fn copy_from(&mut self, i: usize, j: usize, target: u64, lies: bool) -> Result<(), String> {
+    pub(super) fn copy_from(
+        &mut self,
+        i: usize,
+        j: usize,
+        target: u64,
+        lies: bool,
+    ) -> Result<(), String> {
         while self.nodes[i].ledger.height() < target {
             let h = self.nodes[i].ledger.height() + 1;
             let Some(block) = self.nodes[j].ledger.blocks.get(h as usize).cloned() else {
