@@ -154,18 +154,26 @@
 //!     AddNode from `q` of them admits the joiner: it is answered and sent broadcasts
 //!     and follows the normal case without voting (it commits on `q` others'
 //!     COMMITs and stabilises checkpoints on `q` others' CHECKPOINTs). Caught up, it
-//!     sends ReadyForN. When a replica's stable checkpoint reaches the switch height
-//!     it resets its view-change state and changes to the first view above its own
-//!     whose primary in the new set is ready (an old validator, or a joiner that sent
-//!     ReadyForN): its VIEW-CHANGE carries the switch checkpoint with the old set's
+//!     sends ReadyForN (an announcement, for logs and status). When a replica's stable
+//!     checkpoint reaches the switch height (by any path) it drops the old epoch's
+//!     view-change state; reached by its own checkpoint, it changes to the first
+//!     view above its own whose primary in the new set was a validator of the old
+//!     one (so an unready joiner never stalls the switch), with its view-change
+//!     timer running from then: its VIEW-CHANGE carries the switch checkpoint with the old set's
 //!     proof and no prepared certificates (RBFT's AgreeUpdateN), and that view's
 //!     NEW-VIEW (RBFT's UpdateN) starts the new epoch. Each validator that enters it
 //!     sends FinishUpdate; the new primary proposes after `q` of them or one
 //!     retransmit interval. A VIEW-CHANGE or NEW-VIEW whose checkpoint lies where
 //!     this replica cannot know the set yet (above `switch_height(committed + 1)`)
-//!     is ignored, not blamed; recovery accepts a checkpoint it cannot check yet
-//!     when `f + 1` answers claim it, and the host's transfer checks every block's
-//!     certificate under the set of its height. A replica outside the epoch in force
+//!     is ignored, not blamed, and so is a NEW-VIEW of a later epoch whose checkpoint
+//!     the replica has not committed. Recovery counts answers only from the epoch
+//!     in force; a checkpoint whose proof it cannot check because it lies where a
+//!     change it has not committed may apply is a target when `f + 1` answers
+//!     claim it (one of them honest), the host's transfer checks every block's
+//!     certificate under the set of its height, and the replica resumes there only
+//!     once a proof holds under the membership the transfer brought (else it stays
+//!     paused and asks again). A VIEW-CHANGE's prepared certificates must lie in
+//!     its own epoch, and no replica signs above its epoch's last height. A replica outside the epoch in force
 //!     (not yet joined, or removed) signs nothing and runs no view-change timers.
 //!
 //! # Not built yet

@@ -592,6 +592,10 @@ impl Replica {
         if self.is_paused() {
             return Err(IgnoreReason::Recovering);
         }
+        // Before the view: a non-member's views must not count as "others ahead".
+        if sender != self.config.me && !self.membership.at(seq).contains(sender) {
+            return Err(IgnoreReason::NotAMember { sender });
+        }
         self.refuse_view_message(sender, view)?;
         if !self.log.in_window(seq) {
             return Err(IgnoreReason::OutsideWindow {
@@ -601,9 +605,6 @@ impl Replica {
         }
         if let Some(end) = self.epoch_end().filter(|end| seq > *end) {
             return Err(IgnoreReason::BeyondSwitch { end });
-        }
-        if !self.membership.at(seq).contains(sender) {
-            return Err(IgnoreReason::NotAMember { sender });
         }
         // A committed height still takes votes when the view orders it again (a
         // NEW-VIEW re-proposed it): replicas that had not committed it need ours

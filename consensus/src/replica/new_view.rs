@@ -188,8 +188,15 @@ impl Replica {
             return;
         }
         match check_new_view(&nv, sender, &self.config, &self.membership, check_q) {
-            Ok(checked) if checked.selection.low() < self.epoch().first.prev() => {
-                // A view of an epoch this replica has left.
+            Ok(checked)
+                if checked.selection.low() < self.epoch().first.prev()
+                    || (self.membership.at(checked.selection.low().next()).first
+                        != self.epoch().first
+                        && checked.selection.low() > self.last_committed) =>
+            {
+                // A view of an epoch this replica has left, or of one it cannot
+                // enter yet (it has not committed the switch checkpoint; recovery
+                // brings it there).
                 self.ready.ignored.push(Ignored::Message {
                     sender,
                     kind: signed.kind,
@@ -274,6 +281,7 @@ impl Replica {
                 });
             return;
         }
+        // Into a new epoch this way, the NEW-VIEW we are entering is its first view.
         self.make_stable(stable);
     }
 
