@@ -2,7 +2,6 @@
 //! crash of the primary, or a recovery scenario's story), and carrying each out.
 
 use super::{Fault, World, FAULT_END_MS};
-use ledger::VerifiedTx;
 use rand::Rng;
 
 impl World {
@@ -89,15 +88,7 @@ impl World {
                     self.victim_back(i);
                     self.nodes[i].start(&self.chain);
                     self.needs_recover[i] = true;
-                    // Clients resend what is outstanding to a node that lost its pool.
-                    let outstanding: Vec<VerifiedTx> = self
-                        .outstanding
-                        .iter()
-                        .filter_map(|h| self.bodies.get(h).cloned())
-                        .collect();
-                    for tx in outstanding {
-                        self.nodes[i].admit(tx, self.now_ms);
-                    }
+                    self.resend_outstanding(i);
                     let report = self.nodes[i].pool_report();
                     self.step(i, report);
                 }

@@ -120,14 +120,7 @@ impl World {
         }
         self.outstanding.push(tx.hash());
         self.checker.submitted.insert(tx.hash());
-        self.bodies.insert(tx.hash(), tx.clone());
-        for i in 0..self.nodes.len() {
-            if self.nodes[i].is_up() {
-                self.nodes[i].admit(tx.clone(), self.now_ms);
-                let report = self.nodes[i].pool_report();
-                self.step(i, report);
-            }
-        }
+        self.send_to_every_pool(tx);
     }
 
     /// Starts every joining node whose authorisation some live node committed: it
@@ -165,14 +158,7 @@ impl World {
             }
             self.nodes[joiner].start(&self.chain);
             self.needs_recover[joiner] = true;
-            let pending: Vec<VerifiedTx> = self
-                .outstanding
-                .iter()
-                .filter_map(|h| self.bodies.get(h).cloned())
-                .collect();
-            for tx in pending {
-                self.nodes[joiner].admit(tx, self.now_ms);
-            }
+            self.resend_outstanding(joiner);
         }
     }
 

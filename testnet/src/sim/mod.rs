@@ -544,6 +544,11 @@ impl World {
             self.outstanding.push(tx.hash());
             self.checker.submitted.insert(tx.hash());
         }
+        self.send_to_every_pool(tx);
+    }
+
+    /// A transaction reaches every live node's pool (nodes forward what they get).
+    fn send_to_every_pool(&mut self, tx: VerifiedTx) {
         self.bodies.insert(tx.hash(), tx.clone());
         for i in 0..self.nodes.len() {
             if self.nodes[i].is_up() {
@@ -551,6 +556,19 @@ impl World {
                 let report = self.nodes[i].pool_report();
                 self.step(i, report);
             }
+        }
+    }
+
+    /// Clients resend what is outstanding to a node that (re)started with an empty
+    /// pool.
+    fn resend_outstanding(&mut self, i: usize) {
+        let outstanding: Vec<VerifiedTx> = self
+            .outstanding
+            .iter()
+            .filter_map(|h| self.bodies.get(h).cloned())
+            .collect();
+        for tx in outstanding {
+            self.nodes[i].admit(tx, self.now_ms);
         }
     }
 
