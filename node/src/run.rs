@@ -5,7 +5,7 @@ use crate::driver::{Driver, DriverEvent};
 use crate::net::{self, NetConfig};
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, FetchResponse, PeerMessage};
-use crate::{api, edge};
+use crate::{api, edge, roster};
 use crypto::Canonical;
 use ledger::Store;
 use std::path::Path;
@@ -51,26 +51,28 @@ pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), Strin
     let data_dir = home.data_dir();
     let store = Store::open(&data_dir, &home.genesis).map_err(|e| e.to_string())?;
     let params = home.genesis.consensus.clone();
-    let validators: Vec<(crypto::PublicKey, String)> = store
+    let roster = roster::roster(store.genesis_validators(), store.validator_history());
+    let dial = roster::to_dial(
+        &roster,
+        store.genesis_validators(),
+        store.validator_history(),
+        store.tip().height,
+        params.checkpoint_interval,
+        params.log_window,
+    );
+    // Frames are sized for the largest NEW-VIEW; the set may grow while the node
+    // runs, so the limit leaves room for twice today's set (a restart recomputes it).
+    let set_size = 2 * store
         .validators()
-        .iter()
-        .map(|v| (v.public_key, v.p2p_addr.to_string()))
-        .collect();
+        .len()
+        .max(store.genesis_validators().len());
     let (shared, forwarded) =
         Shared::new(home.genesis.clone(), home.config.clone(), home.me, store);
     let shared = Arc::new(shared);
     let network = &home.config.network;
-    let mut net_config = NetConfig::new(
-        home.key.clone(),
-        home.me,
-        validators,
-        home.config.p2p_listen.clone(),
-    );
-    net_config.max_frame_bytes = max_frame_bytes(
-        net_config.validators.len(),
-        params.log_window,
-        params.batch_max_txs,
-    );
+    let mut net_config = NetConfig::new(home.key.clone(), roster, home.config.p2p_listen.clone());
+    net_config.dial = dial;
+    net_config.max_frame_bytes = max_frame_bytes(set_size, params.log_window, params.batch_max_txs);
     net_config.max_request_bytes = <FetchRequest as Canonical>::MAX_ENCODED_LEN;
     net_config.max_response_bytes = <FetchResponse as Canonical>::MAX_ENCODED_LEN.min(256 << 20);
     net_config.peer_queue = network.peer_queue;

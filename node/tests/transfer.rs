@@ -186,7 +186,6 @@ async fn try_network() -> Option<Network> {
     let config = |me: usize| {
         let mut config = NetConfig::new(
             keys[me].clone(),
-            ReplicaId(me as u32),
             validators.clone(),
             validators[me].1.clone(),
         );
