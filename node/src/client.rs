@@ -9,7 +9,7 @@
 
 use crate::api::types::{
     AccountInfo, BlockInfo, BlockList, ErrorBody, Health, StatusInfo, Submitted, SubmittedMany,
-    TxInfo,
+    TxInfo, ValidatorsInfo,
 };
 use crypto::Hash;
 use ledger::{Address, SignedTransaction};
@@ -160,6 +160,11 @@ impl Client {
             format!("/blocks?{}", query.join("&"))
         };
         self.get_json(&path)
+    }
+
+    /// `/validators`: the membership.
+    pub fn validators(&self) -> Result<ValidatorsInfo, ClientError> {
+        self.get_json("/validators")
     }
 
     pub fn account(&self, address: &Address) -> Result<AccountInfo, ClientError> {

@@ -9,7 +9,8 @@
 //! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
 //! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
-//! - [`client`]: the HTTP client the CLI and the testnet use.
+//! - [`client`]: the HTTP client the CLI and the testnet use;
+//! - [`governance`]: signing, submitting and awaiting validator changes.
 #![forbid(unsafe_code)]
 
 pub mod admit;
@@ -18,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod driver;
 pub mod edge;
+pub mod governance;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

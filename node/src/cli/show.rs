@@ -3,7 +3,7 @@
 
 use super::tx::status_name;
 use ledger::{SignedTransaction, TxKind};
-use node::api::types::{AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo};
+use node::api::types::{AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo, ValidatorsInfo};
 use serde::Serialize;
 
 /// How many transaction hashes `block get` lists before it says "and N more".
@@ -177,4 +177,12 @@ pub fn status(s: &StatusInfo) {
         field("catching up", format!("to height {}", s.target_height));
     }
     field("uptime", format!("{} s", s.uptime_ms / 1000));
+}
+
+pub fn validators(info: &ValidatorsInfo) {
+    field("since height", info.since_height);
+    field("f, quorum", format!("{}, {}", info.f, info.quorum));
+    for v in &info.validators {
+        println!("  {:>3}  {}  {}", v.replica, v.public_key, v.p2p_addr);
+    }
 }

@@ -359,5 +359,6 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 // ---------------------------------------------------------------------------
 
 mod bad_input;
+mod governance;
 mod others;
 mod routes;
