@@ -340,6 +340,14 @@ impl Network {
         let mut command = Command::new(&self.bin);
         command.arg("start").arg("--home").arg(&node.home);
         let child = ChildProcess::spawn(&format!("node {i}"), command, &node.log_path())?;
+        // `testnet remove-node` stops a node through its pid file, whoever started it.
+        let pid_path = node.pid_path();
+        std::fs::write(&pid_path, format!("{}\n", child.pid())).map_err(|source| {
+            ProcError::Io {
+                path: pid_path.clone(),
+                source,
+            }
+        })?;
         self.nodes[i] = Some(child);
         Ok(())
     }
