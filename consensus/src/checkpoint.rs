@@ -83,6 +83,31 @@ impl Checkpoints {
         })
     }
 
+    /// A proof of `q` matching votes of others, for a replica that does not vote at
+    /// `seq` (a validator that joins or leaves follows checkpoints it does not sign).
+    pub fn proof_of_others(&self, seq: SeqNo, q: usize) -> Option<StableCheckpoint> {
+        let votes = self.votes.get(&seq)?;
+        let (_, first) = votes.iter().find(|(_, vote)| {
+            votes
+                .values()
+                .filter(|other| other.body.block_hash == vote.body.block_hash)
+                .count()
+                >= q
+        })?;
+        let block_hash = first.body.block_hash;
+        let proof: Vec<_> = votes
+            .values()
+            .filter(|vote| vote.body.block_hash == block_hash)
+            .take(q)
+            .map(|vote| vote.signed.clone())
+            .collect();
+        Some(StableCheckpoint {
+            seq,
+            block_hash,
+            proof: BoundedVec::new(proof).expect("q <= N <= MAX_VALIDATORS"),
+        })
+    }
+
     /// Records `stable` and forgets every vote at or below it.
     pub fn make_stable(&mut self, stable: StableCheckpoint) {
         self.votes = self.votes.split_off(&stable.seq.next());

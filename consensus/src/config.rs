@@ -1,5 +1,6 @@
 //! The replica's configuration: the genesis consensus parameters (DESIGN.md section 10).
 
+use crate::membership::{Membership, MembershipChange, MembershipError};
 use crate::types::{ReplicaId, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crypto::PublicKey;
 
@@ -8,9 +9,13 @@ use crypto::PublicKey;
 pub struct ReplicaConfig {
     /// Signed into every message's domain (DESIGN.md section 2).
     pub chain_id: String,
-    /// The ordered validator list; replica ids are positions in it.
+    /// The genesis validator list, in order.
     pub validators: Vec<PublicKey>,
-    /// This replica's position in `validators`.
+    /// The governance changes committed up to the host's ledger tip, in chain order
+    /// (DESIGN.md section 6); see [`crate::Membership`].
+    pub changes: Vec<MembershipChange>,
+    /// This replica's id: its position in the roster (the genesis validators, then
+    /// every key the changes added).
     pub me: ReplicaId,
     /// K: a checkpoint every K heights (DESIGN.md section 4).
     pub checkpoint_interval: u64,
@@ -44,6 +49,7 @@ impl ReplicaConfig {
         ReplicaConfig {
             chain_id: chain_id.to_string(),
             validators,
+            changes: Vec::new(),
             me,
             checkpoint_interval: 10,
             log_window: 40,
@@ -57,9 +63,20 @@ impl ReplicaConfig {
         }
     }
 
-    /// N, the number of validators.
+    /// N, the number of genesis validators.
     pub fn n(&self) -> usize {
         self.validators.len()
+    }
+
+    /// The roster and epochs of the genesis validators after `changes`.
+    pub fn membership(&self) -> Result<Membership, ConfigError> {
+        Membership::new(
+            &self.validators,
+            &self.changes,
+            self.checkpoint_interval,
+            self.log_window,
+        )
+        .map_err(ConfigError::Membership)
     }
 
     /// Refuses a configuration the replica could not run safely with.
@@ -80,9 +97,6 @@ impl ReplicaConfig {
         if sorted.len() != self.validators.len() {
             return Err(ConfigError::DuplicateValidator);
         }
-        if self.me.index() >= self.validators.len() {
-            return Err(ConfigError::NotAValidator { me: self.me });
-        }
         let k = self.checkpoint_interval;
         let l = self.log_window;
         if k == 0 || l == 0 || l % k != 0 || l > MAX_LOG_WINDOW {
@@ -100,13 +114,18 @@ impl ReplicaConfig {
         {
             return Err(ConfigError::Timeouts);
         }
+        let membership = self.membership()?;
+        if self.me.index() >= membership.roster().len() {
+            return Err(ConfigError::NotAValidator { me: self.me });
+        }
         if self.batch_max_txs == 0 || self.batch_max_txs as usize > MAX_BATCH_TXS {
             return Err(ConfigError::BatchMaxTxs {
                 batch_max_txs: self.batch_max_txs,
             });
         }
+        let largest_set = membership.epochs().iter().map(|e| e.n()).max().unwrap_or(0);
         let (view_change, new_view) = crate::view_change::largest_view_change_messages(
-            self.n(),
+            largest_set,
             self.log_window,
             self.batch_max_txs,
         );
@@ -132,7 +151,7 @@ pub enum ConfigError {
     ValidatorCount { n: usize },
     #[error("a public key appears twice in the validator list")]
     DuplicateValidator,
-    #[error("replica id {me} is not a position in the validator list")]
+    #[error("replica id {me} is not a position in the roster")]
     NotAValidator { me: crate::types::ReplicaId },
     #[error("the signing key is not validator {me}'s key")]
     KeyMismatch { me: crate::types::ReplicaId },
@@ -155,6 +174,8 @@ pub enum ConfigError {
     ViewChangeTooLarge { view_change: usize, new_view: usize },
     #[error("batch_max_txs {batch_max_txs}: must be 1 to {MAX_BATCH_TXS}")]
     BatchMaxTxs { batch_max_txs: u32 },
+    #[error("membership history: {0}")]
+    Membership(MembershipError),
     #[error("persisted state does not restore: {0}")]
     Restore(#[from] crate::persist::RestoreError),
 }

@@ -2,8 +2,11 @@
 
 use crate::message::Batch;
 use crate::types::{Digest, SeqNo};
-use crate::verify::{Verified, VerifiedNewView, VerifiedRecovery, VerifiedViewChange};
-use crypto::Hash;
+use crate::verify::{
+    Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+};
+use crate::membership::MembershipChange;
+use crypto::{Hash, PublicKey};
 
 /// One input to [`crate::Replica::step`].
 #[derive(Debug, Clone)]
@@ -17,6 +20,8 @@ pub enum Input {
     NewView(VerifiedNewView),
     /// A recovery message whose envelope verified ([`crate::verify_envelope`]).
     Recovery(VerifiedRecovery),
+    /// A membership message whose envelope verified (DESIGN.md section 6).
+    Update(VerifiedUpdate),
     /// The host started (or restarted) the replica: run recovery (DESIGN.md section
     /// 5.2). A host sends it once, after the first tick (a host without persisted
     /// state calls [`crate::Replica::start_amnesiac`] before).
@@ -24,10 +29,13 @@ pub enum Input {
     /// The host's answer to [`crate::Ready::transfer`]: its ledger's tip after the
     /// transfer (the target checkpoint's height and block hash when it got there)
     /// and that block's batch timestamp.
+    /// `changes`: the governance changes in the blocks the transfer applied, in
+    /// chain order.
     Transferred {
         seq: SeqNo,
         block_hash: Hash,
         timestamp_ms: u64,
+        changes: Vec<MembershipChange>,
     },
     /// Logical time from the host, in milliseconds; it never goes back (a smaller value
     /// is ignored). It drives the primary's batch timeout and bounds batch timestamps.
@@ -53,11 +61,17 @@ pub enum Input {
 }
 
 /// What executing a batch on the state after `seq - 1` gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecOutcome {
     /// The batch executed: the resulting state root, and the hash of the block header
-    /// built from it (DESIGN.md section 7).
-    Valid { state_root: Hash, block_hash: Hash },
+    /// built from it (DESIGN.md section 7). `validators`: the validator set after
+    /// the block, in ledger order, when the block holds a governance transaction
+    /// (DESIGN.md section 6); the change counts once the height commits.
+    Valid {
+        state_root: Hash,
+        block_hash: Hash,
+        validators: Option<Vec<PublicKey>>,
+    },
     /// The batch cannot be executed (a transaction is unknown, invalid, or badly
     /// signed): the primary proposed a malformed block.
     Invalid,

@@ -147,6 +147,7 @@ mod checkpoint;
 mod config;
 mod input;
 mod log;
+mod membership;
 mod message;
 mod output;
 mod persist;
@@ -154,11 +155,15 @@ mod quorum;
 mod recovery;
 mod replica;
 mod types;
+mod update;
 mod verify;
 mod view_change;
 
 pub use config::{ConfigError, ReplicaConfig};
 pub use input::{ExecOutcome, Input};
+pub use membership::{
+    switch_height, Epoch, Membership, MembershipChange, MembershipError, MAX_ROSTER,
+};
 pub use message::{
     Batch, Checkpoint, Commit, Heartbeat, Message, MessageKind, PrePrepare, Prepare, Signed,
     SignedMessage, MAX_PAYLOAD_LEN,
@@ -175,9 +180,11 @@ pub use replica::Replica;
 pub use types::{
     Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
 };
+pub use update::{SignedUpdate, Update, MAX_UPDATE_LEN};
 pub use verify::{
-    open_new_view, open_recovery, open_view_change, verify, verify_envelope, Envelope, Rejected,
-    Verified, VerifiedNewView, VerifiedRecovery, VerifiedViewChange,
+    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope,
+    Envelope, Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate,
+    VerifiedViewChange,
 };
 pub use view_change::{
     check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,

@@ -126,6 +126,9 @@ pub enum MessageKind {
     RecoveryInit,
     RecoveryResponse,
     FetchPqc,
+    AddNode,
+    ReadyForN,
+    FinishUpdate,
 }
 
 impl MessageKind {
@@ -144,6 +147,9 @@ impl MessageKind {
             MessageKind::RecoveryInit => "recovery-init",
             MessageKind::RecoveryResponse => "recovery-response",
             MessageKind::FetchPqc => "fetch-pqc",
+            MessageKind::AddNode => "add-node",
+            MessageKind::ReadyForN => "ready-for-n",
+            MessageKind::FinishUpdate => "finish-update",
         }
     }
 

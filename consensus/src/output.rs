@@ -47,6 +47,13 @@ pub struct Ready {
     pub transfer: Option<TransferRequest>,
     /// What recovery did in this step, for logs and metrics.
     pub recovery: Vec<RecoveryEvent>,
+    /// Governance changes the replica recorded in this step (DESIGN.md section 6):
+    /// the host updates whom it connects to (see [`crate::Replica::peers`]).
+    pub membership: Vec<crate::membership::MembershipChange>,
+    /// The replica switched to the epoch that orders from this height on (its
+    /// stable checkpoint reached the old epoch's last height) and is changing to
+    /// that epoch's first view.
+    pub epoch_started: Option<SeqNo>,
 }
 
 /// State transfer (DESIGN.md section 5.2 step 3): the host fetches the blocks from
@@ -205,10 +212,13 @@ pub enum ViewChangeReason {
     JoinedQuorum,
     /// The previous view change did not end in a NEW-VIEW in time.
     ViewChangeTimeout,
+    /// A membership change took effect: the first view of the new epoch (this
+    /// VIEW-CHANGE is RBFT's AgreeUpdateN, DESIGN.md section 6).
+    Membership,
 }
 
 impl ViewChangeReason {
-    pub const ALL: [ViewChangeReason; 7] = [
+    pub const ALL: [ViewChangeReason; 8] = [
         ViewChangeReason::RequestTimeout,
         ViewChangeReason::IdlePrimary,
         ViewChangeReason::Equivocation,
@@ -216,6 +226,7 @@ impl ViewChangeReason {
         ViewChangeReason::MalformedBlock,
         ViewChangeReason::JoinedQuorum,
         ViewChangeReason::ViewChangeTimeout,
+        ViewChangeReason::Membership,
     ];
 
     /// A short name for metrics and JSON.
@@ -228,6 +239,7 @@ impl ViewChangeReason {
             ViewChangeReason::MalformedBlock => "malformed_block",
             ViewChangeReason::JoinedQuorum => "joined_quorum",
             ViewChangeReason::ViewChangeTimeout => "view_change_timeout",
+            ViewChangeReason::Membership => "membership",
         }
     }
 }
@@ -246,6 +258,8 @@ impl Ready {
             && self.faults.is_empty()
             && self.ignored.is_empty()
             && self.transfer.is_none()
+            && self.membership.is_empty()
+            && self.epoch_started.is_none()
             && self.recovery.is_empty()
     }
 }
@@ -358,6 +372,14 @@ impl StableCheckpoint {
             }
         }
         signers.len() >= quorum
+    }
+
+    /// [`StableCheckpoint::is_proven`] with the set that orders this height: a
+    /// quorum of that epoch's members, each a member (DESIGN.md section 6).
+    pub fn is_proven_by(&self, membership: &crate::membership::Membership, chain_id: &str) -> bool {
+        let epoch = membership.at(self.seq);
+        self.proof.iter().all(|signed| epoch.contains(signed.sender))
+            && self.is_proven(membership.roster(), chain_id, epoch.q())
     }
 }
 
@@ -523,4 +545,14 @@ pub enum IgnoreReason {
     Recovering,
     /// A recovery answer to another round than the one in progress, or a second one.
     StaleRecovery,
+    /// The sender does not order the height (or view) the message is for: it is
+    /// not a member of that epoch (DESIGN.md section 6).
+    NotAMember { sender: ReplicaId },
+    /// Above the last height the epoch in force orders: the next epoch orders it,
+    /// once this replica has switched.
+    BeyondSwitch { end: SeqNo },
+    /// The host reported a governance change the membership history refuses.
+    BadMembershipChange {
+        error: crate::membership::MembershipError,
+    },
 }

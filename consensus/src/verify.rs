@@ -4,6 +4,7 @@
 use crate::input::Input;
 use crate::message::{Message, MessageKind, Signed, SignedMessage};
 use crate::recovery::{Recovery, SignedRecovery};
+use crate::update::{SignedUpdate, Update};
 use crate::types::ReplicaId;
 use crate::view_change::{NewView, SignedNewView, SignedViewChange, ViewChange};
 use crypto::codec::Canonical;
@@ -64,6 +65,7 @@ pub enum Envelope {
     ViewChange(SignedViewChange),
     NewView(SignedNewView),
     Recovery(SignedRecovery),
+    Update(SignedUpdate),
 }
 
 impl Canonical for Envelope {
@@ -78,6 +80,7 @@ impl Envelope {
             Envelope::ViewChange(m) => m.sender,
             Envelope::NewView(m) => m.sender,
             Envelope::Recovery(m) => m.sender,
+            Envelope::Update(m) => m.sender,
         }
     }
 
@@ -87,6 +90,7 @@ impl Envelope {
             Envelope::ViewChange(m) => m.kind,
             Envelope::NewView(m) => m.kind,
             Envelope::Recovery(m) => m.kind,
+            Envelope::Update(m) => m.kind,
         }
     }
 
@@ -96,6 +100,7 @@ impl Envelope {
             Envelope::ViewChange(m) => &m.signature,
             Envelope::NewView(m) => &m.signature,
             Envelope::Recovery(m) => &m.signature,
+            Envelope::Update(m) => &m.signature,
         }
     }
 
@@ -203,6 +208,48 @@ pub fn open_recovery(
     })
 }
 
+/// A membership message whose envelope verified and whose payload decoded
+/// canonically into a message of the envelope's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedUpdate {
+    sender: ReplicaId,
+    message: Update,
+}
+
+impl VerifiedUpdate {
+    pub fn sender(&self) -> ReplicaId {
+        self.sender
+    }
+    pub fn message(&self) -> &Update {
+        &self.message
+    }
+}
+
+/// Checks a membership message's envelope like [`open_recovery`].
+pub fn open_update(
+    signed: &SignedUpdate,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<VerifiedUpdate, Rejected> {
+    signed.signature_holds(validators, chain_id)?;
+    let message = Update::from_canonical_bytes(&signed.payload).map_err(|e| {
+        Rejected::MalformedPayload {
+            sender: signed.sender,
+            reason: e.to_string(),
+        }
+    })?;
+    if message.kind() != signed.kind {
+        return Err(Rejected::KindMismatch {
+            envelope: signed.kind,
+            payload: message.kind(),
+        });
+    }
+    Ok(VerifiedUpdate {
+        sender: signed.sender,
+        message,
+    })
+}
+
 /// Checks a VIEW-CHANGE's envelope: a validator's signature in the view-change domain
 /// over a payload that decodes canonically.
 pub fn open_view_change(
@@ -271,6 +318,7 @@ pub fn verify_envelope(
         Envelope::ViewChange(m) => open_view_change(m, validators, chain_id).map(Input::ViewChange),
         Envelope::NewView(m) => open_new_view(m, validators, chain_id).map(Input::NewView),
         Envelope::Recovery(m) => open_recovery(m, validators, chain_id).map(Input::Recovery),
+        Envelope::Update(m) => open_update(m, validators, chain_id).map(Input::Update),
     }
 }
 

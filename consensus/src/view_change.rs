@@ -8,7 +8,7 @@
 use crate::config::ReplicaConfig;
 use crate::message::{Batch, Message, MessageKind, PrePrepare, Signed, SignedMessage};
 use crate::output::StableCheckpoint;
-use crate::quorum::{primary_of, quorum};
+use crate::membership::Membership;
 use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crate::verify::{verify, Rejected};
 use crypto::codec::{BoundedVec, Canonical};
@@ -137,13 +137,19 @@ pub enum BadViewChange {
     PaddedCertificate { seq: SeqNo },
     #[error("{len} bytes, more than the {max} an honest view change can take")]
     TooLarge { len: usize, max: usize },
+    #[error("{sender} is not a member of the epoch the view belongs to")]
+    NotAMember { sender: ReplicaId },
 }
 
 /// Refuses a VIEW-CHANGE longer than the largest an honest replica can send under
 /// `config`, before any of its signatures is checked.
-pub fn check_view_change_size(len: usize, config: &ReplicaConfig) -> Result<(), BadViewChange> {
-    let (max, _) =
-        largest_view_change_messages(config.n(), config.log_window, config.batch_max_txs);
+pub fn check_view_change_size(
+    len: usize,
+    config: &ReplicaConfig,
+    membership: &Membership,
+) -> Result<(), BadViewChange> {
+    let largest = membership.epochs().iter().map(|e| e.n()).max().unwrap_or(0);
+    let (max, _) = largest_view_change_messages(largest, config.log_window, config.batch_max_txs);
     if len > max {
         return Err(BadViewChange::TooLarge { len, max });
     }
@@ -153,14 +159,17 @@ pub fn check_view_change_size(len: usize, config: &ReplicaConfig) -> Result<(), 
 /// Checks a VIEW-CHANGE's contents (its envelope was checked already): C proves its
 /// checkpoint, and every certificate in P is a valid pre-prepare from the primary of
 /// a view below `new_view`, at a height in `(s, s + L]`, with `q - 1` valid prepares
-/// for the same view, height and digest from distinct backups of that view.
-pub fn check_view_change(vc: &ViewChange, config: &ReplicaConfig) -> Result<(), BadViewChange> {
-    let n = config.n();
-    let q = quorum(n);
+/// for the same view, height and digest from distinct backups of that view. Each
+/// height's signers, primary and q are those of the epoch that orders it.
+pub fn check_view_change(
+    vc: &ViewChange,
+    config: &ReplicaConfig,
+    membership: &Membership,
+) -> Result<(), BadViewChange> {
     let low = match &vc.checkpoint {
         Some(stable) => {
             let at_interval = stable.seq.0 % config.checkpoint_interval == 0;
-            if !at_interval || !stable.is_proven(&config.validators, &config.chain_id, q) {
+            if !at_interval || !stable.is_proven_by(membership, &config.chain_id) {
                 return Err(BadViewChange::CheckpointProof { seq: stable.seq });
             }
             stable.seq
@@ -170,8 +179,10 @@ pub fn check_view_change(vc: &ViewChange, config: &ReplicaConfig) -> Result<(), 
     let high = SeqNo(low.0.saturating_add(config.log_window));
     let mut previous = low;
     for certificate in vc.prepared.iter() {
-        let pp = certificate_pre_prepare(certificate, config)?;
+        let pp = certificate_pre_prepare(certificate, config, membership)?;
         let seq = pp.seq;
+        let epoch = membership.at(seq);
+        let q = epoch.q();
         if seq <= previous {
             return Err(BadViewChange::CertificateOrder { seq });
         }
@@ -192,11 +203,11 @@ pub fn check_view_change(vc: &ViewChange, config: &ReplicaConfig) -> Result<(), 
         if pp.batch.tx_hashes.len() > config.batch_max_txs as usize {
             return Err(bad("its batch holds more than batch_max_txs transactions"));
         }
-        let primary = primary_of(pp.view, n);
+        let primary = epoch.primary(pp.view);
         if certificate.pre_prepare.sender != primary {
             return Err(bad("not signed by the primary of its view"));
         }
-        let valid = matching_prepares(certificate, &pp, primary, config);
+        let valid = matching_prepares(certificate, &pp, primary, config, membership);
         if valid != certificate.prepares.len() {
             // Junk beside the prepares would only make the message larger.
             return Err(BadViewChange::PaddedCertificate { seq });
@@ -216,11 +227,12 @@ pub fn check_view_change(vc: &ViewChange, config: &ReplicaConfig) -> Result<(), 
 fn certificate_pre_prepare(
     certificate: &PreparedCertificate,
     config: &ReplicaConfig,
+    membership: &Membership,
 ) -> Result<PrePrepare, BadViewChange> {
     let seq_unknown = SeqNo(0);
     match verify(
         &certificate.pre_prepare,
-        &config.validators,
+        membership.roster(),
         &config.chain_id,
     ) {
         Ok(verified) => match verified.message() {
@@ -243,10 +255,15 @@ fn matching_prepares(
     pp: &PrePrepare,
     primary: ReplicaId,
     config: &ReplicaConfig,
+    membership: &Membership,
 ) -> usize {
+    let epoch = membership.at(pp.seq);
     let mut senders = BTreeSet::new();
     for signed in certificate.prepares.iter() {
-        let Ok(verified) = verify(signed, &config.validators, &config.chain_id) else {
+        if !epoch.contains(signed.sender) {
+            continue;
+        }
+        let Ok(verified) = verify(signed, membership.roster(), &config.chain_id) else {
             continue;
         };
         if let Message::Prepare(prepare) = verified.message() {
@@ -290,7 +307,8 @@ impl Selection {
 /// exists, an empty batch from the new primary. The empty batch's timestamp is that
 /// of the nearest selected batch above it (there always is one: `max_s` has a
 /// certificate), so timestamps never run ahead of the heights after them.
-pub fn select(view: View, validators: usize, view_changes: &[ViewChange]) -> Selection {
+/// `proposer` is the primary of `view` (it proposes the empty batches).
+pub fn select(proposer: ReplicaId, view_changes: &[ViewChange]) -> Selection {
     let checkpoint = view_changes
         .iter()
         .filter_map(|vc| vc.checkpoint.as_ref())
@@ -325,7 +343,6 @@ pub fn select(view: View, validators: usize, view_changes: &[ViewChange]) -> Sel
             entries: Vec::new(),
         };
     };
-    let proposer = primary_of(view, validators);
     let mut entries = Vec::new();
     let mut seq = low.next();
     while seq <= high {
@@ -390,34 +407,30 @@ pub struct CheckedNewView {
 /// from distinct validators, every embedded signature checked; and Q is exactly the
 /// pre-prepares of that view the primary must sign for [`select`]'s batches, in
 /// order. With `check_q` false (a test-only fault) Q is taken as sent.
+///
+/// The view belongs to the epoch that orders the heights above V's highest
+/// checkpoint (`min_s`): its members sign V, its q counts them, and its primary of
+/// the view signs the NEW-VIEW (DESIGN.md section 6).
 pub fn check_new_view(
     nv: &NewView,
     sender: ReplicaId,
     config: &ReplicaConfig,
+    membership: &Membership,
     check_q: bool,
 ) -> Result<CheckedNewView, BadNewView> {
-    let n = config.n();
-    let primary = primary_of(nv.view, n);
-    if sender != primary {
-        return Err(BadNewView::NotFromPrimary {
-            sender,
-            view: nv.view,
-            primary,
-        });
-    }
     let mut senders = BTreeSet::new();
     let mut view_changes = Vec::new();
     for signed in nv.view_changes.iter() {
-        check_view_change_size(signed.payload.len(), config).map_err(|reason| {
+        check_view_change_size(signed.payload.len(), config, membership).map_err(|reason| {
             BadNewView::BadViewChange {
                 sender: signed.sender,
                 reason,
             }
         })?;
-        let vc = crate::verify::open_view_change(signed, &config.validators, &config.chain_id)
+        let vc = crate::verify::open_view_change(signed, membership.roster(), &config.chain_id)
             .map(crate::verify::VerifiedViewChange::into_view_change)
             .map_err(BadViewChange::Envelope)
-            .and_then(|vc| check_view_change(&vc, config).map(|()| vc))
+            .and_then(|vc| check_view_change(&vc, config, membership).map(|()| vc))
             .map_err(|reason| BadNewView::BadViewChange {
                 sender: signed.sender,
                 reason,
@@ -431,21 +444,41 @@ pub fn check_new_view(
         senders.insert(signed.sender);
         view_changes.push(vc);
     }
-    let q = quorum(n);
+    let low = view_changes
+        .iter()
+        .filter_map(|vc| vc.checkpoint.as_ref().map(|c| c.seq))
+        .max()
+        .unwrap_or(SeqNo(0));
+    let epoch = membership.at(low.next());
+    let primary = epoch.primary(nv.view);
+    if sender != primary {
+        return Err(BadNewView::NotFromPrimary {
+            sender,
+            view: nv.view,
+            primary,
+        });
+    }
+    if let Some(outsider) = senders.iter().find(|s| !epoch.contains(**s)) {
+        return Err(BadNewView::BadViewChange {
+            sender: *outsider,
+            reason: BadViewChange::NotAMember { sender: *outsider },
+        });
+    }
+    let q = epoch.q();
     if senders.len() < q {
         return Err(BadNewView::ShortV {
             senders: senders.len(),
             q,
         });
     }
-    let selection = select(nv.view, n, &view_changes);
+    let selection = select(primary, &view_changes);
     let mut pre_prepares = Vec::new();
     for signed in nv.pre_prepares.iter() {
         let mismatch = |seq: SeqNo, reason: &str| BadNewView::QMismatch {
             seq,
             reason: reason.to_string(),
         };
-        let verified = verify(signed, &config.validators, &config.chain_id)
+        let verified = verify(signed, membership.roster(), &config.chain_id)
             .map_err(|e| mismatch(SeqNo(0), &e.to_string()))?;
         let Message::PrePrepare(pp) = verified.message().clone() else {
             return Err(mismatch(verified.message().seq(), "not a pre-prepare"));

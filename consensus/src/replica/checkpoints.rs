@@ -13,6 +13,9 @@ impl Replica {
             // Signed before a restart; the same message stands.
             return;
         }
+        if !self.membership.at(seq).contains(self.config.me) {
+            return;
+        }
         let checkpoint = Checkpoint { seq, block_hash };
         let signed = self.sign_persist_broadcast(&Message::Checkpoint(checkpoint));
         let outcome = self.checkpoints.add(self.config.me, checkpoint, signed);
@@ -47,6 +50,11 @@ impl Replica {
         if seq.0 % self.config.checkpoint_interval != 0 {
             return Err(IgnoreReason::NotACheckpointHeight);
         }
+        if !self.membership.at(seq).contains(signed.sender) {
+            return Err(IgnoreReason::NotAMember {
+                sender: signed.sender,
+            });
+        }
         if !self.log.in_window(seq) {
             return Err(IgnoreReason::OutsideWindow {
                 low: self.log.low(),
@@ -63,8 +71,19 @@ impl Replica {
         let k = self.config.checkpoint_interval;
         let mut seq = SeqNo(self.last_committed.0 / k * k);
         while seq > self.log.low() {
-            if let Some(stable) = self.checkpoints.proof(seq, self.config.me, self.q) {
+            let epoch = self.membership.at(seq);
+            let q = epoch.q();
+            let proof = if epoch.contains(self.config.me) {
+                self.checkpoints.proof(seq, self.config.me, q)
+            } else {
+                self.checkpoints.proof_of_others(seq, q)
+            };
+            if let Some(stable) = proof {
+                let epoch_before = self.epoch().first;
                 self.make_stable(stable);
+                if self.epoch().first != epoch_before {
+                    self.begin_epoch();
+                }
                 return true;
             }
             seq = SeqNo(seq.0 - k);

@@ -62,7 +62,12 @@ impl Replica {
             ExecOutcome::Valid {
                 state_root,
                 block_hash,
+                validators,
             } if state_root == claimed => {
+                match validators {
+                    Some(set) => self.executed_changes.insert(seq, set),
+                    None => self.executed_changes.remove(&seq),
+                };
                 self.commit_to(seq, view, digest, block_hash);
                 return;
             }
@@ -145,7 +150,7 @@ impl Replica {
             return false;
         }
         let seq = self.last_committed.next();
-        let needed = self.commit_quorum();
+        let needed = self.commit_quorum(seq);
         let Some(slot) = self.log.get(seq) else {
             return false;
         };
@@ -182,6 +187,13 @@ impl Replica {
         self.last_committed = seq;
         self.last_committed_timestamp_ms = block.timestamp_ms;
         self.ready.commit.push(block);
+        if let Some(validators) = self.executed_changes.remove(&seq) {
+            self.record_change(&crate::membership::MembershipChange {
+                height: seq,
+                validators,
+            });
+            self.announce_joiners(seq);
+        }
         if seq.0 % self.config.checkpoint_interval == 0 {
             self.sign_checkpoint(seq, block_hash);
         }

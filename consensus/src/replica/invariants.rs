@@ -47,9 +47,9 @@ impl Replica {
     /// Each slot holds at most one vote per validator, and this replica's own votes
     /// agree with the pre-prepare it accepted: it never voted for two digests.
     fn check_slots(&self) {
-        let n = self.n();
         let me = self.config.me;
         for (seq, slot) in self.log.iter() {
+            let n = self.membership.at(*seq).n();
             assert!(
                 slot.prepares.len() <= n && slot.commits.len() <= n,
                 "more than N votes at {seq}"
@@ -73,6 +73,7 @@ impl Replica {
             "a replica changing views holds no ordering messages"
         );
         for (seq, votes) in self.checkpoints.vote_heights() {
+            let n = self.membership.at(*seq).n();
             assert!(votes <= n, "more than N checkpoint votes at {seq}");
         }
     }
@@ -90,7 +91,7 @@ impl Replica {
         for block in &ready.commit {
             assert_eq!(block.seq, expected, "commit out of order");
             assert!(
-                block.certificate.len() >= self.commit_quorum(),
+                block.certificate.len() >= self.commit_quorum(block.seq),
                 "short certificate"
             );
             let mut senders: Vec<_> = block

@@ -4,6 +4,7 @@
 //! checks its invariants.
 
 mod checkpoints;
+mod epoch;
 mod execute;
 mod invariants;
 mod new_view;
@@ -24,13 +25,14 @@ use crate::output::{
     IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
 };
 use crate::persist::{CommitRecord, PersistedState};
-use crate::quorum::{primary_of, quorum};
+use crate::membership::{Epoch, Membership, MembershipChange};
+use crate::quorum::quorum;
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::verify::Envelope;
 use crate::view_change::{
     PreparedCertificate, Selection, SignedNewView, SignedViewChange, ViewChange,
 };
-use crypto::{Hash, SigningKey};
+use crypto::{Hash, PublicKey, SigningKey};
 use std::collections::BTreeMap;
 
 /// A view change in progress: the replica is changing to its `view`.
@@ -63,8 +65,11 @@ struct PoolStatus {
 pub struct Replica {
     config: ReplicaConfig,
     key: SigningKey,
-    /// `q` for the configured validators.
-    q: usize,
+    /// The roster and the epochs (DESIGN.md section 6): who orders which heights.
+    membership: Membership,
+    /// Governance changes of executed, not yet committed heights: the validator set
+    /// after each; recorded in `membership` when the height commits.
+    executed_changes: BTreeMap<SeqNo, Vec<PublicKey>>,
     view: View,
     log: Log,
     checkpoints: Checkpoints,
@@ -158,6 +163,17 @@ pub struct Replica {
     heard_ms: Vec<Option<u64>>,
     /// When this replica last answered each validator's recovery requests, by kind.
     answered_ms: Vec<[Option<u64>; 3]>,
+    /// Joining validators (roster ids) and who sent AddNode for each.
+    admissions: BTreeMap<ReplicaId, std::collections::BTreeSet<ReplicaId>>,
+    /// Joining validators that sent ReadyForN.
+    ready_joiners: std::collections::BTreeSet<ReplicaId>,
+    /// As a joining validator: ReadyForN sent.
+    sent_ready: bool,
+    /// The last switch to a new epoch, while its first view is being set up.
+    switch: Option<epoch::EpochSwitch>,
+    /// Checkpoints claimed for a transfer target whose proofs could not be checked
+    /// before the transfer (see recovery).
+    target_alternatives: Vec<StableCheckpoint>,
     /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
     unsafe_commit_quorum_minus_one: bool,
     /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
@@ -178,17 +194,18 @@ impl Replica {
         restored: Option<PersistedState>,
     ) -> Result<Replica, ConfigError> {
         config.validate()?;
-        if config.validators[config.me.index()] != key.public_key() {
+        let membership = config.membership()?;
+        if membership.key_of(config.me) != Some(&key.public_key()) {
             return Err(ConfigError::KeyMismatch { me: config.me });
         }
-        let q = quorum(config.n());
-        let n = config.n();
-        let helped_ms = vec![None; config.n()];
+        let n = membership.roster().len();
+        let helped_ms = vec![None; n];
         let log = Log::new(SeqNo(0), config.log_window);
         let mut replica = Replica {
             config,
             key,
-            q,
+            membership,
+            executed_changes: BTreeMap::new(),
             view: View(0),
             log,
             checkpoints: Checkpoints::default(),
@@ -232,6 +249,11 @@ impl Replica {
             ahead_views: BTreeMap::new(),
             answered_ms: vec![[None; 3]; n],
             heard_ms: vec![None; n],
+            admissions: BTreeMap::new(),
+            ready_joiners: Default::default(),
+            sent_ready: false,
+            switch: None,
+            target_alternatives: Vec::new(),
             unsafe_commit_quorum_minus_one: false,
             unsafe_skip_new_view_check: false,
             byzantine_forge_q: false,
@@ -252,6 +274,7 @@ impl Replica {
             Input::ViewChange(m) => Some(m.sender()),
             Input::NewView(m) => Some(m.sender()),
             Input::Recovery(m) => Some(m.sender()),
+            Input::Update(m) => Some(m.sender()),
             _ => None,
         };
         if let Some(heard) = sender.and_then(|s| self.heard_ms.get_mut(s.index())) {
@@ -272,12 +295,19 @@ impl Replica {
             Input::ViewChange(verified) => self.on_view_change(verified),
             Input::NewView(verified) => self.on_new_view(verified),
             Input::Recovery(verified) => self.on_recovery(verified),
+            Input::Update(verified) => self.on_update(verified),
             Input::Recover => self.start_recovery(crate::output::RecoveryReason::Start),
             Input::Transferred {
                 seq,
                 block_hash,
                 timestamp_ms,
-            } => self.on_transferred(seq, block_hash, timestamp_ms),
+                changes,
+            } => {
+                for change in &changes {
+                    self.record_change(change);
+                }
+                self.on_transferred(seq, block_hash, timestamp_ms)
+            }
             Input::Tick { now_ms } => self.on_tick(now_ms),
             Input::TxsAvailable { count, oldest_ms } => self.on_txs_available(count, oldest_ms),
             Input::Proposal { seq, batch, result } => self.on_proposal(seq, batch, result),
@@ -309,6 +339,7 @@ impl Replica {
         }
         self.maybe_request_proposal();
         self.advance_recovery();
+        self.maybe_ready();
     }
 
     // ----- inspection (read-only; the simulator checks these) -----
@@ -319,6 +350,32 @@ impl Replica {
 
     pub fn config(&self) -> &ReplicaConfig {
         &self.config
+    }
+
+    /// Every key the chain admitted; ids are positions in it. Hosts verify
+    /// envelopes against it.
+    pub fn roster(&self) -> &[PublicKey] {
+        self.membership.roster()
+    }
+
+    /// The roster and the epochs, as this replica knows them.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// Whether this replica orders the heights above its stable checkpoint (a
+    /// joining validator before its epoch, or a removed one after, does not).
+    pub fn is_member(&self) -> bool {
+        self.member()
+    }
+
+    /// The validators `Target::All` reaches: the members of the epoch in force and
+    /// of every later one known, without this replica.
+    pub fn peers(&self) -> Vec<ReplicaId> {
+        (0..self.membership.roster().len())
+            .map(|i| ReplicaId(i as u32))
+            .filter(|id| *id != self.config.me && self.reaches(*id))
+            .collect()
     }
 
     pub fn view(&self) -> View {
@@ -406,20 +463,64 @@ impl Replica {
 
     // ----- helpers shared by the handlers -----
 
+    /// The epoch in force: the one that orders the heights above our stable
+    /// checkpoint.
+    fn epoch(&self) -> &Epoch {
+        self.membership.at(self.log.low().next())
+    }
+
+    /// N of the epoch in force.
     fn n(&self) -> usize {
-        self.config.n()
+        self.epoch().n()
+    }
+
+    /// q of the epoch in force.
+    fn q(&self) -> usize {
+        quorum(self.n())
     }
 
     fn primary(&self) -> ReplicaId {
-        primary_of(self.view, self.n())
+        self.epoch().primary(self.view)
     }
 
-    /// Commits needed to commit a height: q, or q - 1 with the test-only switch.
-    fn commit_quorum(&self) -> usize {
+    /// Whether this replica orders heights in the epoch in force.
+    fn member(&self) -> bool {
+        self.epoch().contains(self.config.me)
+    }
+
+    /// The last height the epoch in force orders, when a change is pending.
+    fn epoch_end(&self) -> Option<SeqNo> {
+        self.membership.end_of(self.log.low().next())
+    }
+
+    /// Records a committed governance change (from the host's execution result or
+    /// its transfer). A change the history refuses (out of order, a bad set) is a
+    /// host error: reported, not applied.
+    fn record_change(&mut self, change: &MembershipChange) {
+        match self.membership.record(change) {
+            Ok(()) => {
+                let n = self.membership.roster().len();
+                self.helped_ms.resize(n, None);
+                self.helped_view_ms.resize(n, None);
+                self.heard_ms.resize(n, None);
+                self.answered_ms.resize(n, [None; 3]);
+                self.ready.membership.push(change.clone());
+            }
+            Err(error) => self.ready.ignored.push(Ignored::Executed {
+                seq: change.height,
+                reason: IgnoreReason::BadMembershipChange { error },
+            }),
+        }
+    }
+
+    /// Commits needed to commit `seq`: q of its epoch, or q - 1 with the test-only
+    /// switch.
+    fn commit_quorum(&self, seq: SeqNo) -> usize {
+        let q = self.membership.quorum_at(seq);
         if self.unsafe_commit_quorum_minus_one {
-            self.q.saturating_sub(1).max(1)
+            q.saturating_sub(1).max(1)
         } else {
-            self.q
+            q
         }
     }
 
@@ -483,6 +584,12 @@ impl Replica {
                 low: self.log.low(),
                 high: self.log.high(),
             });
+        }
+        if let Some(end) = self.epoch_end().filter(|end| seq > *end) {
+            return Err(IgnoreReason::BeyondSwitch { end });
+        }
+        if !self.membership.at(seq).contains(sender) {
+            return Err(IgnoreReason::NotAMember { sender });
         }
         // A committed height still takes votes when the view orders it again (a
         // NEW-VIEW re-proposed it): replicas that had not committed it need ours

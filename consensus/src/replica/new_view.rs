@@ -169,7 +169,16 @@ impl Replica {
             return;
         }
         let check_q = !self.unsafe_skip_new_view_check;
-        match check_new_view(&nv, sender, &self.config, check_q) {
+        match check_new_view(&nv, sender, &self.config, &self.membership, check_q) {
+            Ok(checked) if checked.selection.low() < self.epoch().first.prev() => {
+                // A view of an epoch this replica has left.
+                self.ready.ignored.push(Ignored::Message {
+                    sender,
+                    kind: signed.kind,
+                    seq: checked.selection.low(),
+                    reason: IgnoreReason::NotAMember { sender },
+                });
+            }
             Ok(checked) => {
                 if nv.view > self.view {
                     // A NEW-VIEW for a view above ours, proven by q VIEW-CHANGEs.
@@ -221,6 +230,7 @@ impl Replica {
         if self.is_primary() {
             self.next_proposal = high.max(self.last_committed).next();
         }
+        self.entered_epoch_view();
     }
 
     /// V proves a checkpoint (`min_s`) above our h. If we committed that height with

@@ -75,7 +75,15 @@ impl Replica {
             return;
         }
         let seq = self.next_proposal;
-        if !self.log.in_window(seq) || self.pool.count == 0 || !self.may_sign(seq) {
+        // With a membership change pending, the old epoch orders up to its last
+        // height even without transactions (empty batches), so the change takes
+        // effect on an idle chain too.
+        let end = self.epoch_end();
+        let idle = self.pool.count == 0 && end.is_none();
+        if !self.log.in_window(seq) || idle || !self.may_sign(seq) {
+            return;
+        }
+        if end.is_some_and(|end| seq > end) || self.awaits_finish() {
             return;
         }
         if seq.prev() > self.executed_through.max(self.proposed_since_start) {

@@ -19,7 +19,6 @@ use crate::log::{insert_vote, AcceptedPrePrepare, Execution, Log, VoteOutcome};
 use crate::message::{Message, SignedMessage};
 use crate::output::StableCheckpoint;
 use crate::persist::{PersistedState, RestoreError};
-use crate::quorum::primary_of;
 use crate::types::SeqNo;
 use crate::verify::verify;
 
@@ -117,7 +116,7 @@ impl Replica {
     /// signed this exact checkpoint.
     fn check_proof(&self, stable: &StableCheckpoint) -> Result<(), RestoreError> {
         let at_interval = stable.seq.0 % self.config.checkpoint_interval == 0;
-        if at_interval && stable.is_proven(&self.config.validators, &self.config.chain_id, self.q) {
+        if at_interval && stable.is_proven_by(&self.membership, &self.config.chain_id) {
             Ok(())
         } else {
             Err(RestoreError::CheckpointProof { seq: stable.seq })
@@ -129,7 +128,7 @@ impl Replica {
         index: usize,
         signed: &SignedMessage,
     ) -> Result<(), RestoreError> {
-        let verified = verify(signed, &self.config.validators, &self.config.chain_id)
+        let verified = verify(signed, self.membership.roster(), &self.config.chain_id)
             .map_err(|reason| RestoreError::BadMessage { index, reason })?;
         let message = verified.message().clone();
         let seq = message.seq();
@@ -144,7 +143,8 @@ impl Replica {
         let signed = signed.clone();
         let added = match message {
             Message::PrePrepare(pp) => {
-                if signed.sender != primary_of(pp.view, self.n()) || pp.batch.digest() != pp.digest
+                if signed.sender != self.membership.at(seq).primary(pp.view)
+                    || pp.batch.digest() != pp.digest
                 {
                     return Err(foreign);
                 }

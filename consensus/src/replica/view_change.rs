@@ -35,7 +35,9 @@ impl Replica {
     /// The timers, on every tick: the view-change timer while changing; otherwise the
     /// primary's heartbeat, the backup's idle-primary timer and the request timer.
     pub(super) fn check_timers(&mut self) {
-        if self.recovery_holds_timers() {
+        // A validator outside the epoch in force (joining, or removed) orders
+        // nothing, so it has no view to change.
+        if self.recovery_holds_timers() || !self.member() {
             return;
         }
         let now = self.now_ms;
@@ -96,7 +98,7 @@ impl Replica {
             .enumerate()
             .filter(|(i, at)| *i != me.index() && at.is_some_and(|at| at >= since))
             .count();
-        if heard + 1 < self.q {
+        if heard + 1 < self.q() {
             self.start_recovery(crate::output::RecoveryReason::Isolated);
             return;
         }
@@ -285,14 +287,34 @@ impl Replica {
                 return ignore(self, IgnoreReason::Duplicate);
             }
         }
-        let checked =
-            crate::view_change::check_view_change_size(signed.payload.len(), &self.config)
-                .and_then(|()| check_view_change(&vc, &self.config));
+        let checked = crate::view_change::check_view_change_size(
+            signed.payload.len(),
+            &self.config,
+            &self.membership,
+        )
+        .and_then(|()| check_view_change(&vc, &self.config, &self.membership));
         if let Err(reason) = checked {
             self.ready
                 .faults
                 .push(Fault::BadViewChange { sender, reason });
             return;
+        }
+        // A view belongs to the epoch above its sender's checkpoint: one from an
+        // earlier epoch is stale here; one from a later epoch means we are behind
+        // (its checkpoint may take us there).
+        let vc_low = vc.checkpoint.as_ref().map_or(SeqNo(0), |c| c.seq);
+        let vc_epoch = self.membership.at(vc_low.next()).first;
+        let ours = self.epoch().first;
+        if vc_epoch > ours {
+            if let Some(stable) = vc.checkpoint.clone() {
+                self.adopt_later_epoch(stable);
+            }
+        }
+        if self.membership.at(vc_low.next()).first != self.epoch().first {
+            return ignore(self, IgnoreReason::NotAMember { sender });
+        }
+        if !self.epoch().contains(sender) {
+            return ignore(self, IgnoreReason::NotAMember { sender });
         }
         self.view_changes.insert(sender, (signed, vc));
         self.maybe_join();
@@ -329,7 +351,7 @@ impl Replica {
             return;
         }
         let held = self.view_changes_for_current().len();
-        if held < self.q {
+        if held < self.q() {
             return;
         }
         let now = self.now_ms;
@@ -343,9 +365,9 @@ impl Replica {
             let me = self.config.me;
             let mut view_changes = self.view_changes_for_current();
             view_changes.sort_by_key(|(signed, _)| (signed.sender != me, signed.sender));
-            view_changes.truncate(self.q);
+            view_changes.truncate(self.q());
             let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
-            let mut selection = select(self.view, self.n(), &decoded);
+            let mut selection = select(self.primary(), &decoded);
             if self.byzantine_forge_q {
                 self.forge(&mut selection);
             }

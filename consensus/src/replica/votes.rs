@@ -90,7 +90,7 @@ impl Replica {
     /// distinct backups (DESIGN.md section 3 step 3; PBFT paper section 4.2). Latched.
     pub(super) fn update_prepared(&mut self, seq: SeqNo) {
         let primary = self.primary();
-        let needed = self.q - 1;
+        let needed = self.membership.quorum_at(seq) - 1;
         let Some(slot) = self.log.get(seq) else {
             return;
         };

@@ -155,6 +155,7 @@ pub fn honest_outcome(req: &ExecuteRequest, prev: Hash) -> ExecOutcome {
     ExecOutcome::Valid {
         state_root: root,
         block_hash: block_hash(req.seq, req.digest, root),
+        validators: None,
     }
 }
 
@@ -347,7 +348,7 @@ impl Cluster {
                 return;
             }
             // Requests and answers promise nothing.
-            Envelope::Recovery(_) => return,
+            Envelope::Recovery(_) | Envelope::Update(_) => return,
         };
         let validators = self.replicas[0].config().validators.clone();
         let verified = verify(signed, &validators, CHAIN).expect("own messages verify");

@@ -150,6 +150,7 @@ fn wrong_result_never_commits() {
             |_| ExecOutcome::Valid {
                 state_root: Hash([1; 32]),
                 block_hash: Hash([2; 32]),
+                validators: None,
             },
             |f| matches!(f, Fault::WrongStateRoot { seq: SeqNo(1), .. }),
         ),

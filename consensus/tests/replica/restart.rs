@@ -100,6 +100,7 @@ fn restarted_primary_does_not_propose_a_signed_height_again() {
         outcome: ExecOutcome::Valid {
             state_root: Hash::ZERO,
             block_hash: crypto::sha256(b"block 1"),
+            validators: None,
         },
     });
     assert_eq!(ready.propose.map(|r| r.seq), Some(SeqNo(2)));
@@ -131,17 +132,18 @@ fn restarted_replica_never_signs_another_block_hash() {
     let ready = replica.step(Input::Executed {
         seq: request.seq,
         digest: request.digest,
-        outcome: honest,
+        outcome: honest.clone(),
     });
     persist(&mut state, &ready);
     let signed_commit = ready.then_send[0].message.clone();
 
-    let ExecOutcome::Valid { state_root, .. } = honest else {
+    let ExecOutcome::Valid { state_root, .. } = honest.clone() else {
         unreachable!()
     };
     let diverging = ExecOutcome::Valid {
         state_root,
         block_hash: Hash([0xee; 32]),
+        validators: None,
     };
     for (outcome, resent) in [(honest, true), (diverging, false)] {
         let mut restarted = restart(1, &state);

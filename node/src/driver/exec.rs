@@ -209,6 +209,7 @@ impl Executor {
                 return ExecOutcome::Valid {
                     state_root: done.delta.state_root,
                     block_hash: done.block.hash(),
+                    validators: None,
                 };
             }
         }
@@ -254,6 +255,7 @@ impl Executor {
         let result = ExecOutcome::Valid {
             state_root: outcome.delta.state_root,
             block_hash: block.hash(),
+            validators: None,
         };
         self.speculative.insert(
             seq,

@@ -256,6 +256,8 @@ impl Driver {
             ignored,
             transfer,
             recovery,
+            membership: _,
+            epoch_started: _,
         } = ready;
         self.on_recovery_events(&recovery);
         if let Some(request) = transfer {

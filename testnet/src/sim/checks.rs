@@ -149,6 +149,9 @@ impl Checker {
             }
             // Recovery requests and answers promise nothing about the order.
             Envelope::Recovery(_) => return,
+            // Membership messages (AddNode, ReadyForN, FinishUpdate) announce; the
+            // switch itself is a VIEW-CHANGE and NEW-VIEW, checked above.
+            Envelope::Update(_) => return,
         };
         let Ok(decoded) = <Message as crypto::Canonical>::from_canonical_bytes(&message.payload)
         else {

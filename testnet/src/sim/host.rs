@@ -6,19 +6,23 @@
 //! executions and the replica's memory are lost.
 
 use consensus::{
-    CommittedBlock, ExecOutcome, ExecuteRequest, Input, PersistedState, ProposalRequest, Ready,
-    Replica, ReplicaConfig, SeqNo,
+    CommittedBlock, ExecOutcome, ExecuteRequest, Input, MembershipChange, PersistedState,
+    ProposalRequest, Ready, Replica, ReplicaConfig, SeqNo,
 };
 use crypto::{BoundedVec, Hash, PublicKey, SigningKey};
 use ledger::{
-    Block, BlockExecutor, ExecEnv, Genesis, State, StateDelta, TxError, ValidatorInfo, VerifiedTx,
+    Block, BlockExecutor, ExecEnv, Genesis, State, StateDelta, TxError, ValidatorChange,
+    ValidatorInfo, VerifiedTx,
 };
 use std::collections::{BTreeMap, HashMap};
 
 /// Everything simulated transactions need that is the same on every node.
 pub struct Chain {
     pub genesis: Genesis,
+    /// The genesis validators.
     pub validators: Vec<ValidatorInfo>,
+    /// Every simulated node's key, by node index. Nodes join in index order, so a
+    /// node's roster id is its index.
     pub keys: Vec<PublicKey>,
     pub config: ReplicaConfig,
 }
@@ -36,9 +40,23 @@ pub struct SimLedger {
     pub blocks: Vec<Block>,
     /// The commit certificate of each block (empty for genesis).
     pub certificates: Vec<Vec<consensus::SignedMessage>>,
+    /// The validator set after the last committed block.
+    pub validators: Vec<ValidatorInfo>,
+    /// Every committed governance change, in chain order.
+    pub changes: Vec<MembershipChange>,
 }
 
 impl SimLedger {
+    fn genesis(chain: &Chain, state: State, genesis_block: Block) -> SimLedger {
+        SimLedger {
+            state,
+            blocks: vec![genesis_block],
+            certificates: vec![Vec::new()],
+            validators: chain.validators.clone(),
+            changes: Vec::new(),
+        }
+    }
+
     pub fn tip(&self) -> &Block {
         self.blocks.last().expect("genesis is always there")
     }
@@ -102,11 +120,7 @@ impl SimNode {
             key,
             replica: None,
             persisted: PersistedState::default(),
-            ledger: SimLedger {
-                state,
-                blocks: vec![genesis_block],
-                certificates: vec![Vec::new()],
-            },
+            ledger: SimLedger::genesis(chain, state, genesis_block),
             pool: Pool::default(),
             speculative: BTreeMap::new(),
             switches,
@@ -228,11 +242,39 @@ impl SimNode {
         (readies, committed)
     }
 
-    fn env<'a>(&self, chain: &'a Chain) -> ExecEnv<'a> {
+    fn env<'a>(chain: &'a Chain, validators: &'a [ValidatorInfo]) -> ExecEnv<'a> {
         ExecEnv {
             chain_id: &chain.genesis.chain_id,
             admin: chain.genesis.admin,
-            validators: &chain.validators,
+            validators,
+        }
+    }
+
+    /// The validator set the ledger holds before height `seq`: the committed one
+    /// with the changes of the speculative blocks below `seq`.
+    fn validators_before(&self, seq: u64) -> Vec<ValidatorInfo> {
+        let changes: Vec<ValidatorChange> = (self.ledger.height() + 1..seq)
+            .filter_map(|h| self.speculative.get(&h))
+            .flat_map(|s| s.delta.validator_changes.iter().cloned())
+            .collect();
+        ValidatorChange::apply_all(&self.ledger.validators, &changes)
+    }
+
+    /// The validator keys after a block with `delta`, if it changed them.
+    fn changed_set(before: &[ValidatorInfo], delta: &StateDelta) -> Option<Vec<PublicKey>> {
+        (!delta.validator_changes.is_empty()).then(|| {
+            ValidatorChange::apply_all(before, &delta.validator_changes)
+                .iter()
+                .map(|v| v.public_key)
+                .collect()
+        })
+    }
+
+    /// The key of roster id `id`, as this node's replica knows the roster.
+    fn roster_key(&self, chain: &Chain, id: consensus::ReplicaId) -> Option<PublicKey> {
+        match &self.replica {
+            Some(replica) => replica.roster().get(id.index()).copied(),
+            None => chain.keys.get(id.index()).copied(),
         }
     }
 
@@ -259,11 +301,12 @@ impl SimNode {
         let me = consensus::ReplicaId(self.index as u32);
         let mut chosen: Vec<VerifiedTx> = Vec::new();
         let mut stale: Vec<Hash> = Vec::new();
+        let validators = self.validators_before(seq);
         let delta = {
             let view = self
                 .view_before(seq)
                 .expect("the replica proposes only on a state its host has");
-            let mut executor = BlockExecutor::new(&view, self.env(chain));
+            let mut executor = BlockExecutor::new(&view, Self::env(chain, &validators));
             for hash in self.pool.order.values() {
                 if chosen.len() as u32 >= request.max_txs {
                     break;
@@ -299,7 +342,7 @@ impl SimNode {
             self.parent_of(seq).expect("parent executed"),
             digest,
             now_ms,
-            chain.keys[self.index],
+            self.key.public_key(),
             chosen.into_iter().map(VerifiedTx::into_signed).collect(),
             delta.state_root,
         );
@@ -334,9 +377,11 @@ impl SimNode {
         };
         if let Some(done) = self.speculative.get(&seq) {
             if done.digest == request.digest {
+                let before = self.validators_before(seq);
                 return answer(ExecOutcome::Valid {
                     state_root: done.delta.state_root,
                     block_hash: done.block.hash(),
+                    validators: Self::changed_set(&before, &done.delta),
                 });
             }
         }
@@ -366,9 +411,11 @@ impl SimNode {
             };
             bodies_in_order.push(tx.clone());
         }
-        let outcome = ledger::execute_batch(&view, self.env(chain), &bodies_in_order);
+        let validators = self.validators_before(seq);
+        let outcome =
+            ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
         let (delta, txs) = (outcome.delta, outcome.applied);
-        let Some(proposer) = chain.keys.get(request.batch.proposer.index()) else {
+        let Some(proposer) = self.roster_key(chain, request.batch.proposer) else {
             return answer(ExecOutcome::Invalid);
         };
         let block = Block::assemble(
@@ -376,13 +423,14 @@ impl SimNode {
             parent,
             request.digest,
             request.batch.timestamp_ms,
-            *proposer,
+            proposer,
             txs.into_iter().map(VerifiedTx::into_signed).collect(),
             delta.state_root,
         );
         let outcome = ExecOutcome::Valid {
             state_root: delta.state_root,
             block_hash: block.hash(),
+            validators: Self::changed_set(&validators, &delta),
         };
         self.speculative.insert(
             seq,
@@ -424,6 +472,14 @@ impl SimNode {
     /// Writes a committed block to the durable ledger (state, block, certificate)
     /// and to the persisted consensus state, and drops its transactions from the pool.
     fn append(&mut self, block: Block, delta: StateDelta, info: CommittedBlock) -> Committed {
+        if let Some(set) = Self::changed_set(&self.ledger.validators, &delta) {
+            self.ledger.validators =
+                ValidatorChange::apply_all(&self.ledger.validators, &delta.validator_changes);
+            self.ledger.changes.push(MembershipChange {
+                height: SeqNo(block.header.height),
+                validators: set,
+            });
+        }
         self.ledger.state.apply(delta);
         for tx in block.txs.iter() {
             self.remove_from_pool(&tx.hash());
@@ -467,7 +523,12 @@ impl SimNode {
             .into_iter()
             .collect::<Result<_, _>>()
             .map_err(|_| format!("transferred block {height} holds a badly signed transaction"))?;
-        let delta = ledger::execute_block(&self.ledger.state.view(), self.env(chain), &txs)
+        let validators = self.ledger.validators.clone();
+        let delta = ledger::execute_block(
+            &self.ledger.state.view(),
+            Self::env(chain, &validators),
+            &txs,
+        )
             .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
         if delta.state_root != block.header.state_root {
             return Err(format!("transferred block {height} has a wrong state root"));
@@ -486,6 +547,7 @@ impl SimNode {
             seq: SeqNo(tip.header.height),
             block_hash: tip.hash(),
             timestamp_ms: tip.header.timestamp_ms,
+            changes: self.ledger.changes.clone(),
         }
     }
 
@@ -495,11 +557,7 @@ impl SimNode {
         self.crash();
         let state = chain.genesis.initial_state();
         let genesis_block = chain.genesis.block(&state);
-        self.ledger = SimLedger {
-            state,
-            blocks: vec![genesis_block],
-            certificates: vec![Vec::new()],
-        };
+        self.ledger = SimLedger::genesis(chain, state, genesis_block);
         self.persisted = PersistedState::default();
         self.wiped = true;
     }

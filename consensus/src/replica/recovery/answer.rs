@@ -9,6 +9,7 @@ use super::{FETCH, INIT, NEGOTIATE};
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::recovery::{validator_set_digest, Recovery};
+use crypto::PublicKey;
 use crate::types::{ReplicaId, SeqNo};
 use crate::verify::Envelope;
 
@@ -28,6 +29,28 @@ impl Replica {
         true
     }
 
+    /// The digest of the keys of the epoch in force, in order.
+    pub(super) fn epoch_digest(&self) -> crypto::Hash {
+        let keys: Vec<PublicKey> = self
+            .epoch()
+            .members
+            .iter()
+            .filter_map(|id| self.membership.key_of(*id).copied())
+            .collect();
+        validator_set_digest(&keys)
+    }
+
+    /// Whom this replica answers: a validator of this or an earlier epoch, or a
+    /// joining one a quorum admitted (DESIGN.md section 6).
+    pub(super) fn serves(&self, asker: ReplicaId) -> bool {
+        let first = self.epoch().first;
+        self.membership
+            .epochs()
+            .iter()
+            .any(|e| e.first <= first && e.contains(asker))
+            || self.admitted(asker)
+    }
+
     pub(super) fn answer_negotiate(&mut self, asker: ReplicaId, round: u64) {
         if !self.may_answer(asker, NEGOTIATE) {
             return;
@@ -37,7 +60,7 @@ impl Replica {
             view: self.view,
             changing: self.changing.is_some(),
             n: self.n() as u32,
-            validators: validator_set_digest(&self.config.validators),
+            validators: self.epoch_digest(),
         };
         self.send_recovery(Target::One(asker), &answer);
         // What brings the asker into our view: the NEW-VIEW that began it, or, while

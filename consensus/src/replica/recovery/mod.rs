@@ -33,7 +33,7 @@ use crate::output::{
     RecoveryStatus, StableCheckpoint, Target, TransferRequest,
 };
 use crate::quorum::max_faulty;
-use crate::recovery::{validator_set_digest, Recovery, SignedRecovery};
+use crate::recovery::{Recovery, SignedRecovery};
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::verify::{Envelope, VerifiedRecovery};
 use std::collections::BTreeMap;
@@ -69,10 +69,13 @@ enum Phase {
     },
 }
 
-/// A RecoveryResponse, with its checkpoint kept only if its proof holds.
+/// A RecoveryResponse, with its checkpoint in `stable` if its proof holds, or in
+/// `claimed` if it lies past the epochs this replica knows of (a membership change
+/// it has not committed yet can make a true proof uncheckable here).
 #[derive(Debug, Clone)]
 struct Answer {
     stable: Option<StableCheckpoint>,
+    claimed: Option<StableCheckpoint>,
     last_committed: SeqNo,
 }
 
@@ -126,12 +129,15 @@ impl Replica {
     /// Whether this replica may sign a VIEW-CHANGE for `view`: not while it may have
     /// signed one for it before it lost its state.
     pub(super) fn may_sign_view_change(&self, view: View) -> bool {
-        !self.amnesiac && view > self.abstain_view_changes_through
+        !self.amnesiac && view > self.abstain_view_changes_through && self.member()
     }
 
     /// Whether this replica may sign a PRE-PREPARE, PREPARE or COMMIT at `seq`.
     pub(super) fn may_sign(&self, seq: SeqNo) -> bool {
-        !self.amnesiac && seq > self.abstain_through && !self.is_paused()
+        !self.amnesiac
+            && seq > self.abstain_through
+            && !self.is_paused()
+            && self.membership.at(seq).contains(self.config.me)
     }
 
     /// View-change timers do not run while the replica does not yet know the view or
@@ -246,6 +252,11 @@ impl Replica {
             return;
         }
         match message {
+            Recovery::NegotiateView { .. } | Recovery::RecoveryInit { .. } | Recovery::FetchPqc { .. }
+                if !self.serves(sender) =>
+            {
+                self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender })
+            }
             Recovery::NegotiateView { round } => self.answer_negotiate(sender, round),
             Recovery::RecoveryInit { round } => self.answer_init(sender, round),
             Recovery::FetchPqc { from, .. } => self.answer_fetch(sender, from),
@@ -256,8 +267,10 @@ impl Replica {
                 n,
                 validators,
             } => {
-                let ours = n as usize == self.n()
-                    && validators == validator_set_digest(&self.config.validators);
+                // An answer from a validator of the epoch in force or a later one
+                // (a membership change this replica has not reached yet).
+                let _ = (n, validators);
+                let ours = self.membership.member_from(self.log.low().next(), sender);
                 match self.recovery.as_mut() {
                     Some(Recovering {
                         round: current,
@@ -275,7 +288,16 @@ impl Replica {
                 last_committed,
                 ..
             } => {
-                let stable = stable.clone().filter(|s| self.checkpoint_holds(s));
+                let (stable, claimed) = match stable.clone() {
+                    Some(s) if self.checkpoint_holds(&s) => (Some(s), None),
+                    Some(s) if s.seq > self.last_committed && self.is_checkpoint_height(s.seq) => {
+                        (None, Some(s))
+                    }
+                    _ => (None, None),
+                };
+                if !self.membership.member_from(self.log.low().next(), sender) {
+                    return self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender });
+                }
                 match self.recovery.as_mut() {
                     Some(Recovering {
                         round: current,
@@ -286,6 +308,7 @@ impl Replica {
                             sender,
                             Answer {
                                 stable,
+                                claimed,
                                 last_committed,
                             },
                         );
@@ -308,9 +331,32 @@ impl Replica {
     /// A checkpoint a RecoveryResponse reports: a checkpoint height above genesis
     /// whose proof holds `q` valid CHECKPOINTs for it.
     fn checkpoint_holds(&self, stable: &StableCheckpoint) -> bool {
-        stable.seq.0 > 0
-            && stable.seq.0 % self.config.checkpoint_interval == 0
-            && stable.is_proven(&self.config.validators, &self.config.chain_id, self.q)
+        self.is_checkpoint_height(stable.seq)
+            && stable.is_proven_by(&self.membership, &self.config.chain_id)
+    }
+
+    fn is_checkpoint_height(&self, seq: SeqNo) -> bool {
+        seq.0 > 0 && seq.0 % self.config.checkpoint_interval == 0
+    }
+
+    /// A checkpoint f + 1 answers claim with the same block whose proof this
+    /// replica cannot check yet (it lies in an epoch it does not know). One of them
+    /// is honest, and the host checks every block's certificate on the way there.
+    fn claimed_by_enough(&self, answers: &BTreeMap<ReplicaId, Answer>) -> Option<StableCheckpoint> {
+        let f = max_faulty(self.n());
+        answers
+            .values()
+            .filter_map(|a| a.claimed.as_ref())
+            .filter(|c| {
+                answers
+                    .values()
+                    .filter_map(|a| a.claimed.as_ref())
+                    .filter(|o| o.seq == c.seq && o.block_hash == c.block_hash)
+                    .count()
+                    > f
+            })
+            .max_by_key(|c| c.seq)
+            .cloned()
     }
 
     // ----- moving on -----
@@ -327,7 +373,7 @@ impl Replica {
                 .saturating_add(self.config.retransmit_interval_ms);
         let round = recovering.round;
         match &recovering.phase {
-            Phase::Negotiating { answers } if answers.len() >= self.q => {
+            Phase::Negotiating { answers } if answers.len() >= self.q() => {
                 let target = self.negotiated_view(answers);
                 self.ready
                     .recovery
@@ -352,7 +398,7 @@ impl Replica {
             // signed before (see `set_amnesia_bound`).
             Phase::Querying { answers }
                 if answers.len() >= self.n()
-                    || (answers.len() >= self.q && (!self.amnesiac || due)) =>
+                    || (answers.len() >= self.q() && (!self.amnesiac || due)) =>
             {
                 let answers = answers.clone();
                 self.choose_target(&answers);
@@ -409,6 +455,7 @@ impl Replica {
 
     fn own_answer(&self) -> Answer {
         Answer {
+            claimed: None,
             stable: self.checkpoints.stable().cloned(),
             last_committed: self.last_committed.max(self.floor),
         }
@@ -430,30 +477,32 @@ impl Replica {
             self.set_amnesia_bound(answers);
         }
         let mut best: Option<StableCheckpoint> = self.last_target.clone();
-        for answer in answers.values() {
-            if let Some(stable) = &answer.stable {
-                if best.as_ref().is_none_or(|b| stable.seq > b.seq) {
-                    best = Some(stable.clone());
-                }
+        let claimed = self.claimed_by_enough(answers);
+        for stable in answers.values().filter_map(|a| a.stable.as_ref()).chain(&claimed) {
+            if best.as_ref().is_none_or(|b| stable.seq > b.seq) {
+                best = Some(stable.clone());
             }
         }
+        self.target_alternatives = answers
+            .values()
+            .filter_map(|a| a.claimed.clone())
+            .collect();
         let held = self.last_committed.max(self.floor);
         match best {
             Some(target) if target.seq >= held && target.seq > self.last_committed => {
                 let me = self.config.me;
-                let n = self.n() as u32;
                 // Peers that say they committed that far, starting after us so that
                 // recovering replicas spread their load.
-                let mut peers: Vec<ReplicaId> = (1..n)
-                    .map(|i| ReplicaId((me.0 + i) % n))
-                    .filter(|p| {
-                        answers
-                            .get(p)
-                            .is_some_and(|a| a.last_committed >= target.seq)
-                    })
+                let mut answered: Vec<ReplicaId> =
+                    answers.keys().copied().filter(|p| *p != me).collect();
+                answered.sort_by_key(|p| p.0.wrapping_sub(me.0.wrapping_add(1)));
+                let mut peers: Vec<ReplicaId> = answered
+                    .iter()
+                    .copied()
+                    .filter(|p| answers[p].last_committed >= target.seq)
                     .collect();
                 if peers.is_empty() {
-                    peers = (1..n).map(|i| ReplicaId((me.0 + i) % n)).collect();
+                    peers = answered;
                 }
                 self.ready.recovery.push(RecoveryEvent::TransferStarted {
                     from: held,
@@ -581,8 +630,20 @@ impl Replica {
             });
             return;
         };
-        let target = target.clone();
+        let mut target = target.clone();
         if seq == target.seq && block_hash == target.block_hash {
+            // A claimed target's proof is checkable now that the transfer brought
+            // the membership changes below it: keep one that holds.
+            if !target.is_proven_by(&self.membership, &self.config.chain_id) {
+                if let Some(good) = self.target_alternatives.iter().find(|c| {
+                    c.seq == target.seq
+                        && c.block_hash == target.block_hash
+                        && c.is_proven_by(&self.membership, &self.config.chain_id)
+                }) {
+                    target = good.clone();
+                }
+            }
+            self.target_alternatives.clear();
             self.resume_at(target, timestamp_ms);
             self.ready.recovery.push(RecoveryEvent::Transferred { seq });
             self.rejoin();

@@ -300,7 +300,7 @@ fn view_change_refusals() {
     ];
     let config = config(N, 0);
     for case in cases {
-        let result = check_view_change(&case.vc, &config);
+        let result = check_view_change(&case.vc, &config, &config.membership().unwrap());
         assert!((case.expected)(&result), "{}: got {result:?}", case.name);
     }
 }

@@ -102,14 +102,15 @@ fn padded_view_changes_are_refused() {
         )
     };
     assert_eq!(
-        check_view_change(&padded, &config(M, me)),
+        check_view_change(&padded, &config(M, me), &config(M, me).membership().unwrap()),
         Err(BadViewChange::PaddedCertificate { seq: SeqNo(1) })
     );
     let config = config(M, me);
     let (max, _) = largest_view_change_messages(M, config.log_window, config.batch_max_txs);
-    assert_eq!(check_view_change_size(max, &config), Ok(()));
+    let members = config.membership().unwrap();
+    assert_eq!(check_view_change_size(max, &config, &members), Ok(()));
     assert_eq!(
-        check_view_change_size(max + 1, &config),
+        check_view_change_size(max + 1, &config, &members),
         Err(BadViewChange::TooLarge { len: max + 1, max })
     );
 

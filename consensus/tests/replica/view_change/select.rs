@@ -190,13 +190,13 @@ fn select_computes_q_from_v() {
             .collect();
         for vc in &v {
             assert_eq!(
-                check_view_change(vc, &config(N, 0)),
+                check_view_change(vc, &config(N, 0), &config(N, 0).membership().unwrap()),
                 Ok(()),
                 "{}: V is valid",
                 case.name
             );
         }
-        let selection = select(View(SELECT_VIEW), N, &v);
+        let selection = select(consensus::primary_of(View(SELECT_VIEW), N), &v);
         let expected: Vec<(SeqNo, Batch, Hash)> = case
             .q
             .iter()
@@ -235,7 +235,7 @@ fn select_breaks_a_tie_by_the_smaller_digest() {
             view_change(2, None, vec![certificate_for(1, 1, first.clone())]),
             view_change(2, None, vec![certificate_for(1, 1, second.clone())]),
         ];
-        let selection = select(View(2), N, &v);
+        let selection = select(consensus::primary_of(View(2), N), &v);
         assert_eq!(
             selection.entries,
             vec![(SeqNo(1), smaller.clone(), smaller.digest())]
