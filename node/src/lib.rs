@@ -2,7 +2,7 @@
 //!
 //! - [`config`]: the home directory and `config.toml`;
 //! - [`net`]: libp2p between validators (bounded frames, request-response);
-//! - [`roster`]: the network's roster and whom to dial, read from the ledger;
+//! - [`membership`]: the roster and epochs the ledger records, and whom to dial;
 //! - [`wire`]: what the frames mean;
 //! - [`driver`]: the task that owns the replica, persists, executes and commits;
 //! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
@@ -20,10 +20,10 @@ pub mod config;
 pub mod driver;
 pub mod edge;
 pub mod governance;
+pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod net;
-pub mod roster;
 pub mod run;
 pub mod shared;
 pub mod wire;

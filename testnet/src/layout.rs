@@ -431,7 +431,11 @@ mod tests {
         assert_eq!(genesis.consensus, ConsensusParams::default());
         for (i, node) in layout.nodes.iter().enumerate() {
             let home = Home::load(&node.home).unwrap();
-            assert_eq!(home.me.0 as usize, i, "node{i}'s key is validator {i}");
+            assert_eq!(
+                genesis.validators[i].public_key,
+                home.key.public_key(),
+                "node{i}'s key is validator {i}"
+            );
             assert_eq!(home.genesis, genesis);
             assert_eq!(
                 home.config.api_addr.to_string(),

@@ -12,6 +12,7 @@
 mod history;
 mod schema;
 
+pub use history::changes_in;
 pub use schema::{FORMAT_VERSION, MAX_CERTIFICATE_BYTES};
 
 use crate::account::{Account, Address};
@@ -20,7 +21,7 @@ use crate::genesis::{Genesis, ValidatorInfo};
 use crate::state::{State, StateDelta, ValidatorChange};
 use crate::tx::SignedTransaction;
 use crypto::{Canonical, Hash};
-use history::{changes_in, history_height, history_key, StoredValidators, META_HISTORY_PREFIX};
+use history::{history_height, history_key, StoredValidators, META_HISTORY_PREFIX};
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use schema::*;
 use serde::{Deserialize, Serialize};

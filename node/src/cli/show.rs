@@ -140,7 +140,10 @@ pub fn status(s: &StatusInfo) {
         "replica",
         format!(
             "{}{}",
-            s.replica,
+            s.replica.map_or_else(
+                || "none (not on the roster yet)".to_owned(),
+                |r| r.to_string()
+            ),
             if s.is_primary { " (primary)" } else { "" }
         ),
     );
@@ -180,9 +183,22 @@ pub fn status(s: &StatusInfo) {
 }
 
 pub fn validators(info: &ValidatorsInfo) {
-    field("since height", info.since_height);
+    field("height", info.height);
+    field("in force since", info.since_height);
     field("f, quorum", format!("{}, {}", info.f, info.quorum));
     for v in &info.validators {
-        println!("  {:>3}  {}  {}", v.replica, v.public_key, v.p2p_addr);
+        println!(
+            "  {:>3}  {}  {}  since {}",
+            v.replica, v.public_key, v.p2p_addr, v.since
+        );
+    }
+    for pending in &info.pending {
+        println!(
+            "pending: authorised at {}, in force from {} (f {}, quorum {}):",
+            pending.authorised_at, pending.from_height, pending.f, pending.quorum
+        );
+        for v in &pending.validators {
+            println!("  {:>3}  {}  {}", v.replica, v.public_key, v.p2p_addr);
+        }
     }
 }

@@ -26,6 +26,7 @@
 mod apply;
 mod check;
 
+pub(super) use apply::apply_to_ledger;
 pub use check::{BadBlocks, CheckedBlock, CheckedChunk, Checker};
 
 use super::DriverEvent;
@@ -159,6 +160,7 @@ pub async fn transfer(
         let mut transfer = Transfer {
             net,
             events: events.clone(),
+            applied_checker: checker.clone(),
             checker,
             target,
             generation,
@@ -203,6 +205,8 @@ struct Pending {
     peer: ReplicaId,
     last: (u64, Hash),
     applied: oneshot::Receiver<Result<u64, Refusal>>,
+    /// The checker after this chunk (its governance changes recorded).
+    checker: Checker,
 }
 
 /// A fetch in flight: its first height, how many blocks it asked for, the answer.
@@ -211,7 +215,11 @@ type Fetch = (u64, u64, JoinHandle<Option<FetchResponse>>);
 struct Transfer {
     net: NetHandle,
     events: mpsc::Sender<DriverEvent>,
+    /// The checker as of the last block sent to the driver.
     checker: Checker,
+    /// The checker as of the last block the driver applied (a restart goes back
+    /// to it: blocks sent after were refused).
+    applied_checker: Checker,
     target: StableCheckpoint,
     generation: u64,
     /// The ledger's tip as the driver last reported it, with its hash where known.
@@ -325,28 +333,32 @@ impl Transfer {
         }
     }
 
-    /// Checks a chunk on the blocking pool; punishes `peer` if it fails.
+    /// Checks a chunk on the blocking pool; punishes `peer` if it fails. On
+    /// success the checker moves past the chunk (its membership changes recorded).
     async fn check(
-        &self,
+        &mut self,
         peer: ReplicaId,
         served: Vec<CertifiedBlock>,
         from: u64,
         asked: u64,
     ) -> Result<CheckedChunk, Stop> {
-        let checker = self.checker.clone();
+        let mut checker = self.checker.clone();
         let target = self.target.clone();
         let parent = self.sent.1;
-        let checked = tokio::task::spawn_blocking(move || {
-            checker.check_chunk(served, from, asked, parent, &target)
+        let (checker, checked) = tokio::task::spawn_blocking(move || {
+            let checked = checker.check_chunk(served, from, asked, parent, &target);
+            (checker, checked)
         })
         .await
         .map_err(|e| Stop::PeerFailed(format!("checking blocks: {e}")))?;
-        checked.map_err(|bad| {
+        let chunk = checked.map_err(|bad| {
             let reason = bad.to_string();
             self.net
                 .punish(peer, &format!("served bad blocks: {reason}"));
             Stop::PeerFailed(reason)
-        })
+        })?;
+        self.checker = checker;
+        Ok(chunk)
     }
 
     async fn send(&mut self, peer: ReplicaId, chunk: CheckedChunk) -> Result<(), Stop> {
@@ -368,6 +380,7 @@ impl Transfer {
             peer,
             last,
             applied: answer,
+            checker: self.checker.clone(),
         });
         self.sent = (last.0, Some(last.1));
         Ok(())
@@ -381,6 +394,7 @@ impl Transfer {
         match pending.applied.await {
             Ok(Ok(height)) => {
                 self.applied = (height, Some(pending.last.1));
+                self.applied_checker = pending.checker;
                 self.log_progress();
                 Ok(())
             }
@@ -396,6 +410,7 @@ impl Transfer {
                 // the tip the driver reported.
                 self.acks.clear();
                 self.sent = self.applied;
+                self.checker = self.applied_checker.clone();
                 if pending.peer == current {
                     Err(Stop::PeerFailed(reason))
                 } else {

@@ -67,10 +67,12 @@ pub enum AdmitError {
     Unexecutable { reason: String },
     #[error("only the chain's admin key may sign governance transactions")]
     NotAdmin,
+    // Keys as hex: a `PublicKey` keeps its decompressed point (192 bytes), which
+    // would make every `Result` carrying this error large.
     #[error("{public_key} is already a validator")]
-    AlreadyValidator { public_key: crypto::PublicKey },
+    AlreadyValidator { public_key: String },
     #[error("{public_key} is not a validator")]
-    NotValidator { public_key: crypto::PublicKey },
+    NotValidator { public_key: String },
 }
 
 /// Governance transactions (AddValidator, RemoveValidator) checked against the
@@ -89,12 +91,12 @@ pub fn check_governance(
         _ if t.signer != *admin => Err(AdmitError::NotAdmin),
         TxKind::AddValidator { validator } if is_validator(&validator.public_key) => {
             Err(AdmitError::AlreadyValidator {
-                public_key: validator.public_key,
+                public_key: validator.public_key.to_string(),
             })
         }
         TxKind::RemoveValidator { public_key } if !is_validator(public_key) => {
             Err(AdmitError::NotValidator {
-                public_key: *public_key,
+                public_key: public_key.to_string(),
             })
         }
         _ => Ok(()),

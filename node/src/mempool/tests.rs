@@ -245,13 +245,13 @@ fn governance_is_refused_unless_the_admin_signs_a_change_that_applies() {
     assert_eq!(
         check(&governance(&admin, add(42))),
         Err(AdmitError::AlreadyValidator {
-            public_key: key(42).public_key()
+            public_key: key(42).public_key().to_string()
         })
     );
     assert_eq!(
         check(&governance(&admin, remove(50))),
         Err(AdmitError::NotValidator {
-            public_key: key(50).public_key()
+            public_key: key(50).public_key().to_string()
         })
     );
     // Transfers are not governance: any signer.

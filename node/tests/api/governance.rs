@@ -164,7 +164,10 @@ async fn validator_commands_sign_submit_and_wait_for_governance() {
     };
     assert_eq!(pooled, vec![1]);
 
-    // `validator list` prints the membership.
+    // `validator list` prints the membership: the addition committed at height 1
+    // is pending until its switch (the first checkpoint above it plus the window,
+    // 10 + 40), so the genesis four are in force and the newcomer gets id 4 from
+    // height 51.
     let out = rbft_async(args(&["validator", "list", "--node", &url, "--json"])).await;
     assert!(
         out.status.success(),
@@ -172,10 +175,24 @@ async fn validator_commands_sign_submit_and_wait_for_governance() {
         String::from_utf8_lossy(&out.stderr)
     );
     let list: ValidatorsInfo = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(list
-        .validators
-        .iter()
-        .any(|v| v.public_key.to_string() == newcomer));
+    assert_eq!(list.height, 1);
+    assert_eq!((list.since_height, list.f, list.quorum), (1, 1, 3));
+    let in_force: Vec<u32> = list.validators.iter().map(|v| v.replica).collect();
+    assert_eq!(in_force, vec![0, 1, 2, 3]);
+    assert!(list.validators.iter().all(|v| v.since == 1));
+    assert_eq!(list.pending.len(), 1);
+    let pending = &list.pending[0];
+    assert_eq!((pending.authorised_at, pending.from_height), (1, 51));
+    assert_eq!((pending.f, pending.quorum), (1, 4));
+    let last = pending.validators.last().unwrap();
+    assert_eq!(
+        (last.replica, last.public_key.to_string()),
+        (4, newcomer.clone())
+    );
+    assert_eq!(last.p2p_addr, "/ip4/127.0.0.1/tcp/8104");
+    let text = rbft_async(args(&["validator", "list", "--node", &url])).await;
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("in force from 51"), "{text}");
 
     stop.send(()).unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;

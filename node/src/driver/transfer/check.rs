@@ -4,9 +4,9 @@
 //! (see [`super`]).
 
 use crate::wire::{Certificate, CertifiedBlock};
-use consensus::{Message, MessageKind, SeqNo, StableCheckpoint};
+use consensus::{Membership, MembershipChange, Message, MessageKind, SeqNo, StableCheckpoint};
 use crypto::{BatchItem, Canonical, Hash};
-use ledger::{Block, VerifiedTx};
+use ledger::{Block, ValidatorChange, ValidatorInfo, VerifiedTx};
 use std::collections::BTreeSet;
 
 /// Why blocks a peer served were refused (the peer is punished).
@@ -34,14 +34,21 @@ pub enum BadBlocks {
     BadTxSignature { height: u64 },
     #[error("block {height} is not the block of the target checkpoint")]
     NotTheTarget { height: u64 },
+    #[error("block {height}: its governance transactions make an invalid membership: {reason}")]
+    BadMembership { height: u64, reason: String },
 }
 
-/// What the transfer task needs to check a checkpoint and blocks on its own.
+/// What the transfer task needs to check a checkpoint and blocks on its own: the
+/// membership (roster and epochs) and the ledger's validator set as of the block
+/// before the next one to check. Each block's certificate is checked against the
+/// members and quorum of the epoch that orders its height; a block holding
+/// governance transactions updates both (issue 7), so the blocks after it are
+/// checked against the epochs it adds.
 #[derive(Clone)]
 pub struct Checker {
-    pub keys: Vec<crypto::PublicKey>,
+    pub membership: Membership,
+    pub validators: Vec<ValidatorInfo>,
     pub chain_id: String,
-    pub quorum: usize,
     pub interval: u64,
 }
 
@@ -60,11 +67,30 @@ pub struct CheckedChunk {
 }
 
 impl Checker {
-    /// A checkpoint height with `q` valid matching CHECKPOINTs.
+    /// A checker for a chain whose validators never change (`keys` from genesis on).
+    pub fn fixed(keys: &[crypto::PublicKey], chain_id: &str, interval: u64, window: u64) -> Self {
+        Checker {
+            membership: Membership::new(keys, &[], interval, window)
+                .expect("a fixed validator set is a valid membership"),
+            validators: keys
+                .iter()
+                .map(|key| ValidatorInfo {
+                    public_key: *key,
+                    p2p_addr: crypto::BoundedString::new("").expect("empty fits"),
+                })
+                .collect(),
+            chain_id: chain_id.to_owned(),
+            interval,
+        }
+    }
+
+    /// A checkpoint height with `q` valid matching CHECKPOINTs of the members of
+    /// the epoch that orders it (as far as this checker's membership knows: a
+    /// change committed above what it has seen takes effect only past its window).
     pub fn holds(&self, stable: &StableCheckpoint) -> bool {
         stable.seq.0 > 0
             && stable.seq.0 % self.interval == 0
-            && stable.is_proven(&self.keys, &self.chain_id, self.quorum)
+            && stable.is_proven_by(&self.membership, &self.chain_id)
     }
 
     /// Checks blocks a peer served for the heights from `from` (at most `asked`):
@@ -72,7 +98,7 @@ impl Checker {
     /// where the caller knows it (the driver checks the first chunk against its
     /// tip).
     pub fn check_chunk(
-        &self,
+        &mut self,
         served: Vec<CertifiedBlock>,
         from: u64,
         asked: u64,
@@ -114,6 +140,7 @@ impl Checker {
                 commit_items.push(item);
                 commit_heights.push(height);
             }
+            self.record_changes(&certified.block)?;
             for tx in certified.block.txs.iter() {
                 txs.push(tx.clone());
                 tx_heights.push(height);
@@ -146,8 +173,30 @@ impl Checker {
         Ok(CheckedChunk { blocks })
     }
 
+    /// Records the membership change `block` makes, if it holds governance
+    /// transactions (the ledger's set after it, as the consensus crate takes it).
+    fn record_changes(&mut self, block: &Block) -> Result<(), BadBlocks> {
+        let changes = ledger::changes_in(block);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let height = block.header.height;
+        self.validators = ValidatorChange::apply_all(&self.validators, &changes);
+        let change = MembershipChange {
+            height: SeqNo(height),
+            validators: self.validators.iter().map(|v| v.public_key).collect(),
+        };
+        self.membership
+            .record(&change)
+            .map_err(|e| BadBlocks::BadMembership {
+                height,
+                reason: e.to_string(),
+            })
+    }
+
     /// The signatures to verify for `certified`'s certificate, once every entry
-    /// is a COMMIT of a validator for this block and `q` distinct validators sign.
+    /// is a COMMIT of a member of the epoch ordering its height for this block,
+    /// and that epoch's `q` distinct members sign.
     fn certificate_items(
         &self,
         certified: &CertifiedBlock,
@@ -157,10 +206,15 @@ impl Checker {
         let height = header.height;
         let certificate = &certified.certificate;
         let domain = MessageKind::Commit.domain(&self.chain_id);
+        let epoch = self.membership.at(SeqNo(height));
+        let quorum = epoch.q();
         let mut signers = BTreeSet::new();
         let mut items = Vec::with_capacity(certificate.commits.len());
         for signed in certificate.commits.iter() {
-            let key = self.keys.get(signed.sender.index());
+            let key = epoch
+                .contains(signed.sender)
+                .then(|| self.membership.key_of(signed.sender))
+                .flatten();
             let commit = match Message::from_canonical_bytes(&signed.payload) {
                 Ok(Message::Commit(commit)) => Some(commit),
                 _ => None,
@@ -182,11 +236,11 @@ impl Checker {
                 signed.signature,
             ));
         }
-        if signers.len() < self.quorum {
+        if signers.len() < quorum {
             return Err(BadBlocks::TooFewSigners {
                 height,
                 signers: signers.len(),
-                quorum: self.quorum,
+                quorum,
             });
         }
         Ok(items)
@@ -209,12 +263,8 @@ mod tests {
     }
 
     fn checker() -> Checker {
-        Checker {
-            keys: validators().iter().map(|k| k.public_key()).collect(),
-            chain_id: CHAIN.into(),
-            quorum: 3,
-            interval: 10,
-        }
+        let keys: Vec<_> = validators().iter().map(|k| k.public_key()).collect();
+        Checker::fixed(&keys, CHAIN, 10, 40)
     }
 
     fn transfer(nonce: u64) -> SignedTransaction {
