@@ -305,6 +305,14 @@ impl Network {
         Ok(network)
     }
 
+    /// Takes `layout` (the same testnet, with nodes `testnet add-node` wrote since):
+    /// the new nodes can be started and stopped like the others.
+    pub fn adopt(&mut self, layout: Layout) {
+        let nodes = layout.nodes.len().max(self.nodes.len());
+        self.nodes.resize_with(nodes, || None);
+        self.layout = layout;
+    }
+
     /// Waits give up with [`ProcError::Interrupted`] once `flag` is set (Ctrl-C).
     pub fn set_interrupt(&mut self, flag: Arc<AtomicBool>) {
         self.interrupt = Some(flag);

@@ -148,7 +148,14 @@ pub async fn transfer(
     target: StableCheckpoint,
     generation: u64,
 ) {
-    let event = if target.seq.0 <= from_height || !checker.holds(&target) {
+    let event = if target.seq.0 == from_height && checker.holds(&target) {
+        // The ledger is at the checkpoint already (a node that synced up to it
+        // before its replica started): nothing to copy; the replica checks the hash.
+        CatchUpEvent::Reached {
+            generation,
+            stable: target,
+        }
+    } else if target.seq.0 <= from_height || !checker.holds(&target) {
         CatchUpEvent::Failed {
             generation,
             reason: format!(
