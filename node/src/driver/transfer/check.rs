@@ -517,4 +517,117 @@ mod tests {
             Some(BadBlocks::BrokenChain { height: 11 })
         );
     }
+
+    /// Issue 7: a block holding an AddValidator changes the set that certifies
+    /// the heights above its switch height (the first checkpoint above it plus
+    /// the window: 50 for a change at 1, with K = 10 and L = 40), also when the
+    /// heights come in later chunks.
+    #[test]
+    fn certificates_are_checked_against_the_set_of_their_height() {
+        let newcomer = SigningKey::from_seed([50; 32]);
+        let mut keys = validators();
+        keys.push(newcomer.clone());
+        let sign = |signer: usize, block: &Block| {
+            let message = Message::Commit(Commit {
+                view: View(0),
+                seq: SeqNo(block.header.height),
+                digest: block.header.batch_digest,
+                block_hash: block.hash(),
+            });
+            SignedMessage::sign(&keys[signer], CHAIN, ReplicaId(signer as u32), &message)
+        };
+        let certify = |block: Block, signers: &[usize]| CertifiedBlock {
+            certificate: Certificate {
+                view: 0,
+                commits: BoundedVec::new(signers.iter().map(|s| sign(*s, &block)).collect())
+                    .unwrap(),
+            },
+            block,
+        };
+        let admin = SigningKey::from_seed([200; 32]);
+        let add = Transaction {
+            chain_id: ChainId::new(CHAIN).unwrap(),
+            signer: admin.public_key(),
+            nonce: 0,
+            kind: TxKind::AddValidator {
+                validator: ledger::ValidatorInfo {
+                    public_key: newcomer.public_key(),
+                    p2p_addr: crypto::BoundedString::new("/ip4/127.0.0.1/tcp/9").unwrap(),
+                },
+            },
+        }
+        .sign(&admin);
+        // Heights 1..=53: the addition at 1; the old four (q = 3) certify up to 50,
+        // the new five (q = 4) from 51.
+        let chain = |signers_at: &dyn Fn(u64) -> Vec<usize>| -> Vec<CertifiedBlock> {
+            let mut previous = crypto::sha256(b"genesis");
+            (1..=53u64)
+                .map(|height| {
+                    let txs = if height == 1 {
+                        vec![add.clone()]
+                    } else {
+                        vec![]
+                    };
+                    let b = block(height, previous, txs);
+                    previous = b.hash();
+                    certify(b, &signers_at(height))
+                })
+                .collect()
+        };
+        let honest = |height: u64| {
+            if height <= 50 {
+                vec![0, 1, 2]
+            } else {
+                vec![0, 1, 2, 4]
+            }
+        };
+        let target = StableCheckpoint {
+            seq: SeqNo(60),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::empty(),
+        };
+
+        // In two chunks: the checker carries the change from the first to the second.
+        let mut carried = checker();
+        let mut served = chain(&honest);
+        let rest = served.split_off(20);
+        carried.check_chunk(served, 1, 20, None, &target).unwrap();
+        assert_eq!(carried.membership.at(SeqNo(51)).n(), 5);
+        assert_eq!(carried.membership.at(SeqNo(50)).n(), 4);
+        assert_eq!(carried.validators.len(), 5);
+        carried.check_chunk(rest, 21, 33, None, &target).unwrap();
+
+        // Three signers are no longer a quorum above the switch...
+        let short = |height: u64| {
+            if height == 51 {
+                vec![0, 1, 2]
+            } else {
+                honest(height)
+            }
+        };
+        assert_eq!(
+            checker()
+                .check_chunk(chain(&short), 1, 53, None, &target)
+                .err(),
+            Some(BadBlocks::TooFewSigners {
+                height: 51,
+                signers: 3,
+                quorum: 4
+            })
+        );
+        // ...and the newcomer signs nothing the old set orders.
+        let early = |height: u64| {
+            if height == 30 {
+                vec![0, 1, 4]
+            } else {
+                honest(height)
+            }
+        };
+        assert_eq!(
+            checker()
+                .check_chunk(chain(&early), 1, 53, None, &target)
+                .err(),
+            Some(BadBlocks::ForeignCommit { height: 30 })
+        );
+    }
 }
