@@ -82,10 +82,14 @@ pub enum Refusal {
     Stale,
 }
 
-/// Asks every peer for its stable checkpoint and picks the highest with a valid
-/// proof above `height`. Returns it with the peers to fetch from: those that
-/// reported it (or a higher one) first, then the others, each in the given order.
-/// A peer that serves a checkpoint without a valid proof is punished.
+/// Asks every peer for its stable checkpoint and picks a target above `height`:
+/// the highest with a valid proof, or, higher still, the highest that `f + 1` peers
+/// report at or above, among checkpoints too far above this ledger for its
+/// membership to judge (a change it has not seen yet may rule their height; the
+/// transfer checks the proof when it gets there). Returns it with the peers to
+/// fetch from: those that reported it (or a higher one) first, then the others,
+/// each in the given order. A peer that serves a checkpoint whose proof is
+/// judged invalid is punished.
 pub async fn find_target(
     net: &NetHandle,
     checker: &Checker,
@@ -99,6 +103,7 @@ pub async fn find_target(
     )
     .await;
     let mut reported = Vec::new();
+    let mut unjudged = Vec::new();
     for (peer, answer) in peers.iter().zip(answers) {
         let Some(FetchResponse::StableCheckpoint(Some(stable))) = answer else {
             continue;
@@ -106,17 +111,47 @@ pub async fn find_target(
         if stable.seq.0 <= height {
             continue;
         }
-        if !checker.holds(&stable) {
-            net.punish(*peer, "served a stable checkpoint without a valid proof");
-            continue;
+        match checker.judge(&stable) {
+            Some(true) => reported.push((*peer, stable)),
+            Some(false) => {
+                net.punish(*peer, "served a stable checkpoint without a valid proof");
+            }
+            None => unjudged.push((*peer, stable)),
         }
-        reported.push((*peer, stable));
     }
-    let target = reported
+    let proven = reported
         .iter()
-        .map(|(_, stable)| stable)
-        .max_by_key(|stable| stable.seq)?
-        .clone();
+        .map(|(_, s)| s)
+        .max_by_key(|s| s.seq)
+        .cloned();
+    // f + 1 reports at or above a height include an honest one.
+    let f = checker.membership.at(consensus::SeqNo(height + 1)).f();
+    let mut seqs: Vec<u64> = reported
+        .iter()
+        .chain(&unjudged)
+        .map(|(_, s)| s.seq.0)
+        .collect();
+    seqs.sort_unstable_by(|a, b| b.cmp(a));
+    let supported = seqs.get(f).copied();
+    let far = unjudged
+        .iter()
+        .filter(|(_, s)| supported.is_some_and(|min| s.seq.0 <= min))
+        .map(|(_, s)| s)
+        .max_by_key(|s| s.seq)
+        .cloned();
+    let target = match (proven, far) {
+        (Some(p), Some(u)) => {
+            if u.seq > p.seq {
+                u
+            } else {
+                p
+            }
+        }
+        (Some(p), None) => p,
+        (None, Some(u)) => u,
+        (None, None) => return None,
+    };
+    reported.extend(unjudged);
     let (mut first, mut rest): (Vec<ReplicaId>, Vec<ReplicaId>) = peers.iter().partition(|peer| {
         reported
             .iter()
@@ -155,7 +190,9 @@ pub async fn transfer(
             generation,
             stable: target,
         }
-    } else if target.seq.0 <= from_height || !checker.holds(&target) {
+    } else if target.seq.0 <= from_height || checker.judge(&target) == Some(false) {
+        // A target too far above the ledger to judge yet is checked when the
+        // transfer reaches it.
         CatchUpEvent::Failed {
             generation,
             reason: format!(
@@ -358,11 +395,15 @@ impl Transfer {
         })
         .await
         .map_err(|e| Stop::PeerFailed(format!("checking blocks: {e}")))?;
-        let chunk = checked.map_err(|bad| {
-            let reason = bad.to_string();
-            self.net
-                .punish(peer, &format!("served bad blocks: {reason}"));
-            Stop::PeerFailed(reason)
+        let chunk = checked.map_err(|bad| match bad {
+            // The target, not this peer's blocks, is wrong: no peer can help.
+            BadBlocks::UnprovenTarget { .. } => Stop::Abort(bad.to_string()),
+            bad => {
+                let reason = bad.to_string();
+                self.net
+                    .punish(peer, &format!("served bad blocks: {reason}"));
+                Stop::PeerFailed(reason)
+            }
         })?;
         self.checker = checker;
         Ok(chunk)

@@ -19,6 +19,8 @@ impl Checker {
             validators: store.validators().to_vec(),
             chain_id: shared.genesis.chain_id.to_string(),
             interval: shared.genesis.consensus.checkpoint_interval,
+            window: shared.genesis.consensus.log_window,
+            known_through: store.tip().height,
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum BadBlocks {
     NotTheTarget { height: u64 },
     #[error("block {height}: its governance transactions make an invalid membership: {reason}")]
     BadMembership { height: u64, reason: String },
+    /// The target checkpoint's proof, judged once the membership of its height is
+    /// known, does not hold. Not the fault of the peer serving the blocks.
+    #[error("the target checkpoint at {height} has no valid proof by the set of its height")]
+    UnprovenTarget { height: u64 },
 }
 
 /// What the transfer task needs to check a checkpoint and blocks on its own: the
@@ -44,12 +48,20 @@ pub enum BadBlocks {
 /// members and quorum of the epoch that orders its height; a block holding
 /// governance transactions updates both (issue 7), so the blocks after it are
 /// checked against the epochs it adds.
+///
+/// The membership of a height is final once the blocks up to `window + 1` below it
+/// are known (a change takes effect past its switch height, at least `window`
+/// above it), so a checkpoint further above `known_through` cannot be judged yet.
 #[derive(Clone)]
 pub struct Checker {
     pub membership: Membership,
     pub validators: Vec<ValidatorInfo>,
     pub chain_id: String,
     pub interval: u64,
+    /// L, the log window.
+    pub window: u64,
+    /// The last height whose governance changes `membership` holds.
+    pub known_through: u64,
 }
 
 /// A block whose certificate, transaction signatures and body were checked, and
@@ -81,16 +93,35 @@ impl Checker {
                 .collect(),
             chain_id: chain_id.to_owned(),
             interval,
+            window,
+            known_through: u64::MAX,
         }
     }
 
-    /// A checkpoint height with `q` valid matching CHECKPOINTs of the members of
-    /// the epoch that orders it (as far as this checker's membership knows: a
-    /// change committed above what it has seen takes effect only past its window).
+    /// Whether the set that orders `seq` is final for this checker.
+    fn knows(&self, seq: SeqNo) -> bool {
+        seq.0
+            <= self
+                .known_through
+                .saturating_add(self.window)
+                .saturating_add(1)
+    }
+
+    /// `Some(true)`: a checkpoint height with `q` valid matching CHECKPOINTs of the
+    /// members of the epoch that orders it; `Some(false)`: not; `None`: too far
+    /// above the blocks this checker has seen to tell (a change it has not seen
+    /// may rule that height).
+    pub fn judge(&self, stable: &StableCheckpoint) -> Option<bool> {
+        if stable.seq.0 == 0 || stable.seq.0 % self.interval != 0 {
+            return Some(false);
+        }
+        self.knows(stable.seq)
+            .then(|| stable.is_proven_by(&self.membership, &self.chain_id))
+    }
+
+    /// A checkpoint this checker can tell is proven (see [`Checker::judge`]).
     pub fn holds(&self, stable: &StableCheckpoint) -> bool {
-        stable.seq.0 > 0
-            && stable.seq.0 % self.interval == 0
-            && stable.is_proven_by(&self.membership, &self.chain_id)
+        self.judge(stable) == Some(true)
     }
 
     /// Checks blocks a peer served for the heights from `from` (at most `asked`):
@@ -141,6 +172,10 @@ impl Checker {
                 commit_heights.push(height);
             }
             self.record_changes(&certified.block)?;
+            self.known_through = height;
+            if height == target.seq.0 && self.judge(target) == Some(false) {
+                return Err(BadBlocks::UnprovenTarget { height });
+            }
             for tx in certified.block.txs.iter() {
                 txs.push(tx.clone());
                 tx_heights.push(height);
@@ -614,6 +649,30 @@ mod tests {
                 signers: 3,
                 quorum: 4
             })
+        );
+        // A checkpoint far above what a checker has seen cannot be judged yet; once
+        // the transfer reaches its height its proof must hold.
+        let fresh = Checker {
+            known_through: 0,
+            ..checker()
+        };
+        let unproven = |seq: u64| StableCheckpoint {
+            seq: SeqNo(seq),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::empty(),
+        };
+        assert_eq!(fresh.judge(&unproven(40)), Some(false));
+        assert_eq!(fresh.judge(&unproven(50)), None);
+        let mut reaching = fresh.clone();
+        let served = chain(&honest);
+        let at_50 = served[49].block.hash();
+        let target = StableCheckpoint {
+            block_hash: at_50,
+            ..unproven(50)
+        };
+        assert_eq!(
+            reaching.check_chunk(served, 1, 53, None, &target).err(),
+            Some(BadBlocks::UnprovenTarget { height: 50 })
         );
         // ...and the newcomer signs nothing the old set orders.
         let early = |height: u64| {
