@@ -27,7 +27,7 @@ use node::governance::{self, GovernanceError};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the governance transaction has to commit.
@@ -145,8 +145,11 @@ pub fn add_node(dir: &Path, rbft_bin: &Path) -> Result<AddedNode, MembershipErro
             return Err(e);
         }
     };
-    let pid = spawn_detached(rbft_bin, &node)?;
-    wait_for_api(&node, pid)?;
+    let mut child = spawn_detached(rbft_bin, &node)?;
+    let pid = child.id();
+    wait_for_api(&node, &mut child)?;
+    // Dropping a `Child` neither waits for nor stops it: the node runs on.
+    drop(child);
     Ok(AddedNode {
         node,
         public_key: key.public_key(),
@@ -180,7 +183,7 @@ fn submit_and_wait(layout: &Layout, to: &NodeLayout, kind: TxKind) -> Result<u64
 
 /// Starts `rbft start --home` for `node` in its own process group, not supervised
 /// by this process (which exits); records its pid.
-fn spawn_detached(rbft_bin: &Path, node: &NodeLayout) -> Result<u32, MembershipError> {
+fn spawn_detached(rbft_bin: &Path, node: &NodeLayout) -> Result<Child, MembershipError> {
     let log = node.log_path();
     let mut out = File::options()
         .create(true)
@@ -207,19 +210,18 @@ fn spawn_detached(rbft_bin: &Path, node: &NodeLayout) -> Result<u32, MembershipE
             program: rbft_bin.to_owned(),
             source,
         })?;
-    let pid = child.id();
-    // Dropping a `Child` neither waits for nor stops it: the node runs on.
-    drop(child);
     let pid_path = node.pid_path();
-    std::fs::write(&pid_path, format!("{pid}\n")).map_err(io(&pid_path))?;
-    Ok(pid)
+    std::fs::write(&pid_path, format!("{}\n", child.id())).map_err(io(&pid_path))?;
+    Ok(child)
 }
 
-fn wait_for_api(node: &NodeLayout, pid: u32) -> Result<(), MembershipError> {
+/// Waits until the node answers on its API. Its exit is read from the child
+/// itself: right after the fork `/proc/PID/cmdline` is still this tool's.
+fn wait_for_api(node: &NodeLayout, child: &mut Child) -> Result<(), MembershipError> {
     let client = client(node);
     let deadline = Instant::now() + API_TIMEOUT;
     loop {
-        if !is_node_process(pid, &node.home) {
+        if child.try_wait().ok().flatten().is_some() {
             return Err(MembershipError::ExitedAtOnce {
                 id: node.index,
                 log: node.log_path(),
