@@ -182,8 +182,9 @@ pub use types::{
 };
 pub use update::{SignedUpdate, Update, MAX_UPDATE_LEN};
 pub use verify::{
-    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope, Envelope,
-    Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope,
+    Envelope, Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate,
+    VerifiedViewChange,
 };
 pub use view_change::{
     check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,

@@ -378,9 +378,7 @@ impl StableCheckpoint {
     /// quorum of that epoch's members, each a member (DESIGN.md section 6).
     pub fn is_proven_by(&self, membership: &crate::membership::Membership, chain_id: &str) -> bool {
         let epoch = membership.at(self.seq);
-        self.proof
-            .iter()
-            .all(|signed| epoch.contains(signed.sender))
+        self.proof.iter().all(|signed| epoch.contains(signed.sender))
             && self.is_proven(membership.roster(), chain_id, epoch.q())
     }
 }

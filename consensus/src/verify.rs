@@ -4,8 +4,8 @@
 use crate::input::Input;
 use crate::message::{Message, MessageKind, Signed, SignedMessage};
 use crate::recovery::{Recovery, SignedRecovery};
-use crate::types::ReplicaId;
 use crate::update::{SignedUpdate, Update};
+use crate::types::ReplicaId;
 use crate::view_change::{NewView, SignedNewView, SignedViewChange, ViewChange};
 use crypto::codec::Canonical;
 use crypto::PublicKey;
@@ -232,11 +232,12 @@ pub fn open_update(
     chain_id: &str,
 ) -> Result<VerifiedUpdate, Rejected> {
     signed.signature_holds(validators, chain_id)?;
-    let message =
-        Update::from_canonical_bytes(&signed.payload).map_err(|e| Rejected::MalformedPayload {
+    let message = Update::from_canonical_bytes(&signed.payload).map_err(|e| {
+        Rejected::MalformedPayload {
             sender: signed.sender,
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     if message.kind() != signed.kind {
         return Err(Rejected::KindMismatch {
             envelope: signed.kind,

@@ -6,9 +6,9 @@
 //! function from the same V before it accepts a NEW-VIEW ([`check_new_view`]).
 
 use crate::config::ReplicaConfig;
-use crate::membership::Membership;
 use crate::message::{Batch, Message, MessageKind, PrePrepare, Signed, SignedMessage};
 use crate::output::StableCheckpoint;
+use crate::membership::Membership;
 use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crate::verify::{verify, Rejected};
 use crypto::codec::{BoundedVec, Canonical};

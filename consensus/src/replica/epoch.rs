@@ -3,7 +3,9 @@
 //! See [`crate::update`] for the message flow.
 
 use super::Replica;
-use crate::output::{IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason};
+use crate::output::{
+    IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason,
+};
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::update::{SignedUpdate, Update};
 use crate::verify::{Envelope, VerifiedUpdate};
@@ -213,10 +215,7 @@ impl Replica {
         let me = self.config.me;
         let now = self.now_ms;
         let current = self.epoch().first;
-        let Some(switch_first) = self
-            .switch
-            .as_ref()
-            .map(|s| self.membership.at(s.at.next()).first)
+        let Some(switch_first) = self.switch.as_ref().map(|s| self.membership.at(s.at.next()).first)
         else {
             return;
         };
@@ -244,8 +243,6 @@ impl Replica {
         };
         s.entered == Some(self.view)
             && s.finished.len() < self.q()
-            && self.now_ms
-                < s.entered_ms
-                    .saturating_add(self.config.retransmit_interval_ms)
+            && self.now_ms < s.entered_ms.saturating_add(self.config.retransmit_interval_ms)
     }
 }

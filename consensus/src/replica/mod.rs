@@ -20,12 +20,12 @@ use crate::checkpoint::Checkpoints;
 use crate::config::{ConfigError, ReplicaConfig};
 use crate::input::Input;
 use crate::log::Log;
-use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::message::{Message, SignedMessage};
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
 };
 use crate::persist::{CommitRecord, PersistedState};
+use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::quorum::quorum;
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::verify::Envelope;

@@ -412,7 +412,8 @@ impl SimNode {
             bodies_in_order.push(tx.clone());
         }
         let validators = self.validators_before(seq);
-        let outcome = ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
+        let outcome =
+            ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
         let (delta, txs) = (outcome.delta, outcome.applied);
         let Some(proposer) = self.roster_key(chain, request.batch.proposer) else {
             return answer(ExecOutcome::Invalid);
@@ -528,7 +529,7 @@ impl SimNode {
             Self::env(chain, &validators),
             &txs,
         )
-        .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
+            .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
         if delta.state_root != block.header.state_root {
             return Err(format!("transferred block {height} has a wrong state root"));
         }

@@ -252,9 +252,7 @@ impl Replica {
             return;
         }
         match message {
-            Recovery::NegotiateView { .. }
-            | Recovery::RecoveryInit { .. }
-            | Recovery::FetchPqc { .. }
+            Recovery::NegotiateView { .. } | Recovery::RecoveryInit { .. } | Recovery::FetchPqc { .. }
                 if !self.serves(sender) =>
             {
                 self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender })
@@ -298,11 +296,7 @@ impl Replica {
                     _ => (None, None),
                 };
                 if !self.membership.member_from(self.log.low().next(), sender) {
-                    return self.ignore_recovery(
-                        sender,
-                        &message,
-                        IgnoreReason::NotAMember { sender },
-                    );
+                    return self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender });
                 }
                 match self.recovery.as_mut() {
                     Some(Recovering {
@@ -484,16 +478,15 @@ impl Replica {
         }
         let mut best: Option<StableCheckpoint> = self.last_target.clone();
         let claimed = self.claimed_by_enough(answers);
-        for stable in answers
-            .values()
-            .filter_map(|a| a.stable.as_ref())
-            .chain(&claimed)
-        {
+        for stable in answers.values().filter_map(|a| a.stable.as_ref()).chain(&claimed) {
             if best.as_ref().is_none_or(|b| stable.seq > b.seq) {
                 best = Some(stable.clone());
             }
         }
-        self.target_alternatives = answers.values().filter_map(|a| a.claimed.clone()).collect();
+        self.target_alternatives = answers
+            .values()
+            .filter_map(|a| a.claimed.clone())
+            .collect();
         let held = self.last_committed.max(self.floor);
         match best {
             Some(target) if target.seq >= held && target.seq > self.last_committed => {
