@@ -1,11 +1,11 @@
 //! What the host feeds the replica (DESIGN.md section 1).
 
+use crate::membership::MembershipChange;
 use crate::message::Batch;
 use crate::types::{Digest, SeqNo};
 use crate::verify::{
     Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
 };
-use crate::membership::MembershipChange;
 use crypto::{Hash, PublicKey};
 
 /// One input to [`crate::Replica::step`].

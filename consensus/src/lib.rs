@@ -136,11 +136,51 @@
 //!    cut short) restores a paused replica that waits for a transfer to a
 //!    checkpoint at or above it.
 //!
+//! 10. **Membership** (section 6; [`Membership`], [`Update`]). Replica ids are
+//!     positions in the roster: the genesis validators, then every key a governance
+//!     change added, in chain order (a removal renumbers nobody). The host reports the
+//!     validator set after a block that changes it ([`ExecOutcome::Valid`]'s
+//!     `validators`, [`Input::Transferred`]'s `changes`); the change counts when the
+//!     height commits. A change committed at `h` takes effect above
+//!     [`switch_height`]`(h)` = the first multiple of K above `h`, plus L: every
+//!     height up to there is ordered, certified and checkpointed by the old set, every
+//!     height above by the new one (votes, certificates, checkpoint proofs, view
+//!     changes and new views are checked against the epoch of the height they
+//!     concern). A replica learns of the change when it commits `h`, when its window
+//!     ends at or below `h + L`, so no honest replica signs anything above the switch
+//!     in the old set; the old epoch's primary orders empty batches to reach the
+//!     switch on an idle chain and nothing above it. Each validator of the old epoch
+//!     that commits an addition sends AddNode (to the validators and to the joiner);
+//!     AddNode from `q` of them admits the joiner: it is answered and sent broadcasts
+//!     and follows the normal case without voting (it commits on `q` others'
+//!     COMMITs and stabilises checkpoints on `q` others' CHECKPOINTs). Caught up, it
+//!     sends ReadyForN (an announcement, for logs and status). When a replica's stable
+//!     checkpoint reaches the switch height (by any path) it drops the old epoch's
+//!     view-change state; reached by its own checkpoint, it changes to the first
+//!     view above its own whose primary in the new set was a validator of the old
+//!     one (so an unready joiner never stalls the switch), with its view-change
+//!     timer running from then: its VIEW-CHANGE carries the switch checkpoint with the old set's
+//!     proof and no prepared certificates (RBFT's AgreeUpdateN), and that view's
+//!     NEW-VIEW (RBFT's UpdateN) starts the new epoch. Each validator that enters it
+//!     sends FinishUpdate; the new primary proposes after `q` of them or one
+//!     retransmit interval. A VIEW-CHANGE or NEW-VIEW whose checkpoint lies where
+//!     this replica cannot know the set yet (above `switch_height(committed + 1)`)
+//!     is ignored, not blamed, and so is a NEW-VIEW of a later epoch whose checkpoint
+//!     the replica has not committed. Recovery counts answers only from the epoch
+//!     in force; a checkpoint whose proof it cannot check because it lies where a
+//!     change it has not committed may apply is a target when `f + 1` answers
+//!     claim it (one of them honest), the host's transfer checks every block's
+//!     certificate under the set of its height, and the replica resumes there only
+//!     once a proof holds under the membership the transfer brought (else it stays
+//!     paused and asks again). A VIEW-CHANGE's prepared certificates must lie in
+//!     its own epoch, and no replica signs above its epoch's last height. A replica outside the epoch in force
+//!     (not yet joined, or removed) signs nothing and runs no view-change timers.
+//!
 //! # Not built yet
 //!
-//! Membership change (section 6). Recovery's amnesia bound does not cover a replica
-//! wiped before its chain's first commit (every replica of a new chain starts
-//! empty, and abstaining there would stop them all).
+//! Recovery's amnesia bound does not cover a replica wiped before its chain's first
+//! commit (every replica of a new chain starts empty, and abstaining there would
+//! stop them all).
 #![forbid(unsafe_code)]
 
 mod checkpoint;
@@ -182,9 +222,8 @@ pub use types::{
 };
 pub use update::{SignedUpdate, Update, MAX_UPDATE_LEN};
 pub use verify::{
-    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope,
-    Envelope, Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate,
-    VerifiedViewChange,
+    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope, Envelope,
+    Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
 };
 pub use view_change::{
     check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,

@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(m.end_of(SeqNo(50)), Some(SeqNo(50)));
         assert_eq!(m.at(SeqNo(120)).members.len(), 5);
         let removed = m.at(SeqNo(121));
-        assert_eq!(removed.members, vec![ReplicaId(0), ReplicaId(2), ReplicaId(3), ReplicaId(4)]);
+        assert_eq!(
+            removed.members,
+            vec![ReplicaId(0), ReplicaId(2), ReplicaId(3), ReplicaId(4)]
+        );
         // Re-adding key 2 gives it back its id; it is last in ledger order.
         let back = m.at(SeqNo(251));
         assert_eq!(back.members.last(), Some(&ReplicaId(1)));

@@ -378,7 +378,9 @@ impl StableCheckpoint {
     /// quorum of that epoch's members, each a member (DESIGN.md section 6).
     pub fn is_proven_by(&self, membership: &crate::membership::Membership, chain_id: &str) -> bool {
         let epoch = membership.at(self.seq);
-        self.proof.iter().all(|signed| epoch.contains(signed.sender))
+        self.proof
+            .iter()
+            .all(|signed| epoch.contains(signed.sender))
             && self.is_proven(membership.roster(), chain_id, epoch.q())
     }
 }
@@ -551,6 +553,10 @@ pub enum IgnoreReason {
     /// Above the last height the epoch in force orders: the next epoch orders it,
     /// once this replica has switched.
     BeyondSwitch { end: SeqNo },
+    /// About a height whose validator set this replica cannot know yet: a
+    /// governance change it has not committed could apply there. Not the sender's
+    /// fault; recovery brings the replica there.
+    UnknownEpoch { seq: SeqNo },
     /// The host reported a governance change the membership history refuses.
     BadMembershipChange {
         error: crate::membership::MembershipError,

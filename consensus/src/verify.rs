@@ -4,8 +4,8 @@
 use crate::input::Input;
 use crate::message::{Message, MessageKind, Signed, SignedMessage};
 use crate::recovery::{Recovery, SignedRecovery};
-use crate::update::{SignedUpdate, Update};
 use crate::types::ReplicaId;
+use crate::update::{SignedUpdate, Update};
 use crate::view_change::{NewView, SignedNewView, SignedViewChange, ViewChange};
 use crypto::codec::Canonical;
 use crypto::PublicKey;
@@ -189,23 +189,35 @@ pub fn open_recovery(
     validators: &[PublicKey],
     chain_id: &str,
 ) -> Result<VerifiedRecovery, Rejected> {
-    signed.signature_holds(validators, chain_id)?;
-    let message = Recovery::from_canonical_bytes(&signed.payload).map_err(|e| {
-        Rejected::MalformedPayload {
-            sender: signed.sender,
-            reason: e.to_string(),
-        }
-    })?;
-    if message.kind() != signed.kind {
-        return Err(Rejected::KindMismatch {
-            envelope: signed.kind,
-            payload: message.kind(),
-        });
-    }
+    let message = open_kinded(signed, validators, chain_id, Recovery::kind)?;
     Ok(VerifiedRecovery {
         sender: signed.sender,
         message,
     })
+}
+
+/// A family of messages with one kind per variant: the signature must hold in the
+/// envelope's kind's domain, the payload decode canonically, and its variant be
+/// that kind.
+fn open_kinded<T: Canonical, const MAX: usize>(
+    signed: &Signed<MAX>,
+    validators: &[PublicKey],
+    chain_id: &str,
+    kind_of: fn(&T) -> MessageKind,
+) -> Result<T, Rejected> {
+    signed.signature_holds(validators, chain_id)?;
+    let message =
+        T::from_canonical_bytes(&signed.payload).map_err(|e| Rejected::MalformedPayload {
+            sender: signed.sender,
+            reason: e.to_string(),
+        })?;
+    if kind_of(&message) != signed.kind {
+        return Err(Rejected::KindMismatch {
+            envelope: signed.kind,
+            payload: kind_of(&message),
+        });
+    }
+    Ok(message)
 }
 
 /// A membership message whose envelope verified and whose payload decoded
@@ -231,19 +243,7 @@ pub fn open_update(
     validators: &[PublicKey],
     chain_id: &str,
 ) -> Result<VerifiedUpdate, Rejected> {
-    signed.signature_holds(validators, chain_id)?;
-    let message = Update::from_canonical_bytes(&signed.payload).map_err(|e| {
-        Rejected::MalformedPayload {
-            sender: signed.sender,
-            reason: e.to_string(),
-        }
-    })?;
-    if message.kind() != signed.kind {
-        return Err(Rejected::KindMismatch {
-            envelope: signed.kind,
-            payload: message.kind(),
-        });
-    }
+    let message = open_kinded(signed, validators, chain_id, Update::kind)?;
     Ok(VerifiedUpdate {
         sender: signed.sender,
         message,

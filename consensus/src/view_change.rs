@@ -6,9 +6,9 @@
 //! function from the same V before it accepts a NEW-VIEW ([`check_new_view`]).
 
 use crate::config::ReplicaConfig;
+use crate::membership::Membership;
 use crate::message::{Batch, Message, MessageKind, PrePrepare, Signed, SignedMessage};
 use crate::output::StableCheckpoint;
-use crate::membership::Membership;
 use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crate::verify::{verify, Rejected};
 use crypto::codec::{BoundedVec, Canonical};
@@ -176,7 +176,11 @@ pub fn check_view_change(
         }
         None => SeqNo(0),
     };
-    let high = SeqNo(low.0.saturating_add(config.log_window));
+    // Nothing above the last height of the VIEW-CHANGE's epoch is ordered in it.
+    let window_top = SeqNo(low.0.saturating_add(config.log_window));
+    let high = membership
+        .end_of(low.next())
+        .map_or(window_top, |end| end.min(window_top));
     let mut previous = low;
     for certificate in vc.prepared.iter() {
         let pp = certificate_pre_prepare(certificate, config, membership)?;

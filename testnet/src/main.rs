@@ -128,6 +128,10 @@ enum Command {
         /// partitioned, crash-restart, wiped, mid-view-change or lying-peer.
         #[arg(long, value_parser = parse_scenario)]
         scenario: Option<Scenario>,
+        /// Grow from 4 validators to 7 and back to 4 under load, with one Byzantine
+        /// validator and one crash during the changes (DESIGN.md section 6).
+        #[arg(long, conflicts_with_all = ["scenario", "crash_primary", "nodes"])]
+        membership: bool,
     },
 }
 
@@ -190,12 +194,14 @@ fn main() -> ExitCode {
             byzantine,
             crash_primary,
             scenario,
+            membership,
         } => {
             let options = SimOptions {
                 nodes,
                 byzantine,
                 crash_primary,
                 scenario,
+                membership,
                 ..SimOptions::default()
             };
             sim(seed, seeds, threads, json, &options)
@@ -240,6 +246,9 @@ fn sim(
         };
         if let Some(scenario) = options.scenario {
             flags.push_str(&format!(" --scenario {}", scenario.name()));
+        }
+        if options.membership {
+            flags.push_str(" --membership");
         }
         println!(
             "  replay: cargo run --release -p testnet -- sim --nodes {nodes} --seeds 1 --seed {}{flags}",
@@ -305,6 +314,14 @@ fn sim(
         "state transfers {transfers}, blocks refused {refused_blocks}; \
          victim behind by min {behind_min} mean {behind_mean:.0} max {behind_max} heights"
     );
+    let seven = reports.iter().filter(|r| r.largest_set == 7).count();
+    let newcomer_signatures: usize = reports.iter().map(|r| r.newcomer_signatures).sum();
+    if options.membership {
+        println!(
+            "membership: {seven} seeds reached 7 validators; {newcomer_signatures} certificate \
+             signatures by validators that joined"
+        );
+    }
     if json {
         let summary = serde_json::json!({
             "seeds": reports.len(),
@@ -327,6 +344,8 @@ fn sim(
             "transfers": transfers,
             "refused_blocks": refused_blocks,
             "behind_by": { "min": behind_min, "mean": behind_mean, "max": behind_max },
+            "seeds_with_7_validators": seven,
+            "newcomer_signatures": newcomer_signatures,
             "elapsed_s": started.elapsed().as_secs_f64(),
         });
         println!("{summary}");

@@ -213,3 +213,34 @@ fn recovery_scenarios_hold_every_property_and_the_victim_rejoins() {
         }
     }
 }
+
+/// DESIGN.md section 6: 4 validators grow to 7 and shrink back to 4 under load,
+/// with a Byzantine validator and a crash during the changes; every certificate is
+/// checked against the set of its height's epoch. `testnet sim --membership` runs
+/// 500 seeds (BENCHMARKS.md); CI runs a few.
+#[test]
+fn membership_grows_to_seven_and_back_and_every_certificate_uses_its_epochs_set() {
+    let options = SimOptions {
+        membership: true,
+        ..SimOptions::default()
+    };
+    for report in run_seeds(0, 12, 2, &options) {
+        assert!(
+            report.violations.is_empty(),
+            "seed {}: {:?}\nreplay: cargo run --release -p testnet -- sim --membership --seeds 1 --seed {}",
+            report.seed,
+            report.violations,
+            report.seed
+        );
+        assert_eq!(
+            report.largest_set, 7,
+            "seed {}: the chain had 7 validators",
+            report.seed
+        );
+        assert!(
+            report.newcomer_signatures > 0,
+            "seed {}: joined validators signed certificates",
+            report.seed
+        );
+    }
+}

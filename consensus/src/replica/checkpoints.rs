@@ -79,9 +79,7 @@ impl Replica {
                 self.checkpoints.proof_of_others(seq, q)
             };
             if let Some(stable) = proof {
-                let epoch_before = self.epoch().first;
-                self.make_stable(stable);
-                if self.epoch().first != epoch_before {
+                if self.make_stable(stable) {
                     self.begin_epoch();
                 }
                 return true;
@@ -96,7 +94,12 @@ impl Replica {
     /// Committed heights are kept one window further: a view change begun before
     /// this checkpoint may still re-order them, and its new primary needs their
     /// results.
-    pub(super) fn make_stable(&mut self, stable: crate::output::StableCheckpoint) {
+    ///
+    /// Returns whether this moved the replica into a new epoch (the checkpoint is
+    /// the old epoch's last height or beyond); the old epoch's view-change state is
+    /// dropped then, whichever way the checkpoint came.
+    pub(super) fn make_stable(&mut self, stable: crate::output::StableCheckpoint) -> bool {
+        let epoch_before = self.epoch().first;
         let seq = stable.seq;
         self.ready
             .persist
@@ -107,5 +110,10 @@ impl Replica {
         self.certificates = self.certificates.split_off(&seq.next());
         let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
         self.commits = self.commits.split_off(&keep_from);
+        let entered = self.epoch().first != epoch_before;
+        if entered {
+            self.forget_old_epoch();
+        }
+        entered
     }
 }

@@ -3,9 +3,7 @@
 //! See [`crate::update`] for the message flow.
 
 use super::Replica;
-use crate::output::{
-    IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason,
-};
+use crate::output::{IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason};
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::update::{SignedUpdate, Update};
 use crate::verify::{Envelope, VerifiedUpdate};
@@ -48,11 +46,27 @@ impl Replica {
                 authorized_at: height,
             };
             let signed = self.send_update(&update);
-            let _ = signed;
+            // The joiner is no peer until admitted: it gets its own copy.
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(joiner),
+                message: Envelope::Update(signed.clone()),
+            });
+            self.own_add_nodes.insert(joiner, signed);
             self.admissions
                 .entry(joiner)
                 .or_default()
                 .insert(self.config.me);
+        }
+    }
+
+    /// A joiner asked for recovery: it may have started after our AddNode went out,
+    /// so it gets it again (recovery answers are rate-limited per asker).
+    pub(super) fn remind_joiner(&mut self, joiner: ReplicaId) {
+        if let Some(signed) = self.own_add_nodes.get(&joiner).cloned() {
+            self.ready.then_send.push(Outgoing {
+                to: Target::One(joiner),
+                message: Envelope::Update(signed),
+            });
         }
     }
 
@@ -80,6 +94,12 @@ impl Replica {
             Update::AddNode { joiner, .. } => {
                 if !self.epoch().contains(sender) {
                     return self.ignore_update(sender, update, IgnoreReason::NotAMember { sender });
+                }
+                // Only for a validator a committed change adds and that does not
+                // order yet: a Byzantine validator cannot grow this map at will.
+                let from = self.log.low().next();
+                if !self.membership.member_from(from, joiner) || self.epoch().contains(joiner) {
+                    return self.ignore_update(sender, update, IgnoreReason::NotRequested);
                 }
                 let senders = self.admissions.entry(joiner).or_default();
                 if senders.len() < self.membership.roster().len() {
@@ -148,18 +168,17 @@ impl Replica {
     // ----- the switch -----
 
     /// Our stable checkpoint reached the last height of the old epoch: the new epoch
-    /// orders from here. Its view-change state starts empty, and every validator
-    /// changes to the first view of the new epoch whose primary is ready (a
-    /// validator of the old epoch, or a joiner that sent ReadyForN), with a
-    /// VIEW-CHANGE that carries the switch checkpoint (AgreeUpdateN).
+    /// orders from here. Its view-change state starts empty (`forget_old_epoch`),
+    /// and every validator changes to the first view above its own whose primary
+    /// in the new set was a validator of the old one (so a joiner that is not up
+    /// yet never stalls the switch, and replicas in one view all pick the same),
+    /// with a VIEW-CHANGE that carries the switch checkpoint (AgreeUpdateN). Its
+    /// view-change timer runs from now: replicas that were in different views meet
+    /// in a later one.
     pub(super) fn begin_epoch(&mut self) {
         let at = self.log.low();
-        self.view_changes.clear();
         self.own_view_change = None;
-        self.building = None;
         self.new_view_message = None;
-        self.failures = 0;
-        self.ahead_views.clear();
         self.sent_ready = false;
         // Above every view this replica signed anything for, so it never signs two
         // VIEW-CHANGEs for one view.
@@ -174,6 +193,10 @@ impl Replica {
         });
         self.ready.epoch_started = Some(at.next());
         self.start_view_change(target, ViewChangeReason::Membership);
+        let now = self.now_ms;
+        if let Some(changing) = self.changing.as_mut() {
+            changing.timer_from_ms = Some(now);
+        }
     }
 
     fn first_view_with_ready_primary(&self, base: View, at: SeqNo) -> View {
@@ -181,10 +204,7 @@ impl Replica {
         let old = self.membership.at(at);
         (0..epoch.n() as u64)
             .map(|i| View(base.0.saturating_add(i)))
-            .find(|view| {
-                let primary = epoch.primary(*view);
-                old.contains(primary) || self.ready_joiners.contains(&primary)
-            })
+            .find(|view| old.contains(epoch.primary(*view)))
             .unwrap_or(base)
     }
 
@@ -202,11 +222,27 @@ impl Replica {
         if record.block_hash != stable.block_hash {
             return;
         }
-        let epoch_before = self.epoch().first;
-        self.make_stable(stable);
-        if self.epoch().first != epoch_before {
+        if self.make_stable(stable) {
             self.begin_epoch();
         }
+    }
+
+    /// Entered a new epoch (by any path: our own checkpoint, a NEW-VIEW's, a
+    /// transfer): the old epoch's VIEW-CHANGEs, timers and joiner bookkeeping are
+    /// dropped; the joiners now members need no admission.
+    pub(super) fn forget_old_epoch(&mut self) {
+        self.view_changes.clear();
+        self.building = None;
+        self.failures = 0;
+        self.ahead_views.clear();
+        let from = self.log.low().next();
+        let pending = |id: &ReplicaId, m: &crate::membership::Membership| {
+            m.member_from(from, *id) && !m.at(from).contains(*id)
+        };
+        let membership = self.membership.clone();
+        self.admissions.retain(|id, _| pending(id, &membership));
+        self.own_add_nodes.retain(|id, _| pending(id, &membership));
+        self.ready_joiners.retain(|id| pending(id, &membership));
     }
 
     /// Entered a view: the first one of an epoch is announced with FinishUpdate.
@@ -215,7 +251,10 @@ impl Replica {
         let me = self.config.me;
         let now = self.now_ms;
         let current = self.epoch().first;
-        let Some(switch_first) = self.switch.as_ref().map(|s| self.membership.at(s.at.next()).first)
+        let Some(switch_first) = self
+            .switch
+            .as_ref()
+            .map(|s| self.membership.at(s.at.next()).first)
         else {
             return;
         };
@@ -243,6 +282,8 @@ impl Replica {
         };
         s.entered == Some(self.view)
             && s.finished.len() < self.q()
-            && self.now_ms < s.entered_ms.saturating_add(self.config.retransmit_interval_ms)
+            && self.now_ms
+                < s.entered_ms
+                    .saturating_add(self.config.retransmit_interval_ms)
     }
 }

@@ -20,12 +20,12 @@ use crate::checkpoint::Checkpoints;
 use crate::config::{ConfigError, ReplicaConfig};
 use crate::input::Input;
 use crate::log::Log;
+use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::message::{Message, SignedMessage};
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
 };
 use crate::persist::{CommitRecord, PersistedState};
-use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::quorum::quorum;
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::verify::Envelope;
@@ -165,6 +165,8 @@ pub struct Replica {
     answered_ms: Vec<[Option<u64>; 3]>,
     /// Joining validators (roster ids) and who sent AddNode for each.
     admissions: BTreeMap<ReplicaId, std::collections::BTreeSet<ReplicaId>>,
+    /// The AddNode this replica signed for each joining validator.
+    own_add_nodes: BTreeMap<ReplicaId, crate::update::SignedUpdate>,
     /// Joining validators that sent ReadyForN.
     ready_joiners: std::collections::BTreeSet<ReplicaId>,
     /// As a joining validator: ReadyForN sent.
@@ -250,6 +252,7 @@ impl Replica {
             answered_ms: vec![[None; 3]; n],
             heard_ms: vec![None; n],
             admissions: BTreeMap::new(),
+            own_add_nodes: BTreeMap::new(),
             ready_joiners: Default::default(),
             sent_ready: false,
             switch: None,
@@ -488,6 +491,17 @@ impl Replica {
         self.epoch().contains(self.config.me)
     }
 
+    /// Whether this replica knows which validators order `seq`: every change that
+    /// could apply there is at or below its committed height (a change committed
+    /// at `h` applies only above `switch_height(h)`).
+    fn knows_epoch_of(&self, seq: SeqNo) -> bool {
+        seq <= crate::membership::switch_height(
+            self.last_committed.next(),
+            self.config.checkpoint_interval,
+            self.config.log_window,
+        )
+    }
+
     /// The last height the epoch in force orders, when a change is pending.
     fn epoch_end(&self) -> Option<SeqNo> {
         self.membership.end_of(self.log.low().next())
@@ -578,6 +592,10 @@ impl Replica {
         if self.is_paused() {
             return Err(IgnoreReason::Recovering);
         }
+        // Before the view: a non-member's views must not count as "others ahead".
+        if sender != self.config.me && !self.membership.at(seq).contains(sender) {
+            return Err(IgnoreReason::NotAMember { sender });
+        }
         self.refuse_view_message(sender, view)?;
         if !self.log.in_window(seq) {
             return Err(IgnoreReason::OutsideWindow {
@@ -587,9 +605,6 @@ impl Replica {
         }
         if let Some(end) = self.epoch_end().filter(|end| seq > *end) {
             return Err(IgnoreReason::BeyondSwitch { end });
-        }
-        if !self.membership.at(seq).contains(sender) {
-            return Err(IgnoreReason::NotAMember { sender });
         }
         // A committed height still takes votes when the view orders it again (a
         // NEW-VIEW re-proposed it): replicas that had not committed it need ours

@@ -169,9 +169,34 @@ impl Replica {
             return;
         }
         let check_q = !self.unsafe_skip_new_view_check;
+        // V's checkpoint decides the epoch (and so the signers and the primary):
+        // one beyond what this replica can know is not judged.
+        let low = nv
+            .view_changes
+            .iter()
+            .filter_map(crate::verify::decode_view_change)
+            .filter_map(|vc| vc.checkpoint.map(|c| c.seq))
+            .max()
+            .unwrap_or(SeqNo(0));
+        if !self.knows_epoch_of(low.next()) {
+            self.ready.ignored.push(Ignored::Message {
+                sender,
+                kind: signed.kind,
+                seq: low,
+                reason: IgnoreReason::UnknownEpoch { seq: low },
+            });
+            return;
+        }
         match check_new_view(&nv, sender, &self.config, &self.membership, check_q) {
-            Ok(checked) if checked.selection.low() < self.epoch().first.prev() => {
-                // A view of an epoch this replica has left.
+            Ok(checked)
+                if checked.selection.low() < self.epoch().first.prev()
+                    || (self.membership.at(checked.selection.low().next()).first
+                        != self.epoch().first
+                        && checked.selection.low() > self.last_committed) =>
+            {
+                // A view of an epoch this replica has left, or of one it cannot
+                // enter yet (it has not committed the switch checkpoint; recovery
+                // brings it there).
                 self.ready.ignored.push(Ignored::Message {
                     sender,
                     kind: signed.kind,
@@ -256,6 +281,7 @@ impl Replica {
                 });
             return;
         }
+        // Into a new epoch this way, the NEW-VIEW we are entering is its first view.
         self.make_stable(stable);
     }
 

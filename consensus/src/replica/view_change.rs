@@ -287,6 +287,10 @@ impl Replica {
                 return ignore(self, IgnoreReason::Duplicate);
             }
         }
+        let vc_low = vc.checkpoint.as_ref().map_or(SeqNo(0), |c| c.seq);
+        if !self.knows_epoch_of(vc_low.next()) {
+            return ignore(self, IgnoreReason::UnknownEpoch { seq: vc_low });
+        }
         let checked = crate::view_change::check_view_change_size(
             signed.payload.len(),
             &self.config,
@@ -302,7 +306,6 @@ impl Replica {
         // A view belongs to the epoch above its sender's checkpoint: one from an
         // earlier epoch is stale here; one from a later epoch means we are behind
         // (its checkpoint may take us there).
-        let vc_low = vc.checkpoint.as_ref().map_or(SeqNo(0), |c| c.seq);
         let vc_epoch = self.membership.at(vc_low.next()).first;
         let ours = self.epoch().first;
         if vc_epoch > ours {

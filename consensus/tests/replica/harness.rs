@@ -169,6 +169,9 @@ pub struct FakeHost {
     pub next_tx: u64,
     /// Byzantine primary: claim a wrong state root at this height.
     pub lie_at: Option<u64>,
+    /// The block at this height holds a governance change: the validator set after
+    /// it (DESIGN.md section 6).
+    pub change_at: Option<(u64, Vec<crypto::PublicKey>)>,
 }
 
 impl FakeHost {
@@ -180,12 +183,24 @@ impl FakeHost {
             pool: 0,
             next_tx: 0,
             lie_at: None,
+            change_at: None,
         }
     }
 
     pub fn execute(&mut self, req: &ExecuteRequest) -> Input {
         let prev = *self.roots.get(&(req.seq.0 - 1)).expect("executed in order");
-        let outcome = honest_outcome(req, prev);
+        let mut outcome = honest_outcome(req, prev);
+        if let ExecOutcome::Valid {
+            validators: changed,
+            ..
+        } = &mut outcome
+        {
+            *changed = self
+                .change_at
+                .as_ref()
+                .filter(|(at, _)| *at == req.seq.0)
+                .map(|(_, set)| set.clone());
+        }
         if let ExecOutcome::Valid { state_root, .. } = outcome {
             self.roots.insert(req.seq.0, state_root);
             self.proposal_roots.insert(req.seq.0, state_root);
@@ -311,8 +326,8 @@ impl Cluster {
             self.assert_no_equivocation(&out.message);
             match out.to {
                 Target::All => {
-                    for to in (0..self.n as u32).filter(|to| *to != id) {
-                        self.queue.push_back((to, out.message.clone()));
+                    for to in self.replicas[i].peers() {
+                        self.queue.push_back((to.0, out.message.clone()));
                     }
                 }
                 Target::One(to) => self.queue.push_back((to.0, out.message.clone())),

@@ -6,6 +6,7 @@ mod checkpoints;
 mod cluster;
 mod decode;
 mod harness;
+mod membership;
 mod phases;
 mod restart;
 mod view_change;

@@ -5,19 +5,22 @@
 //!   none is committed at two heights;
 //! - order: each replica commits heights in order on an intact hash chain;
 //! - certificates: each committed block carries `q` distinct valid COMMIT signatures
-//!   of validators for exactly that block;
+//!   for exactly that block from validators of the epoch that orders its height, `q`
+//!   being that epoch's quorum (the checker follows the committed governance
+//!   changes, DESIGN.md section 6);
 //! - bounded log: no replica holds votes outside its window `(h, H]`;
 //! - no equivocation: no replica, crashed and restarted or not, signs two different
 //!   messages of one kind for one (view, height).
 
 use super::host::Committed;
 use super::verify_cache::VerifyCache;
-use consensus::{Envelope, Message, MessageKind, Replica};
-use crypto::{Canonical, Hash, PublicKey};
+use consensus::{Envelope, Membership, MembershipChange, Message, MessageKind, Replica};
+use crypto::{Canonical, Hash};
 use std::collections::{HashMap, HashSet};
 
-#[derive(Default)]
 pub struct Checker {
+    /// The validator sets the committed chain implies.
+    pub membership: Membership,
     /// The first block committed at each height, by anyone.
     canonical: HashMap<u64, Hash>,
     /// Height of each committed transaction.
@@ -29,9 +32,32 @@ pub struct Checker {
     /// What each replica signed: (sender, kind, view, height) → payload hash.
     signed: HashMap<(u32, MessageKind, u64, u64), Hash>,
     pub violations: Vec<String>,
+    /// Certificate signatures by validators that joined after genesis.
+    pub newcomer_signatures: usize,
+    /// The most validators an epoch whose heights were committed had.
+    pub largest_set: usize,
 }
 
 impl Checker {
+    pub fn new(membership: Membership) -> Checker {
+        Checker {
+            membership,
+            canonical: HashMap::new(),
+            committed_txs: HashMap::new(),
+            commit_count: HashMap::new(),
+            submitted: HashSet::new(),
+            signed: HashMap::new(),
+            violations: Vec::new(),
+            newcomer_signatures: 0,
+            largest_set: 0,
+        }
+    }
+
+    /// The highest height anyone committed.
+    pub fn highest_height(&self) -> u64 {
+        self.canonical.keys().copied().max().unwrap_or(0)
+    }
+
     fn violation(&mut self, text: String) {
         // One seed can break many times over; the first few say everything.
         if self.violations.len() < 20 {
@@ -44,11 +70,16 @@ impl Checker {
         node: usize,
         parent: &Hash,
         committed: &Committed,
-        validators: &[PublicKey],
+        change: Option<MembershipChange>,
         chain_id: &str,
         cache: &mut VerifyCache,
     ) {
         let block = &committed.block;
+        if let Some(change) = change {
+            if let Err(e) = self.membership.record(&change) {
+                self.violation(format!("membership: node {node} committed a change: {e}"));
+            }
+        }
         let height = block.header.height;
         let hash = block.hash();
         *self.commit_count.entry(height).or_default() += 1;
@@ -87,22 +118,38 @@ impl Checker {
                 }
             }
         }
-        self.check_certificate(node, committed, validators, chain_id, cache);
+        self.check_certificate(node, committed, chain_id, cache);
     }
 
     fn check_certificate(
         &mut self,
         node: usize,
         committed: &Committed,
-        validators: &[PublicKey],
         chain_id: &str,
         cache: &mut VerifyCache,
     ) {
         let info = &committed.info;
         let height = info.seq.0;
+        let epoch = self.membership.at(info.seq).clone();
+        let genesis = self.membership.epochs()[0].clone();
+        let roster = self.membership.roster().to_vec();
+        self.largest_set = self.largest_set.max(epoch.n());
+        self.newcomer_signatures += info
+            .certificate
+            .iter()
+            .filter(|s| !genesis.contains(s.sender))
+            .count();
         let mut signers = HashSet::new();
         for signed in &info.certificate {
-            let Ok(verified) = cache.verify(signed, validators, chain_id) else {
+            if !epoch.contains(signed.sender) {
+                self.violation(format!(
+                    "certificate: node {node} height {height} holds a commit of {}, not a \
+                     validator of the epoch from {}",
+                    signed.sender, epoch.first.0
+                ));
+                continue;
+            }
+            let Ok(verified) = cache.verify(signed, &roster, chain_id) else {
                 self.violation(format!(
                     "certificate: node {node} height {height} holds a signature that does not verify"
                 ));
@@ -121,7 +168,7 @@ impl Checker {
                 )),
             }
         }
-        let q = consensus::quorum(validators.len());
+        let q = epoch.q();
         if signers.len() < q {
             self.violation(format!(
                 "certificate: node {node} committed height {height} with {} distinct commits, quorum is {q}",

@@ -2,7 +2,6 @@
 //! crash of the primary, or a recovery scenario's story), and carrying each out.
 
 use super::{Fault, World, FAULT_END_MS};
-use ledger::VerifiedTx;
 use rand::Rng;
 
 impl World {
@@ -12,6 +11,9 @@ impl World {
         let n = self.nodes.len();
         if let Some(scenario) = self.scenario {
             return self.scenario_schedule(scenario);
+        }
+        if self.membership {
+            return self.membership_schedule();
         }
         let mut events = Vec::new();
         if self.crash_primary {
@@ -61,7 +63,9 @@ impl World {
                     self.crashed_primary_at = Some((self.now_ms, tip));
                 }
             }
-            Fault::Crash(i) if self.nodes[i].is_up() && self.live_nodes() == self.nodes.len() => {
+            Fault::Crash(i)
+                if self.nodes[i].is_up() && self.live_nodes() == self.started_nodes() =>
+            {
                 self.nodes[i].crash();
                 self.net.drop_to(i);
                 self.crashes += 1;
@@ -76,20 +80,15 @@ impl World {
                     self.apply_fault(Fault::Restart(i));
                 }
             }
+            Fault::Governance(change) => self.submit_governance(change),
             Fault::Restart(i) => {
-                if !self.nodes[i].is_up() {
+                // A node that never started (a validator that joins later) is not
+                // restarted; it starts when it is authorised.
+                if !self.nodes[i].is_up() && self.nodes[i].incarnation > 0 {
                     self.victim_back(i);
                     self.nodes[i].start(&self.chain);
                     self.needs_recover[i] = true;
-                    // Clients resend what is outstanding to a node that lost its pool.
-                    let outstanding: Vec<VerifiedTx> = self
-                        .outstanding
-                        .iter()
-                        .filter_map(|h| self.bodies.get(h).cloned())
-                        .collect();
-                    for tx in outstanding {
-                        self.nodes[i].admit(tx, self.now_ms);
-                    }
+                    self.resend_outstanding(i);
                     let report = self.nodes[i].pool_report();
                     self.step(i, report);
                 }
@@ -119,5 +118,10 @@ impl World {
 
     pub(super) fn live_nodes(&self) -> usize {
         self.nodes.iter().filter(|n| n.is_up()).count()
+    }
+
+    /// Nodes that ever started.
+    pub(super) fn started_nodes(&self) -> usize {
+        self.nodes.iter().filter(|n| n.incarnation > 0).count()
     }
 }

@@ -113,9 +113,17 @@ pub struct Committed {
 
 impl SimNode {
     pub fn new(index: usize, key: SigningKey, chain: &Chain, switches: Switches) -> SimNode {
+        let mut node = SimNode::dormant(index, key, chain, switches);
+        node.start(chain);
+        node
+    }
+
+    /// A node that has not started: a validator that joins later (DESIGN.md
+    /// section 6) begins as one.
+    pub fn dormant(index: usize, key: SigningKey, chain: &Chain, switches: Switches) -> SimNode {
         let state = chain.genesis.initial_state();
         let genesis_block = chain.genesis.block(&state);
-        let mut node = SimNode {
+        SimNode {
             index,
             key,
             replica: None,
@@ -127,15 +135,15 @@ impl SimNode {
             incarnation: 0,
             host_errors: Vec::new(),
             wiped: false,
-        };
-        node.start(chain);
-        node
+        }
     }
 
     /// Starts (or restarts) the replica from what was persisted.
     pub fn start(&mut self, chain: &Chain) {
         let mut config = chain.config.clone();
         config.me = consensus::ReplicaId(self.index as u32);
+        // A host passes the governance changes its ledger holds.
+        config.changes = self.ledger.changes.clone();
         let restored =
             (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
         let mut replica = Replica::new(config, self.key.clone(), restored)
@@ -412,8 +420,7 @@ impl SimNode {
             bodies_in_order.push(tx.clone());
         }
         let validators = self.validators_before(seq);
-        let outcome =
-            ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
+        let outcome = ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
         let (delta, txs) = (outcome.delta, outcome.applied);
         let Some(proposer) = self.roster_key(chain, request.batch.proposer) else {
             return answer(ExecOutcome::Invalid);
@@ -529,7 +536,7 @@ impl SimNode {
             Self::env(chain, &validators),
             &txs,
         )
-            .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
+        .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
         if delta.state_root != block.header.state_root {
             return Err(format!("transferred block {height} has a wrong state root"));
         }

@@ -33,6 +33,7 @@ pub mod byzantine;
 mod checks;
 mod faults;
 mod host;
+mod membership;
 pub mod network;
 mod scenarios;
 mod transfer;
@@ -87,6 +88,9 @@ pub struct SimOptions {
     pub crash_primary: bool,
     /// A recovery story instead of random crashes and partitions ([`Scenario`]).
     pub scenario: Option<Scenario>,
+    /// Grow from 4 validators to 7 and back under load, with a Byzantine validator
+    /// and a crash during the changes ([`membership`]).
+    pub membership: bool,
 }
 
 impl Default for SimOptions {
@@ -99,6 +103,7 @@ impl Default for SimOptions {
             skip_new_view_check: false,
             crash_primary: false,
             scenario: None,
+            membership: false,
         }
     }
 }
@@ -140,6 +145,11 @@ pub struct SeedReport {
     pub refused_blocks: usize,
     /// With a scenario: how many heights the victim was behind when its fault ended.
     pub behind_by: u64,
+    /// The most validators an epoch with committed heights had.
+    pub largest_set: usize,
+    /// Commit-certificate signatures (counted per committing replica) by validators
+    /// that joined after genesis.
+    pub newcomer_signatures: usize,
 }
 
 struct Client {
@@ -157,6 +167,8 @@ enum Fault {
     WipeAndRestart(usize),
     /// Restart every node that is down.
     RestartAll,
+    /// The admin submits a governance transaction.
+    Governance(membership::Change),
     Partition(usize),
     Heal,
 }
@@ -197,10 +209,17 @@ struct World {
     behind_by: u64,
     /// Nodes that started and have not been told to recover yet (after a tick).
     needs_recover: Vec<bool>,
+    /// The membership scenario runs.
+    membership: bool,
+    /// The admin's next nonce (= governance transactions submitted).
+    admin_nonce: u64,
+    /// The next governance transaction goes out no earlier than this.
+    next_change_ms: u64,
 }
 
-fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
-    let validators: Vec<ValidatorInfo> = validator_keys
+/// The chain of the first `genesis` of `validator_keys`; the others may join later.
+fn chain(validator_keys: &[SigningKey], genesis_size: usize, clients: &[Client]) -> Chain {
+    let validators: Vec<ValidatorInfo> = validator_keys[..genesis_size]
         .iter()
         .enumerate()
         .map(|(i, k)| ValidatorInfo {
@@ -211,7 +230,7 @@ fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
     let genesis = Genesis {
         chain_id: ChainId::new(CHAIN_ID).expect("short"),
         genesis_time_ms: 0,
-        admin: SigningKey::from_seed([0xad; 32]).public_key(),
+        admin: membership::admin_key().public_key(),
         validators: BoundedVec::new(validators.clone()).expect("few validators"),
         balances: BoundedVec::new(
             clients
@@ -226,7 +245,8 @@ fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
         consensus: ConsensusParams::default(),
     };
     let keys: Vec<_> = validator_keys.iter().map(SigningKey::public_key).collect();
-    let mut config = ReplicaConfig::with_defaults(CHAIN_ID, keys.clone(), ReplicaId(0));
+    let mut config =
+        ReplicaConfig::with_defaults(CHAIN_ID, keys[..genesis_size].to_vec(), ReplicaId(0));
     // Lossy links stall a height until someone retransmits; retry sooner than a
     // production node would so that the fault phase still makes progress.
     config.retransmit_interval_ms = 100;
@@ -245,7 +265,12 @@ fn chain(validator_keys: &[SigningKey], clients: &[Client]) -> Chain {
 impl World {
     fn new(seed: u64, options: &SimOptions) -> World {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let validator_keys: Vec<SigningKey> = (0..options.nodes)
+        let (genesis_nodes, all_nodes) = if options.membership {
+            (membership::GENESIS_VALIDATORS, membership::GROWN_VALIDATORS)
+        } else {
+            (options.nodes, options.nodes)
+        };
+        let validator_keys: Vec<SigningKey> = (0..all_nodes)
             .map(|_| SigningKey::generate_with(&mut rng))
             .collect();
         let clients: Vec<Client> = (0..CLIENTS)
@@ -254,7 +279,7 @@ impl World {
                 nonce: 0,
             })
             .collect();
-        let mut chain = chain(&validator_keys, &clients);
+        let mut chain = chain(&validator_keys, genesis_nodes, &clients);
         if options.scenario.is_some() {
             // One transaction per batch: heights pass quickly.
             chain.config.batch_max_txs = 1;
@@ -270,9 +295,14 @@ impl World {
                 CHAIN_ID,
                 options.nodes,
             ));
-        } else if options.byzantine {
-            let f = consensus::max_faulty(options.nodes);
-            let mut candidates: Vec<usize> = (0..options.nodes).collect();
+        } else if options.byzantine || options.membership {
+            // The membership run has one Byzantine genesis validator.
+            let f = if options.membership {
+                1
+            } else {
+                consensus::max_faulty(options.nodes)
+            };
+            let mut candidates: Vec<usize> = (0..genesis_nodes).collect();
             for _ in 0..f {
                 let node = candidates.remove(rng.gen_range(0..candidates.len()));
                 let behaviour = options
@@ -283,7 +313,7 @@ impl World {
                     behaviour,
                     validator_keys[node].clone(),
                     CHAIN_ID,
-                    options.nodes,
+                    all_nodes,
                 ));
             }
         }
@@ -297,16 +327,24 @@ impl World {
                     forge_q: byz.is_some_and(|b| b.behaviour == Behaviour::ForgedNewView),
                     skip_new_view_check: options.skip_new_view_check && byz.is_none(),
                 };
-                SimNode::new(i, key, &chain, switches)
+                if i < genesis_nodes {
+                    SimNode::new(i, key, &chain, switches)
+                } else {
+                    SimNode::dormant(i, key, &chain, switches)
+                }
             })
             .collect();
+        let genesis_membership = chain
+            .config
+            .membership()
+            .expect("the simulated genesis is valid");
         World {
             rng,
             now_ms: 0,
             chain,
             nodes,
-            net: Network::new(options.nodes),
-            checker: Checker::default(),
+            net: Network::new(all_nodes),
+            checker: Checker::new(genesis_membership),
             bodies: HashMap::new(),
             clients,
             outstanding: Vec::new(),
@@ -334,7 +372,10 @@ impl World {
             pending_transfers: Vec::new(),
             refused_blocks: 0,
             behind_by: 0,
-            needs_recover: vec![true; options.nodes],
+            needs_recover: vec![true; all_nodes],
+            membership: options.membership,
+            admin_nonce: 0,
+            next_change_ms: 100,
         }
     }
 
@@ -371,7 +412,6 @@ impl World {
         let mut next_tick = 0;
         let mut next_client = 0;
         let deadline = SUBMIT_END_MS + LIVENESS_BOUND_MS;
-        let quorum = consensus::quorum(self.nodes.len());
         loop {
             // The next event: a fault, a tick, a client, or a delivery.
             if !self.extra_faults.is_empty() {
@@ -425,11 +465,18 @@ impl World {
                 }
             }
             self.crash_victim_if_changing();
+            if self.membership {
+                self.drive_membership();
+                self.start_joiners();
+            }
             next_tick = now + TICK_MS;
             if now >= SUBMIT_END_MS {
+                let quorum = self.liveness_quorum();
                 self.outstanding
                     .retain(|tx| !self.checker.is_committed_by(tx, quorum));
-                let done = self.outstanding.is_empty() && self.victim_caught_up();
+                let done = self.outstanding.is_empty()
+                    && self.victim_caught_up()
+                    && self.membership_settled();
                 if done || now >= deadline {
                     break;
                 }
@@ -459,6 +506,7 @@ impl World {
             self.checker.violations.push(text);
         }
         self.check_victim();
+        self.check_membership();
         self.report(seed)
     }
 
@@ -496,6 +544,11 @@ impl World {
             self.outstanding.push(tx.hash());
             self.checker.submitted.insert(tx.hash());
         }
+        self.send_to_every_pool(tx);
+    }
+
+    /// A transaction reaches every live node's pool (nodes forward what they get).
+    fn send_to_every_pool(&mut self, tx: VerifiedTx) {
         self.bodies.insert(tx.hash(), tx.clone());
         for i in 0..self.nodes.len() {
             if self.nodes[i].is_up() {
@@ -503,6 +556,19 @@ impl World {
                 let report = self.nodes[i].pool_report();
                 self.step(i, report);
             }
+        }
+    }
+
+    /// Clients resend what is outstanding to a node that (re)started with an empty
+    /// pool.
+    fn resend_outstanding(&mut self, i: usize) {
+        let outstanding: Vec<VerifiedTx> = self
+            .outstanding
+            .iter()
+            .filter_map(|h| self.bodies.get(h).cloned())
+            .collect();
+        for tx in outstanding {
+            self.nodes[i].admit(tx, self.now_ms);
         }
     }
 
@@ -515,6 +581,17 @@ impl World {
             .update(&[from as u8, to as u8])
             .update(&message.signature().0);
         self.trace.update(&t.finish().0);
+        // A node verifies against the roster its replica knows: a validator added by
+        // a change it has not committed yet is unknown to it, and its messages are
+        // dropped (the roster is a prefix of `chain.keys`, so for known senders the
+        // answer is the same).
+        let known = self.nodes[to]
+            .replica
+            .as_ref()
+            .is_some_and(|r| message.sender().index() < r.roster().len());
+        if !known {
+            return;
+        }
         match self
             .cache
             .verify_envelope(&message, &self.chain.keys, CHAIN_ID)
@@ -610,7 +687,12 @@ impl World {
                 }
                 match out.to {
                     Target::All => {
-                        for to in (0..self.nodes.len()).filter(|to| *to != i) {
+                        let peers = self.nodes[i]
+                            .replica
+                            .as_ref()
+                            .map(|r| r.peers())
+                            .unwrap_or_default();
+                        for to in peers.into_iter().map(|p| p.index()) {
                             self.net
                                 .send(&mut self.rng, self.now_ms, i, to, out.message.clone());
                         }
@@ -636,8 +718,9 @@ impl World {
             if self.now_ms >= FAULT_END_MS {
                 self.heights_after_heal.insert(c.block.header.height);
             }
+            let change = self.change_at(i, c.block.header.height);
             self.checker
-                .on_commit(i, &parent, c, &self.chain.keys, CHAIN_ID, &mut self.cache);
+                .on_commit(i, &parent, c, change, CHAIN_ID, &mut self.cache);
             parent = c.block.hash();
             let mut t = Sha256::new();
             t.update(&[i as u8]).update(&c.block.hash().0);

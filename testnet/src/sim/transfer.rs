@@ -9,8 +9,8 @@
 use super::host::Committed;
 use super::verify_cache::VerifyCache;
 use super::{byzantine::Behaviour, World, CHAIN_ID};
-use consensus::{CommittedBlock, Message, SeqNo, SignedMessage, TransferRequest};
-use crypto::{Hash, PublicKey};
+use consensus::{CommittedBlock, Membership, Message, SeqNo, SignedMessage, TransferRequest};
+use crypto::Hash;
 use ledger::Block;
 use std::collections::BTreeSet;
 
@@ -79,7 +79,13 @@ impl World {
 
     /// Copies blocks from `j`'s ledger into `i`'s up to `target`, checking each. A
     /// lying peer corrupts what it serves.
-    fn copy_from(&mut self, i: usize, j: usize, target: u64, lies: bool) -> Result<(), String> {
+    pub(super) fn copy_from(
+        &mut self,
+        i: usize,
+        j: usize,
+        target: u64,
+        lies: bool,
+    ) -> Result<(), String> {
         while self.nodes[i].ledger.height() < target {
             let h = self.nodes[i].ledger.height() + 1;
             let Some(block) = self.nodes[j].ledger.blocks.get(h as usize).cloned() else {
@@ -96,17 +102,15 @@ impl World {
                     _ => block.txs = crypto::BoundedVec::empty(),
                 }
             }
-            let info = checked_info(&block, certificate, &self.chain.keys, &mut self.cache)?;
+            // Certificates are checked against the membership the receiving
+            // node's own ledger implies at that height.
+            let membership = self.membership_of(i);
+            let info = checked_info(&block, certificate, &membership, &mut self.cache)?;
             let parent = self.nodes[i].ledger.tip().hash();
             let committed: Committed = self.nodes[i].apply_transferred(&self.chain, block, info)?;
-            self.checker.on_commit(
-                i,
-                &parent,
-                &committed,
-                &self.chain.keys,
-                CHAIN_ID,
-                &mut self.cache,
-            );
+            let change = self.change_at(i, h);
+            self.checker
+                .on_commit(i, &parent, &committed, change, CHAIN_ID, &mut self.cache);
         }
         Ok(())
     }
@@ -117,16 +121,22 @@ impl World {
 fn checked_info(
     block: &Block,
     certificate: Vec<SignedMessage>,
-    keys: &[PublicKey],
+    membership: &Membership,
     cache: &mut VerifyCache,
 ) -> Result<CommittedBlock, String> {
     let height = block.header.height;
     let hash = block.hash();
+    let epoch = membership.at(SeqNo(height));
     let mut signers = BTreeSet::new();
     let mut view = None;
     for signed in &certificate {
+        if !epoch.contains(signed.sender) {
+            return Err(format!(
+                "block {height}: a certificate signer outside the validator set"
+            ));
+        }
         let verified = cache
-            .verify(signed, keys, CHAIN_ID)
+            .verify(signed, membership.roster(), CHAIN_ID)
             .map_err(|e| format!("block {height}: a certificate signature: {e}"))?;
         match verified.message() {
             Message::Commit(c)
@@ -141,7 +151,7 @@ fn checked_info(
             _ => return Err(format!("block {height}: a COMMIT for another block")),
         }
     }
-    let q = consensus::quorum(keys.len());
+    let q = epoch.q();
     if signers.len() < q {
         return Err(format!(
             "block {height}: {} signers, quorum {q}",

@@ -69,6 +69,8 @@ impl World {
             resume_ms: self.resume_ms,
             refused_blocks: self.refused_blocks,
             behind_by: self.behind_by,
+            largest_set: self.checker.largest_set,
+            newcomer_signatures: self.checker.newcomer_signatures,
         }
     }
 

@@ -9,9 +9,9 @@ use super::{FETCH, INIT, NEGOTIATE};
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::recovery::{validator_set_digest, Recovery};
-use crypto::PublicKey;
 use crate::types::{ReplicaId, SeqNo};
 use crate::verify::Envelope;
+use crypto::PublicKey;
 
 impl Replica {
     /// Rate limit: each asker gets each kind of answer at most once per half
@@ -55,6 +55,7 @@ impl Replica {
         if !self.may_answer(asker, NEGOTIATE) {
             return;
         }
+        self.remind_joiner(asker);
         let answer = Recovery::NegotiateViewResponse {
             round,
             view: self.view,

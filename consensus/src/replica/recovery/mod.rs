@@ -138,6 +138,7 @@ impl Replica {
             && seq > self.abstain_through
             && !self.is_paused()
             && self.membership.at(seq).contains(self.config.me)
+            && self.epoch_end().is_none_or(|end| seq <= end)
     }
 
     /// View-change timers do not run while the replica does not yet know the view or
@@ -252,7 +253,9 @@ impl Replica {
             return;
         }
         match message {
-            Recovery::NegotiateView { .. } | Recovery::RecoveryInit { .. } | Recovery::FetchPqc { .. }
+            Recovery::NegotiateView { .. }
+            | Recovery::RecoveryInit { .. }
+            | Recovery::FetchPqc { .. }
                 if !self.serves(sender) =>
             {
                 self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender })
@@ -267,10 +270,11 @@ impl Replica {
                 n,
                 validators,
             } => {
-                // An answer from a validator of the epoch in force or a later one
-                // (a membership change this replica has not reached yet).
+                // Answers count only from validators of the epoch in force, so that
+                // its f and q bound what liars can do. (N and the set digest are
+                // the responder's epoch's, which may be a later one.)
                 let _ = (n, validators);
-                let ours = self.membership.member_from(self.log.low().next(), sender);
+                let ours = self.epoch().contains(sender);
                 match self.recovery.as_mut() {
                     Some(Recovering {
                         round: current,
@@ -288,15 +292,21 @@ impl Replica {
                 last_committed,
                 ..
             } => {
+                // A proof this replica cannot check because the checkpoint lies
+                // where a change it has not committed may apply is kept as a claim.
                 let (stable, claimed) = match stable.clone() {
                     Some(s) if self.checkpoint_holds(&s) => (Some(s), None),
-                    Some(s) if s.seq > self.last_committed && self.is_checkpoint_height(s.seq) => {
+                    Some(s) if self.is_checkpoint_height(s.seq) && !self.knows_epoch_of(s.seq) => {
                         (None, Some(s))
                     }
                     _ => (None, None),
                 };
-                if !self.membership.member_from(self.log.low().next(), sender) {
-                    return self.ignore_recovery(sender, &message, IgnoreReason::NotAMember { sender });
+                if !self.epoch().contains(sender) {
+                    return self.ignore_recovery(
+                        sender,
+                        &message,
+                        IgnoreReason::NotAMember { sender },
+                    );
                 }
                 match self.recovery.as_mut() {
                     Some(Recovering {
@@ -478,15 +488,16 @@ impl Replica {
         }
         let mut best: Option<StableCheckpoint> = self.last_target.clone();
         let claimed = self.claimed_by_enough(answers);
-        for stable in answers.values().filter_map(|a| a.stable.as_ref()).chain(&claimed) {
+        for stable in answers
+            .values()
+            .filter_map(|a| a.stable.as_ref())
+            .chain(&claimed)
+        {
             if best.as_ref().is_none_or(|b| stable.seq > b.seq) {
                 best = Some(stable.clone());
             }
         }
-        self.target_alternatives = answers
-            .values()
-            .filter_map(|a| a.claimed.clone())
-            .collect();
+        self.target_alternatives = answers.values().filter_map(|a| a.claimed.clone()).collect();
         let held = self.last_committed.max(self.floor);
         match best {
             Some(target) if target.seq >= held && target.seq > self.last_committed => {
@@ -633,14 +644,25 @@ impl Replica {
         let mut target = target.clone();
         if seq == target.seq && block_hash == target.block_hash {
             // A claimed target's proof is checkable now that the transfer brought
-            // the membership changes below it: keep one that holds.
+            // the membership changes below it: keep one that holds. With none, the
+            // ledger holds the blocks but no checkpoint is proven there: wait,
+            // paused, for a proven one at or above it (the next round can check
+            // the answers' proofs).
             if !target.is_proven_by(&self.membership, &self.config.chain_id) {
-                if let Some(good) = self.target_alternatives.iter().find(|c| {
+                let good = self.target_alternatives.iter().find(|c| {
                     c.seq == target.seq
                         && c.block_hash == target.block_hash
                         && c.is_proven_by(&self.membership, &self.config.chain_id)
-                }) {
-                    target = good.clone();
+                });
+                match good {
+                    Some(good) => target = good.clone(),
+                    None => {
+                        self.target_alternatives.clear();
+                        self.last_target = None;
+                        self.floor = self.floor.max(seq);
+                        self.new_query_round();
+                        return;
+                    }
                 }
             }
             self.target_alternatives.clear();
@@ -663,6 +685,14 @@ impl Replica {
         });
         if let Some(r) = self.recovery.as_mut() {
             r.reason = RecoveryReason::TransferIncomplete;
+        }
+        // An unproven target (a claim) is not aimed at again without new answers.
+        if self
+            .last_target
+            .as_ref()
+            .is_some_and(|t| !t.is_proven_by(&self.membership, &self.config.chain_id))
+        {
+            self.last_target = None;
         }
         self.new_query_round();
     }

@@ -285,7 +285,13 @@ fn new_view_refusals() {
     ];
     let config = config(N, 2);
     for case in cases {
-        let strict = check_new_view(&case.nv, ReplicaId(case.sender), &config, &config.membership().unwrap(), true);
+        let strict = check_new_view(
+            &case.nv,
+            ReplicaId(case.sender),
+            &config,
+            &config.membership().unwrap(),
+            true,
+        );
         assert!(
             (case.strict)(&strict),
             "{}: strict got {:?}",
@@ -307,7 +313,13 @@ fn new_view_refusals() {
             assert_eq!(digests, determined, "{}: Q is V's", case.name);
             assert_eq!(digests.len(), 3, "{}: heights 1 to 3", case.name);
         }
-        let lax = check_new_view(&case.nv, ReplicaId(case.sender), &config, &config.membership().unwrap(), false);
+        let lax = check_new_view(
+            &case.nv,
+            ReplicaId(case.sender),
+            &config,
+            &config.membership().unwrap(),
+            false,
+        );
         assert!(
             (case.lax)(&lax),
             "{}: lax got {:?}",

@@ -102,7 +102,11 @@ fn padded_view_changes_are_refused() {
         )
     };
     assert_eq!(
-        check_view_change(&padded, &config(M, me), &config(M, me).membership().unwrap()),
+        check_view_change(
+            &padded,
+            &config(M, me),
+            &config(M, me).membership().unwrap()
+        ),
         Err(BadViewChange::PaddedCertificate { seq: SeqNo(1) })
     );
     let config = config(M, me);
