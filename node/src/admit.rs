@@ -1,7 +1,7 @@
 //! Admission of transactions to the pool, from clients and from peers (DESIGN.md
 //! section 8): decode and size happened at the edge; here the signatures are
-//! checked in a batch on a blocking thread, then chain id, duplicate, nonce and
-//! balance under the pool's lock.
+//! checked in a batch on a blocking thread, then governance (admin key, committed
+//! set), chain id, duplicate, nonce and balance under the pool's lock.
 
 use crate::mempool::{self, AdmitError};
 use crate::shared::Shared;
@@ -41,6 +41,7 @@ pub async fn submit(
         let mut pool = shared.mempool.lock().expect("mempool lock");
         for result in checked {
             let result = result.and_then(|tx| {
+                mempool::check_governance(&tx, &shared.genesis.admin, store.validators())?;
                 let account = store.account(&tx.tx().sender()).unwrap_or_default();
                 let signed = tx.signed().clone();
                 let hash = pool.insert(tx, account, now_ms)?;

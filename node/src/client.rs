@@ -8,8 +8,8 @@
 //! sense ([`ClientError::Decode`]).
 
 use crate::api::types::{
-    AccountInfo, BlockInfo, BlockList, ErrorBody, Health, StatusInfo, Submitted, SubmittedMany,
-    TxInfo,
+    AccountInfo, BlockInfo, BlockList, CommitInfo, ErrorBody, Health, StatusInfo, Submitted,
+    SubmittedMany, TxInfo, ValidatorsInfo,
 };
 use crypto::Hash;
 use ledger::{Address, SignedTransaction};
@@ -160,6 +160,16 @@ impl Client {
             format!("/blocks?{}", query.join("&"))
         };
         self.get_json(&path)
+    }
+
+    /// `/blocks/{height}/commit`: a block's commit certificate.
+    pub fn commit(&self, height: u64) -> Result<CommitInfo, ClientError> {
+        self.get_json(&format!("/blocks/{height}/commit"))
+    }
+
+    /// `/validators`: the membership.
+    pub fn validators(&self) -> Result<ValidatorsInfo, ClientError> {
+        self.get_json("/validators")
     }
 
     pub fn account(&self, address: &Address) -> Result<AccountInfo, ClientError> {

@@ -12,7 +12,6 @@
 //! default.
 
 use crate::mempool::MempoolConfig;
-use consensus::ReplicaId;
 use crypto::SigningKey;
 use ledger::Genesis;
 use serde::{Deserialize, Serialize};
@@ -144,8 +143,6 @@ pub enum HomeError {
     Key(#[from] crypto::keyfile::KeyFileError),
     #[error("{0}")]
     Genesis(#[from] Box<ledger::GenesisError>),
-    #[error("the key in {path} (public key {public_key}) is not a validator in the genesis")]
-    NotAValidator { path: PathBuf, public_key: String },
 }
 
 /// A loaded home directory.
@@ -155,8 +152,6 @@ pub struct Home {
     pub config: NodeConfig,
     pub key: SigningKey,
     pub genesis: Genesis,
-    /// This node's position in the genesis validator list.
-    pub me: ReplicaId,
 }
 
 impl Home {
@@ -177,22 +172,14 @@ impl Home {
         })?;
         let key_path = dir.join(Self::KEY);
         let key = crypto::keyfile::read_key_file(&key_path)?;
+        // The key need not be a genesis validator: a validator added later starts
+        // with the genesis and syncs until its AddValidator is in its ledger.
         let genesis = Genesis::load(&dir.join(Self::GENESIS)).map_err(Box::new)?;
-        let public_key = key.public_key();
-        let me = genesis
-            .validators
-            .iter()
-            .position(|v| v.public_key == public_key)
-            .ok_or_else(|| HomeError::NotAValidator {
-                path: key_path,
-                public_key: public_key.to_string(),
-            })?;
         Ok(Home {
             dir: dir.to_owned(),
             config,
             key,
             genesis,
-            me: ReplicaId(me as u32),
         })
     }
 

@@ -11,7 +11,7 @@ use crate::net::{NetEvent, NetHandle};
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, PeerMessage, MAX_FORWARD_TXS};
 use consensus::ReplicaId;
-use crypto::{BoundedVec, Canonical, PublicKey};
+use crypto::{BoundedVec, Canonical};
 use ledger::SignedTransaction;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
@@ -26,12 +26,6 @@ pub async fn run(
     mut events: mpsc::Receiver<NetEvent>,
     driver: mpsc::Sender<DriverEvent>,
 ) {
-    let keys: Vec<PublicKey> = shared
-        .genesis
-        .validators
-        .iter()
-        .map(|v| v.public_key)
-        .collect();
     let chain_id = shared.genesis.chain_id.to_string();
     let admissions = Arc::new(Semaphore::new(ADMISSIONS_IN_FLIGHT));
     while let Some(event) = events.recv().await {
@@ -49,7 +43,11 @@ pub async fn run(
                         // A peer may relay others' signed messages (a checkpoint's
                         // proof, for one): the signature, not the connection, says
                         // who sent it.
-                        let input = match consensus::verify_envelope(&envelope, &keys, &chain_id) {
+                        // Against the roster: every key ever admitted (ids are
+                        // positions in it); the replica checks membership per height.
+                        let membership = shared.membership();
+                        let keys = membership.roster();
+                        let input = match consensus::verify_envelope(&envelope, keys, &chain_id) {
                             Ok(input) => input,
                             Err(e) => {
                                 net.punish(from, &format!("bad consensus message: {e}"));

@@ -2,13 +2,15 @@
 //!
 //! - [`config`]: the home directory and `config.toml`;
 //! - [`net`]: libp2p between validators (bounded frames, request-response);
+//! - [`membership`]: the roster and epochs the ledger records, and whom to dial;
 //! - [`wire`]: what the frames mean;
 //! - [`driver`]: the task that owns the replica, persists, executes and commits;
 //! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
 //! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
 //! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
-//! - [`client`]: the HTTP client the CLI and the testnet use.
+//! - [`client`]: the HTTP client the CLI and the testnet use;
+//! - [`governance`]: signing, submitting and awaiting validator changes.
 #![forbid(unsafe_code)]
 
 pub mod admit;
@@ -17,6 +19,8 @@ pub mod client;
 pub mod config;
 pub mod driver;
 pub mod edge;
+pub mod governance;
+pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

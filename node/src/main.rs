@@ -1,13 +1,13 @@
 //! `rbft`: the validator node and its command line tool (DESIGN.md section 9).
 //!
 //! `keygen` writes keys, `start` runs a validator, and the client commands (`tx`,
-//! `block`, `account`, `status`) talk to a node's HTTP API (the `cli` module).
+//! `block`, `account`, `status`, `validator`) talk to a node's HTTP API (the `cli` module).
 #![forbid(unsafe_code)]
 
 mod cli;
 
 use clap::{Parser, Subcommand};
-use cli::{BlockCommand, NodeArg, TxCommand};
+use cli::{BlockCommand, NodeArg, TxCommand, ValidatorCommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +55,9 @@ enum Command {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Add or remove validators (signed with the admin key), list the membership.
+    #[command(subcommand)]
+    Validator(ValidatorCommand),
     /// Show a node's status: height, view, peers, pool.
     Status {
         #[command(flatten)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Tx(command) => cli::tx(command, cli.json),
         Command::Block(command) => cli::block(command, cli.json),
         Command::Account { address, node } => cli::account(&address, &node, cli.json),
+        Command::Validator(command) => cli::validator(command, cli.json),
         Command::Status { node } => cli::status(&node, cli.json),
     };
     match result {

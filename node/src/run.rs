@@ -1,11 +1,11 @@
 //! `rbft start --home DIR`: runs a validator until Ctrl-C or SIGTERM.
 
 use crate::config::Home;
-use crate::driver::{Driver, DriverEvent};
+use crate::driver::{join, Driver, DriverEvent};
 use crate::net::{self, NetConfig};
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, FetchResponse, PeerMessage};
-use crate::{api, edge};
+use crate::{api, edge, membership};
 use crypto::Canonical;
 use ledger::Store;
 use std::path::Path;
@@ -47,30 +47,36 @@ pub fn max_frame_bytes(validators: usize, log_window: u64, batch_max_txs: u32) -
 }
 
 /// Runs the node of `home` until `stop` turns true (or a fatal error).
-pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), String> {
+pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), String> {
     let data_dir = home.data_dir();
     let store = Store::open(&data_dir, &home.genesis).map_err(|e| e.to_string())?;
     let params = home.genesis.consensus.clone();
-    let validators: Vec<(crypto::PublicKey, String)> = store
+    // Frames are sized for the largest NEW-VIEW; the set may grow while the node
+    // runs, so the limit leaves room for twice today's set (a restart recomputes it).
+    let set_size = 2 * store
         .validators()
-        .iter()
-        .map(|v| (v.public_key, v.p2p_addr.to_string()))
-        .collect();
-    let (shared, forwarded) =
-        Shared::new(home.genesis.clone(), home.config.clone(), home.me, store);
+        .len()
+        .max(store.genesis_validators().len());
+    let (shared, forwarded) = Shared::new(
+        home.genesis.clone(),
+        home.config.clone(),
+        home.key.public_key(),
+        store,
+    )
+    .map_err(|e| format!("the ledger's governance history: {e}"))?;
     let shared = Arc::new(shared);
+    let (roster, dial) = {
+        let membership = shared.membership();
+        let store = shared.store.read().expect("store lock");
+        (
+            membership::net_roster(&membership, &store),
+            membership::to_dial(&membership, store.tip().height),
+        )
+    };
     let network = &home.config.network;
-    let mut net_config = NetConfig::new(
-        home.key.clone(),
-        home.me,
-        validators,
-        home.config.p2p_listen.clone(),
-    );
-    net_config.max_frame_bytes = max_frame_bytes(
-        net_config.validators.len(),
-        params.log_window,
-        params.batch_max_txs,
-    );
+    let mut net_config = NetConfig::new(home.key.clone(), roster, home.config.p2p_listen.clone());
+    net_config.dial = dial;
+    net_config.max_frame_bytes = max_frame_bytes(set_size, params.log_window, params.batch_max_txs);
     net_config.max_request_bytes = <FetchRequest as Canonical>::MAX_ENCODED_LEN;
     net_config.max_response_bytes = <FetchResponse as Canonical>::MAX_ENCODED_LEN.min(256 << 20);
     net_config.peer_queue = network.peer_queue;
@@ -81,19 +87,12 @@ pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), Strin
     let (net, net_events) = net::start(net_config)
         .await
         .map_err(|e| format!("network: {e}"))?;
-    let (driver_tx, driver_rx) = mpsc::channel::<DriverEvent>(DRIVER_QUEUE);
-    let driver = Driver::new(
-        shared.clone(),
-        home.key.clone(),
-        net.clone(),
-        driver_tx.clone(),
-    )
-    .map_err(|e| e.to_string())?;
+    let (driver_tx, mut driver_rx) = mpsc::channel::<DriverEvent>(DRIVER_QUEUE);
     tokio::spawn(edge::run(
         shared.clone(),
         net.clone(),
         net_events,
-        driver_tx,
+        driver_tx.clone(),
     ));
     tokio::spawn(edge::forward(net.clone(), forwarded));
 
@@ -104,9 +103,20 @@ pub async fn run(home: Home, stop_rx: watch::Receiver<bool>) -> Result<(), Strin
     let api_task = tokio::spawn(api::serve(shared.clone(), listener, async move {
         let _ = api_stop.wait_for(|stop| *stop).await;
     }));
-    let me = home.me.0;
-    tracing::info!(replica = me, api = %home.config.api_addr, p2p = %home.config.p2p_listen, data = %data_dir.display(), "node started");
-    let result = driver.run(driver_rx, stop_rx).await;
+    tracing::info!(replica = ?shared.me().map(|me| me.0), api = %home.config.api_addr, p2p = %home.config.p2p_listen, data = %data_dir.display(), "node started");
+    let result = async {
+        // A validator added while the network runs syncs until its AddValidator is
+        // in its ledger (issue 7); a genesis or already-added one goes straight on.
+        let on_roster =
+            join::sync_until_on_roster(&shared, &net, &driver_tx, &mut driver_rx, &mut stop_rx)
+                .await?;
+        if !on_roster {
+            return Ok(());
+        }
+        let driver = Driver::new(shared.clone(), home.key.clone(), net.clone(), driver_tx)?;
+        driver.run(driver_rx, stop_rx).await
+    }
+    .await;
     net.shutdown();
     let _ = tokio::time::timeout(Duration::from_secs(2), api_task).await;
     match result {

@@ -8,11 +8,11 @@ use crate::api::types::ConsensusInfo;
 use crate::config::NodeConfig;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
-use consensus::{ReplicaId, StableCheckpoint};
+use consensus::{Membership, MembershipError, ReplicaId, StableCheckpoint};
 use crypto::{Hash, PublicKey};
 use ledger::{Genesis, SignedTransaction, Store};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, Notify};
 
@@ -23,8 +23,15 @@ pub struct Shared {
     pub genesis: Genesis,
     pub genesis_hash: Hash,
     pub config: NodeConfig,
-    pub me: ReplicaId,
+    /// This node's replica id: its key's position in the roster. Unset while the
+    /// key is not on it (a joining validator whose AddValidator this node's ledger
+    /// does not hold yet); once set it never changes (ids are stable).
+    me: OnceLock<ReplicaId>,
     pub public_key: PublicKey,
+    /// The membership this node's ledger records (roster and epochs), with how many
+    /// history entries it was built from; replaced when a committed block changes
+    /// the validator set.
+    membership: RwLock<(Arc<Membership>, usize)>,
     /// The ledger. The driver holds the write lock only to commit a block.
     pub store: RwLock<Store>,
     pub mempool: Mutex<Mempool>,
@@ -42,16 +49,22 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The shared state of a node that opened `store`, before its driver runs.
-    /// Returns the receiving end of [`Shared::forward`].
+    /// The shared state of the node with key `public_key` that opened `store`,
+    /// before its driver runs. Returns the receiving end of [`Shared::forward`].
+    /// Fails when the ledger's governance history is not a valid membership.
     pub fn new(
         genesis: Genesis,
         config: NodeConfig,
-        me: ReplicaId,
+        public_key: PublicKey,
         store: Store,
-    ) -> (Shared, mpsc::Receiver<Vec<SignedTransaction>>) {
+    ) -> Result<(Shared, mpsc::Receiver<Vec<SignedTransaction>>), MembershipError> {
         let (forward, forwarded) = mpsc::channel(FORWARD_QUEUE);
-        let public_key = genesis.validators[me.index()].public_key;
+        let membership = crate::membership::of_store(&genesis, &store)?;
+        let history_len = store.validator_history().len();
+        let me = OnceLock::new();
+        if let Some(id) = membership.id_of(&public_key) {
+            let _ = me.set(id);
+        }
         let mempool = Mempool::new(config.mempool.to_config());
         let shared = Shared {
             genesis_hash: genesis.hash(),
@@ -59,6 +72,7 @@ impl Shared {
             config,
             me,
             public_key,
+            membership: RwLock::new((Arc::new(membership), history_len)),
             consensus: RwLock::new(ConsensusInfo::default()),
             stable_checkpoint: RwLock::new(None),
             connected: RwLock::new(BTreeSet::new()),
@@ -73,7 +87,35 @@ impl Shared {
             .metrics
             .height
             .set(shared.store.read().expect("store lock").tip().height as i64);
-        (shared, forwarded)
+        Ok((shared, forwarded))
+    }
+
+    /// This node's replica id, once its key is on the roster.
+    pub fn me(&self) -> Option<ReplicaId> {
+        self.me.get().copied()
+    }
+
+    /// The membership the ledger records.
+    pub fn membership(&self) -> Arc<Membership> {
+        self.membership.read().expect("membership lock").0.clone()
+    }
+
+    /// Rebuilds the membership when the ledger's governance history grew since it
+    /// was last built; returns the new one then. Sets [`Shared::me`] when this
+    /// node's key joined the roster.
+    pub fn refresh_membership(&self) -> Result<Option<Arc<Membership>>, MembershipError> {
+        let store = self.store.read().expect("store lock");
+        let entries = store.validator_history().len();
+        if self.membership.read().expect("membership lock").1 == entries {
+            return Ok(None);
+        }
+        let fresh = Arc::new(crate::membership::of_store(&self.genesis, &store)?);
+        drop(store);
+        if let Some(id) = fresh.id_of(&self.public_key) {
+            let _ = self.me.set(id);
+        }
+        *self.membership.write().expect("membership lock") = (fresh.clone(), entries);
+        Ok(Some(fresh))
     }
 
     /// The wall clock in milliseconds since the Unix epoch (batch timestamps and

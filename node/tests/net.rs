@@ -44,7 +44,6 @@ impl Testnet {
     fn config(&self, me: usize) -> NetConfig {
         let mut config = NetConfig::new(
             self.keys[me].clone(),
-            ReplicaId(me as u32),
             self.validators.clone(),
             self.validators[me].1.clone(),
         );
@@ -156,7 +155,7 @@ async fn four_nodes_connect_and_frames_arrive_in_order() {
             }
         }
         connected.sort();
-        assert_eq!(connected, others(4, node.handle.me().0));
+        assert_eq!(connected, others(4, node.handle.me().unwrap().0));
     }
 
     // Node 0 sends 200 frames of up to 50 KB (a forwarded batch) to node 1 only;
@@ -379,12 +378,7 @@ async fn a_non_validator_cannot_connect_nor_deliver_frames() {
         outsider_key.public_key(),
         format!("/ip4/127.0.0.1/tcp/{}", free_port()),
     ));
-    let mut config = NetConfig::new(
-        outsider_key,
-        ReplicaId(2),
-        validators.clone(),
-        validators[2].1.clone(),
-    );
+    let mut config = NetConfig::new(outsider_key, validators.clone(), validators[2].1.clone());
     config.redial_min = Duration::from_millis(20);
     config.redial_max = Duration::from_millis(50);
     let outsider = start(config).await;
@@ -525,5 +519,79 @@ async fn four_nodes_carry_forwarded_batches() {
     for node in &nodes {
         assert_eq!(node.handle.dropped_frames(), 0);
         node.handle.shutdown();
+    }
+}
+
+/// Issue 7: a validator added while the network runs. The newcomer starts with the
+/// others' roster, which does not hold its own key (it has no id yet); the others
+/// refuse it until their roster grows, then connect to it, and frames flow both ways.
+/// Then the others stop dialling one of the first validators (removed): nothing
+/// breaks, and a broadcast no longer goes to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_added_at_runtime_is_admitted_and_dialled() {
+    let testnet = Testnet::new(3);
+    let two = testnet.validators[..2].to_vec();
+    let config = |me: usize| {
+        let mut config = testnet.config(me);
+        config.roster = two.clone();
+        config.dial = vec![ReplicaId(0), ReplicaId(1)];
+        config
+    };
+    let mut nodes = Vec::new();
+    for me in 0..2 {
+        nodes.push(start(config(me)).await);
+    }
+    until_connected(&nodes[0].handle, &[1]).await;
+
+    // Node 2 is not on the first two's roster, nor (yet) on its own.
+    let mut newcomer = start(config(2)).await;
+    assert_eq!(newcomer.handle.me(), None);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        newcomer.handle.connected().is_empty(),
+        "refused while unknown"
+    );
+
+    // The roster grows on every node, the newcomer's own included.
+    let all = testnet.validators.clone();
+    let every = [ReplicaId(0), ReplicaId(1), ReplicaId(2)];
+    for node in nodes.iter().chain([&newcomer]) {
+        node.handle.set_roster(&all, &every).unwrap();
+    }
+    assert_eq!(newcomer.handle.me(), Some(ReplicaId(2)));
+    until_connected(&nodes[0].handle, &[1, 2]).await;
+    until_connected(&newcomer.handle, &[0, 1]).await;
+    newcomer.handle.send(ReplicaId(0), numbered(2, 0, 100));
+    let got = frames(&mut nodes[0].events, 1).await;
+    assert_in_order(&got[&2], 2, 1);
+    nodes[1].handle.send(ReplicaId(2), numbered(1, 0, 100));
+    let got = frames(&mut newcomer.events, 1).await;
+    assert_in_order(&got[&1], 1, 1);
+
+    // A shrinking or reordered roster is refused; the roster is unchanged.
+    let refused = nodes[0].handle.set_roster(&two, &[ReplicaId(0)]);
+    assert!(matches!(refused, Err(NetError::RosterShrunk { .. })));
+    assert_eq!(nodes[0].handle.roster_len(), 3);
+
+    // Node 0 is removed: the others stop dialling it and no longer broadcast to it.
+    for node in [&nodes[1], &newcomer] {
+        node.handle
+            .set_roster(&all, &[ReplicaId(1), ReplicaId(2)])
+            .unwrap();
+    }
+    while nodes[0].events.try_recv().is_ok() {}
+    nodes[1].handle.broadcast(numbered(1, 1, 100));
+    let got = frames(&mut newcomer.events, 1).await;
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![1]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(event) = nodes[0].events.try_recv() {
+        assert!(
+            !matches!(event, NetEvent::Message { .. }),
+            "a broadcast reached the removed validator: {event:?}"
+        );
+    }
+
+    for handle in [&nodes[0].handle, &nodes[1].handle, &newcomer.handle] {
+        handle.shutdown();
     }
 }

@@ -186,7 +186,6 @@ async fn try_network() -> Option<Network> {
     let config = |me: usize| {
         let mut config = NetConfig::new(
             keys[me].clone(),
-            ReplicaId(me as u32),
             validators.clone(),
             validators[me].1.clone(),
         );
@@ -234,12 +233,8 @@ async fn disconnected(me: &NetHandle, peer: u32) {
 }
 
 fn checker() -> Checker {
-    Checker {
-        keys: keys().iter().map(|k| k.public_key()).collect(),
-        chain_id: CHAIN.into(),
-        quorum: 3,
-        interval: 10,
-    }
+    let keys: Vec<_> = keys().iter().map(|k| k.public_key()).collect();
+    Checker::fixed(&keys, CHAIN, 10, 40)
 }
 
 /// What the test's driver saw.

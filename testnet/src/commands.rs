@@ -1,4 +1,4 @@
-//! `testnet up` and `testnet bench`: the command line around the library's
+//! `testnet up`, `add-node`, `remove-node` and `testnet bench`: the command line around the library's
 //! [`layout`](testnet::layout), [`procs`](testnet::procs) and
 //! [`bench`](testnet::bench).
 
@@ -68,14 +68,19 @@ pub fn up(dir: &Path, nodes: usize, base_port: u16, clients: usize) -> ExitCode 
     };
     let mut network = Network::new(layout, &bin);
     network.set_interrupt(interrupt.clone());
-    for i in 0..network.len() {
+    // Every node still a validator: the genesis ones and those `add-node` added,
+    // but none that `remove-node` took out.
+    let members: Vec<usize> = (0..network.len())
+        .filter(|i| !network.layout.nodes[*i].removed)
+        .collect();
+    for &i in &members {
         if let Err(e) = network.start_node(i) {
             return fail(e);
         }
     }
     eprintln!(
         "testnet: started {} nodes; waiting for the first block",
-        network.len()
+        members.len()
     );
     match network.wait_for_first_block(FIRST_BLOCK_TIMEOUT) {
         Ok(()) => {}
@@ -101,7 +106,64 @@ pub fn up(dir: &Path, nodes: usize, base_port: u16, clients: usize) -> ExitCode 
     for (i, status) in network.stop() {
         eprintln!("testnet: node {i} stopped ({status})");
     }
+    stop_added_nodes(&network.layout.dir, network.len());
     ExitCode::SUCCESS
+}
+
+/// Stops the nodes `testnet add-node` started while `up` ran (they are not its
+/// children; their pid files name them).
+fn stop_added_nodes(dir: &Path, supervised: usize) {
+    let Ok(layout) = Layout::open(dir) else {
+        return;
+    };
+    for node in layout.nodes.iter().skip(supervised) {
+        if testnet::membership::stop_node_process(node) {
+            eprintln!("testnet: node {} stopped", node.index);
+        }
+    }
+}
+
+pub fn add_node(dir: &Path) -> ExitCode {
+    let bin = match find_rbft_bin() {
+        Ok(bin) => bin,
+        Err(e) => return fail(e),
+    };
+    match testnet::membership::add_node(dir, &bin) {
+        Ok(added) => {
+            println!(
+                "node {} added at height {}: API {}  peers {}  pid {}  log {}",
+                added.node.index,
+                added.height,
+                added.node.api_url(),
+                added.node.p2p_addr,
+                added.pid,
+                added.node.log_path().display()
+            );
+            println!("  public key {}", added.public_key);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub fn remove_node(dir: &Path, id: usize) -> ExitCode {
+    match testnet::membership::remove_node(dir, id) {
+        Ok(removed) => {
+            println!(
+                "node {} removed at height {} ({}){}",
+                removed.id,
+                removed.height,
+                removed.public_key,
+                if removed.stopped {
+                    "; its process is stopped"
+                } else {
+                    "; no running process of it was found"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
 
 fn print_network(layout: &Layout) {

@@ -7,8 +7,13 @@
 //! DIR/nodeI/node.key         validator I's key
 //! DIR/nodeI/genesis.json     a copy of DIR/genesis.json
 //! DIR/nodeI/node.log         the node's output, written by `testnet up`
+//! DIR/nodeI/node.pid         the pid of the node's process while it runs
+//! DIR/nodeI/removed          written by `testnet remove-node` once I is out
 //! DIR/clients/clientK.key    funded client keys
 //! ```
+//!
+//! Nodes beyond the genesis validators are written by `testnet add-node` (issue 7):
+//! node N = the N-th directory, with the same port scheme.
 //!
 //! [`Layout::generate`] writes a new directory; [`Layout::open`] reads one back
 //! (an existing testnet is reused as it is, never regenerated).
@@ -30,6 +35,9 @@ pub const CLIENT_BALANCE: u64 = 1_000_000_000_000;
 pub const ADMIN_KEY: &str = "admin.key";
 pub const CLIENTS_DIR: &str = "clients";
 pub const NODE_LOG: &str = "node.log";
+pub const NODE_PID: &str = "node.pid";
+/// A marker: the node was removed from the validator set (`testnet remove-node`).
+pub const REMOVED_MARKER: &str = "removed";
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -93,9 +101,15 @@ pub struct NodeLayout {
     pub home: PathBuf,
     pub api_addr: SocketAddr,
     pub p2p_addr: String,
+    /// `testnet remove-node` took it out: `testnet up` does not start it.
+    pub removed: bool,
 }
 
 impl NodeLayout {
+    pub fn pid_path(&self) -> PathBuf {
+        self.home.join(NODE_PID)
+    }
+
     pub fn api_url(&self) -> String {
         format!("http://{}", self.api_addr)
     }
@@ -202,11 +216,15 @@ impl Layout {
             message: e.to_string(),
         })?;
         let mut nodes = Vec::with_capacity(genesis.validators.len());
-        for index in 0..genesis.validators.len() {
+        // The genesis validators' homes must be there; `add-node` writes more.
+        for index in 0.. {
             let home = dir.join(format!("node{index}"));
             let config_path = home.join(Home::CONFIG);
             if !config_path.is_file() {
-                return Err(not_a_testnet(config_path));
+                if index < genesis.validators.len() {
+                    return Err(not_a_testnet(config_path));
+                }
+                break;
             }
             let text = std::fs::read_to_string(&config_path).map_err(io(&config_path))?;
             let config = NodeConfig::parse(&text).map_err(|message| LayoutError::Invalid {
@@ -215,6 +233,7 @@ impl Layout {
             })?;
             nodes.push(NodeLayout {
                 index,
+                removed: home.join(REMOVED_MARKER).exists(),
                 home,
                 api_addr: config.api_addr,
                 p2p_addr: config.p2p_listen,
@@ -262,10 +281,12 @@ fn ledger_min_validators() -> usize {
     4
 }
 
-fn node_layout(dir: &Path, base_port: u16, index: usize) -> NodeLayout {
+/// Where node `index` of a testnet with `base_port` lives and listens.
+pub fn node_layout(dir: &Path, base_port: u16, index: usize) -> NodeLayout {
     let offset = index as u16;
     NodeLayout {
         index,
+        removed: false,
         home: dir.join(format!("node{index}")),
         api_addr: SocketAddr::from(([127, 0, 0, 1], base_port + offset)),
         p2p_addr: format!(
@@ -410,7 +431,11 @@ mod tests {
         assert_eq!(genesis.consensus, ConsensusParams::default());
         for (i, node) in layout.nodes.iter().enumerate() {
             let home = Home::load(&node.home).unwrap();
-            assert_eq!(home.me.0 as usize, i, "node{i}'s key is validator {i}");
+            assert_eq!(
+                genesis.validators[i].public_key,
+                home.key.public_key(),
+                "node{i}'s key is validator {i}"
+            );
             assert_eq!(home.genesis, genesis);
             assert_eq!(
                 home.config.api_addr.to_string(),
@@ -456,6 +481,34 @@ mod tests {
             std::fs::read(tmp.path().join("genesis.json")).unwrap(),
             genesis_before
         );
+    }
+
+    #[test]
+    fn added_nodes_are_opened_and_removed_ones_marked() {
+        let tmp = tempfile::tempdir().unwrap();
+        Layout::generate(tmp.path(), &small()).unwrap();
+        // What `testnet add-node` writes for node 4, and `remove-node --id 1` marks.
+        let node4 = node_layout(tmp.path(), 8000, 4);
+        std::fs::create_dir_all(&node4.home).unwrap();
+        let config = NodeConfig {
+            api_addr: node4.api_addr,
+            p2p_listen: node4.p2p_addr.clone(),
+            ..NodeConfig::default()
+        };
+        std::fs::write(node4.home.join(Home::CONFIG), config.to_toml()).unwrap();
+        std::fs::write(tmp.path().join("node1").join(REMOVED_MARKER), "").unwrap();
+        let opened = Layout::open(tmp.path()).unwrap();
+        assert_eq!(opened.nodes.len(), 5);
+        assert_eq!(opened.nodes[4], node4);
+        assert_eq!(opened.nodes[4].api_url(), "http://127.0.0.1:8004");
+        let removed: Vec<bool> = opened.nodes.iter().map(|n| n.removed).collect();
+        assert_eq!(removed, [false, true, false, false, false]);
+        // A genesis validator's home is still required.
+        std::fs::remove_file(tmp.path().join("node2").join(Home::CONFIG)).unwrap();
+        assert!(matches!(
+            Layout::open(tmp.path()),
+            Err(LayoutError::NotATestnet { .. })
+        ));
     }
 
     #[test]

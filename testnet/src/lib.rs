@@ -2,6 +2,7 @@
 //!
 //! - [`layout`]: the directory of a local testnet (keys, genesis, configs);
 //! - [`procs`]: its nodes as supervised child processes;
+//! - [`membership`]: `add-node` and `remove-node`, validators added and removed;
 //! - [`bench`]: the load generator and its measurements;
 //! - [`catch_up_bench`]: how fast a node far behind catches up;
 //! - [`sim`]: the deterministic simulator.
@@ -10,5 +11,6 @@
 pub mod bench;
 pub mod catch_up_bench;
 pub mod layout;
+pub mod membership;
 pub mod procs;
 pub mod sim;

@@ -37,6 +37,23 @@ enum Command {
         #[arg(long, default_value_t = testnet::layout::DEFAULT_CLIENTS)]
         clients: usize,
     },
+    /// Add a validator to a running testnet: write node N's key and config, submit
+    /// the AddValidator signed by DIR/admin.key, wait for it to commit, start the node.
+    AddNode {
+        /// The testnet directory.
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Remove validator I from a running testnet: submit the RemoveValidator, wait
+    /// until it has taken effect, stop the node.
+    RemoveNode {
+        /// The node's index (its directory is DIR/nodeI).
+        #[arg(long)]
+        id: usize,
+        /// The testnet directory.
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
     /// Measure committed throughput and latency under load.
     Bench {
         /// Transfers per second to offer (default: as fast as the nodes accept).
@@ -133,6 +150,8 @@ fn main() -> ExitCode {
             base_port,
             clients,
         } => commands::up(&dir, nodes, base_port, clients),
+        Command::AddNode { dir } => commands::add_node(&dir),
+        Command::RemoveNode { id, dir } => commands::remove_node(&dir, id),
         Command::Bench {
             rate,
             duration,

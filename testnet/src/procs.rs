@@ -305,6 +305,14 @@ impl Network {
         Ok(network)
     }
 
+    /// Takes `layout` (the same testnet, with nodes `testnet add-node` wrote since):
+    /// the new nodes can be started and stopped like the others.
+    pub fn adopt(&mut self, layout: Layout) {
+        let nodes = layout.nodes.len().max(self.nodes.len());
+        self.nodes.resize_with(nodes, || None);
+        self.layout = layout;
+    }
+
     /// Waits give up with [`ProcError::Interrupted`] once `flag` is set (Ctrl-C).
     pub fn set_interrupt(&mut self, flag: Arc<AtomicBool>) {
         self.interrupt = Some(flag);
@@ -340,6 +348,14 @@ impl Network {
         let mut command = Command::new(&self.bin);
         command.arg("start").arg("--home").arg(&node.home);
         let child = ChildProcess::spawn(&format!("node {i}"), command, &node.log_path())?;
+        // `testnet remove-node` stops a node through its pid file, whoever started it.
+        let pid_path = node.pid_path();
+        std::fs::write(&pid_path, format!("{}\n", child.pid())).map_err(|source| {
+            ProcError::Io {
+                path: pid_path.clone(),
+                source,
+            }
+        })?;
         self.nodes[i] = Some(child);
         Ok(())
     }

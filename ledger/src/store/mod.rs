@@ -9,16 +9,19 @@
 //! the tip's state root; RocksDB is the durable copy. Execution reads the memory
 //! copy; nothing in memory changes until the write batch is durable.
 
+mod history;
 mod schema;
 
+pub use history::changes_in;
 pub use schema::{FORMAT_VERSION, MAX_CERTIFICATE_BYTES};
 
 use crate::account::{Account, Address};
 use crate::block::{Block, TxLocation};
-use crate::genesis::{Genesis, ValidatorInfo, MAX_VALIDATORS};
+use crate::genesis::{Genesis, ValidatorInfo};
 use crate::state::{State, StateDelta, ValidatorChange};
 use crate::tx::SignedTransaction;
-use crypto::{BoundedVec, Canonical, Hash};
+use crypto::{Canonical, Hash};
+use history::{history_height, history_key, StoredValidators, META_HISTORY_PREFIX};
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use schema::*;
 use serde::{Deserialize, Serialize};
@@ -39,13 +42,9 @@ impl Canonical for Tip {
     const MAX_ENCODED_LEN: usize = 10 + 32;
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredValidators(BoundedVec<ValidatorInfo, MAX_VALIDATORS>);
-
-impl Canonical for StoredValidators {
-    const NAME: &'static str = "validator set";
-    const MAX_ENCODED_LEN: usize = 3 + MAX_VALIDATORS * 300;
-}
+/// One entry of the governance history: a block that changed the validator set,
+/// and the set after it (ledger order).
+pub type HistoryEntry = (u64, Vec<ValidatorInfo>);
 
 /// What went wrong opening or writing the store.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +97,8 @@ pub enum StoreError {
     },
     #[error("commit certificate of {len} bytes is larger than the {max} allowed")]
     CertificateTooLarge { len: usize, max: usize },
+    #[error("blocks up to {height}: the state delta's validator changes differ from the governance transactions in the blocks")]
+    ValidatorChangesMismatch { height: u64 },
 }
 
 /// The ledger store. See the module documentation.
@@ -106,7 +107,9 @@ pub struct Store {
     path: PathBuf,
     genesis_hash: Hash,
     tip: Tip,
+    genesis_validators: Vec<ValidatorInfo>,
     validators: Vec<ValidatorInfo>,
+    history: Vec<HistoryEntry>,
     state: State,
 }
 
@@ -129,7 +132,9 @@ impl Store {
                 height: 0,
                 hash: Hash::ZERO,
             },
+            genesis_validators: genesis.validators.to_vec(),
             validators: Vec::new(),
+            history: Vec::new(),
             state: State::default(),
         };
         match store.meta(META_TIP)? {
@@ -158,7 +163,7 @@ impl Store {
         batch.put_cf(meta, META_FORMAT_VERSION, FORMAT_VERSION.to_be_bytes());
         batch.put_cf(meta, META_GENESIS_HASH, self.genesis_hash.0);
         batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
-        let validators = StoredValidators(genesis.validators.clone());
+        let validators = StoredValidators::of(&genesis.validators);
         batch.put_cf(meta, META_VALIDATORS, validators.to_canonical_bytes());
         self.write(batch)?;
         self.tip = tip;
@@ -176,6 +181,17 @@ impl Store {
             .map_err(|e| self.corrupt(e))?
             .0
             .into_inner();
+        self.history = self.load_history()?;
+        let expected = self
+            .history
+            .last()
+            .map_or(&self.genesis_validators, |(_, set)| set);
+        if *expected != self.validators {
+            return Err(self.corrupt(
+                "the validator set differs from the last entry of the governance history \
+                 (or from genesis when there is none)",
+            ));
+        }
         let mut accounts = Vec::new();
         for item in self
             .db
@@ -208,6 +224,33 @@ impl Store {
         Ok(())
     }
 
+    /// Reads the governance history, checking that its heights rise and stay at or
+    /// below the tip.
+    fn load_history(&self) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mode = IteratorMode::From(META_HISTORY_PREFIX, rocksdb::Direction::Forward);
+        let mut history: Vec<HistoryEntry> = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_META), mode) {
+            let (key, value) = item.map_err(|e| self.db_error(e))?;
+            if !key.starts_with(META_HISTORY_PREFIX) {
+                break;
+            }
+            let height = history_height(&key)
+                .ok_or_else(|| self.corrupt("a governance history key is malformed"))?;
+            if height == 0 || height > self.tip.height {
+                return Err(self.corrupt(format!(
+                    "governance history entry at height {height}, outside 1..={}",
+                    self.tip.height
+                )));
+            }
+            let set = StoredValidators::from_canonical_bytes(&value)
+                .map_err(|e| self.corrupt(e))?
+                .0
+                .into_inner();
+            history.push((height, set));
+        }
+        Ok(history)
+    }
+
     /// Commits the next block, with its certificate and the state delta its
     /// execution produced, as one synced write. On `Err` nothing changed, on disk or
     /// in memory; a caller that cannot write its ledger must stop.
@@ -236,8 +279,22 @@ impl Store {
             .expect("commit_blocks needs at least one block");
         let mut tip = self.tip;
         let mut batch = WriteBatch::default();
+        let mut validators = self.validators.clone();
+        let mut changes = Vec::new();
+        let mut new_history = Vec::new();
         for (block, certificate) in blocks {
             tip = self.put_block(&mut batch, tip, block, certificate)?;
+            let block_changes = changes_in(block);
+            if !block_changes.is_empty() {
+                validators = ValidatorChange::apply_all(&validators, &block_changes);
+                new_history.push((tip.height, validators.clone()));
+                changes.extend(block_changes);
+            }
+        }
+        if changes != delta.validator_changes {
+            return Err(StoreError::ValidatorChangesMismatch {
+                height: last.header.height,
+            });
         }
         if delta.parent_root != self.state.root() {
             return Err(StoreError::DeltaOnOtherState {
@@ -259,11 +316,12 @@ impl Store {
         }
         let meta = self.cf(CF_META);
         batch.put_cf(meta, META_TIP, tip.to_canonical_bytes());
-        let validators = ValidatorChange::apply_all(&self.validators, &delta.validator_changes);
-        if !delta.validator_changes.is_empty() {
-            let stored = StoredValidators(
-                BoundedVec::new(validators.clone()).expect("execution caps the validator set"),
-            );
+        for (height, set) in &new_history {
+            let stored = StoredValidators::of(set);
+            batch.put_cf(meta, history_key(*height), stored.to_canonical_bytes());
+        }
+        if !new_history.is_empty() {
+            let stored = StoredValidators::of(&validators);
             batch.put_cf(meta, META_VALIDATORS, stored.to_canonical_bytes());
         }
         self.write(batch)?;
@@ -271,6 +329,7 @@ impl Store {
         self.state.apply(delta);
         self.tip = tip;
         self.validators = validators;
+        self.history.extend(new_history);
         Ok(())
     }
 
@@ -348,9 +407,21 @@ impl Store {
         &self.state
     }
 
-    /// The validator set after every committed governance transaction.
+    /// The validator set after every committed governance transaction (the
+    /// genesis set while there is none).
     pub fn validators(&self) -> &[ValidatorInfo] {
         &self.validators
+    }
+
+    /// The validator set of the genesis document (ledger order).
+    pub fn genesis_validators(&self) -> &[ValidatorInfo] {
+        &self.genesis_validators
+    }
+
+    /// The governance history, in height order: for every committed block holding
+    /// an AddValidator or RemoveValidator, its height and the set after it.
+    pub fn validator_history(&self) -> &[HistoryEntry] {
+        &self.history
     }
 
     pub fn account(&self, address: &Address) -> Option<Account> {

@@ -2,7 +2,7 @@ use super::*;
 use crate::execute::{execute_block, ExecEnv};
 use crate::genesis::tests::sample;
 use crate::{ChainId, Transaction, TxKind, VerifiedTx};
-use crypto::SigningKey;
+use crypto::{BoundedVec, SigningKey};
 
 struct Chain {
     genesis: Genesis,
@@ -467,4 +467,195 @@ fn a_group_with_one_bad_block_writes_none_of_them() {
 
     store.commit_blocks(&refs(&group(&blocks)), delta).unwrap();
     assert_eq!(store.tip().height, 3);
+}
+
+fn newcomer(seed: u8) -> ValidatorInfo {
+    ValidatorInfo {
+        public_key: SigningKey::from_seed([seed; 32]).public_key(),
+        p2p_addr: crypto::BoundedString::new(format!("/ip4/127.0.0.1/tcp/{}", 9000 + seed as u32))
+            .unwrap(),
+    }
+}
+
+/// Consecutive blocks on top of `store`, block `i` holding the admin's governance
+/// transactions `kinds[i]` (none: one transfer), executed the way a state transfer
+/// executes them, with the joined delta and the validator set after each block.
+fn governance_blocks(
+    store: &Store,
+    chain: &mut Chain,
+    admin_nonce: &mut u64,
+    kinds: &[Vec<TxKind>],
+) -> (Vec<Block>, StateDelta, Vec<Vec<ValidatorInfo>>) {
+    let admin = SigningKey::from_seed([200; 32]);
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut joined: Option<StateDelta> = None;
+    let mut validators = store.validators().to_vec();
+    let mut sets = Vec::new();
+    for block_kinds in kinds {
+        let signed: Vec<SignedTransaction> = if block_kinds.is_empty() {
+            chain.nonce += 1;
+            vec![Transaction {
+                chain_id: ChainId::new("test-chain").unwrap(),
+                signer: chain.alice.public_key(),
+                nonce: chain.nonce - 1,
+                kind: TxKind::Transfer {
+                    to: chain.bob,
+                    amount: 1,
+                },
+            }
+            .sign(&chain.alice)]
+        } else {
+            block_kinds
+                .iter()
+                .map(|kind| {
+                    *admin_nonce += 1;
+                    Transaction {
+                        chain_id: ChainId::new("test-chain").unwrap(),
+                        signer: admin.public_key(),
+                        nonce: *admin_nonce - 1,
+                        kind: kind.clone(),
+                    }
+                    .sign(&admin)
+                })
+                .collect()
+        };
+        let txs: Vec<VerifiedTx> = signed
+            .into_iter()
+            .map(|s| VerifiedTx::verify(s).unwrap())
+            .collect();
+        let view = match &joined {
+            Some(delta) => store.state().view().with_layer(delta),
+            None => store.state().view(),
+        };
+        let env = ExecEnv {
+            chain_id: "test-chain",
+            admin: admin.public_key(),
+            validators: &validators,
+        };
+        let delta = execute_block(&view, env, &txs).unwrap();
+        drop(view);
+        validators = ValidatorChange::apply_all(&validators, &delta.validator_changes);
+        sets.push(validators.clone());
+        let (height, parent) = match blocks.last() {
+            Some(block) => (block.header.height + 1, block.hash()),
+            None => (store.tip().height + 1, store.tip().hash),
+        };
+        blocks.push(Block::assemble(
+            height,
+            parent,
+            crypto::sha256(&height.to_le_bytes()),
+            1000 + height,
+            chain.genesis.validators[0].public_key,
+            txs.into_iter().map(VerifiedTx::into_signed).collect(),
+            delta.state_root,
+        ));
+        match &mut joined {
+            Some(joined) => joined.absorb(delta),
+            None => joined = Some(delta),
+        }
+    }
+    (blocks, joined.expect("kinds is not empty"), sets)
+}
+
+#[test]
+fn the_governance_history_keeps_each_changing_block_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut admin_nonce = 0;
+    let first = c.genesis.validators[0].public_key;
+    let expected = {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        assert!(store.validator_history().is_empty());
+        assert_eq!(store.genesis_validators(), c.genesis.validators.to_vec());
+        // One block at a time (the consensus path): a transfer, an addition, a
+        // transfer, then a removal and an addition in one block.
+        let plan = [
+            vec![],
+            vec![TxKind::AddValidator {
+                validator: newcomer(61),
+            }],
+            vec![],
+            vec![
+                TxKind::RemoveValidator { public_key: first },
+                TxKind::AddValidator {
+                    validator: newcomer(62),
+                },
+            ],
+        ];
+        let mut sets = Vec::new();
+        for kinds in plan {
+            let (blocks, delta, after) =
+                governance_blocks(&store, &mut c, &mut admin_nonce, &[kinds]);
+            store.commit_block(&blocks[0], b"", delta).unwrap();
+            sets.push(after[0].clone());
+        }
+        let expected = vec![(2, sets[1].clone()), (4, sets[3].clone())];
+        assert_eq!(store.validator_history(), expected.as_slice());
+        assert_eq!(store.validators(), sets[3].as_slice());
+        assert_eq!(sets[3].len(), 5);
+        assert!(sets[3].iter().all(|v| v.public_key != first));
+        assert_eq!(sets[3].last(), Some(&newcomer(62)));
+        expected
+    };
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.validator_history(), expected.as_slice());
+    assert_eq!(store.validators(), expected[1].1.as_slice());
+    assert_eq!(store.genesis_validators(), c.genesis.validators.to_vec());
+}
+
+#[test]
+fn a_state_transfer_group_records_the_height_of_each_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut admin_nonce = 0;
+    let first = c.genesis.validators[0].public_key;
+    let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+    let plan = [
+        vec![],
+        vec![TxKind::AddValidator {
+            validator: newcomer(63),
+        }],
+        vec![TxKind::RemoveValidator { public_key: first }],
+        vec![],
+    ];
+    let (blocks, delta, sets) = governance_blocks(&store, &mut c, &mut admin_nonce, &plan);
+    let owned: Vec<(Block, Vec<u8>)> = blocks.iter().map(|b| (b.clone(), vec![])).collect();
+
+    // A delta whose changes do not match the blocks' governance transactions is
+    // refused, and nothing is written.
+    let mut lying = delta.clone();
+    lying.validator_changes.pop();
+    assert!(matches!(
+        store.commit_blocks(&refs(&owned), lying),
+        Err(StoreError::ValidatorChangesMismatch { height: 4 })
+    ));
+    assert_eq!(store.tip().height, 0);
+    assert!(store.validator_history().is_empty());
+
+    store.commit_blocks(&refs(&owned), delta).unwrap();
+    let expected = vec![(2, sets[1].clone()), (3, sets[2].clone())];
+    assert_eq!(store.validator_history(), expected.as_slice());
+    assert_eq!(store.validators(), sets[3].as_slice());
+    drop(store);
+    let store = Store::open(dir.path(), &c.genesis).unwrap();
+    assert_eq!(store.validator_history(), expected.as_slice());
+}
+
+#[test]
+fn a_lost_history_entry_is_detected_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain();
+    let mut admin_nonce = 0;
+    {
+        let mut store = Store::open(dir.path(), &c.genesis).unwrap();
+        let plan = [vec![TxKind::AddValidator {
+            validator: newcomer(64),
+        }]];
+        let (blocks, delta, _) = governance_blocks(&store, &mut c, &mut admin_nonce, &plan);
+        store.commit_block(&blocks[0], b"", delta).unwrap();
+        let meta = store.cf(CF_META);
+        store.db.delete_cf(meta, history::history_key(1)).unwrap();
+    }
+    let err = Store::open(dir.path(), &c.genesis).err().unwrap();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }

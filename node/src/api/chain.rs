@@ -165,7 +165,7 @@ pub async fn block_commit(
     height: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CommitInfo>, ApiError> {
     let height = parse_height(&height?.0)?;
-    read(&shared, move |_, store| {
+    read(&shared, move |shared, store| {
         let Some(block) = store.block(height)? else {
             return Err(ApiError::not_found(format!("no block at height {height}")));
         };
@@ -177,7 +177,7 @@ pub async fn block_commit(
         let bytes = store.certificate(height)?.ok_or_else(|| {
             ApiError::internal(format!("the store holds block {height} but not its certificate"))
         })?;
-        commit_info(store, &block, &bytes)
+        commit_info(shared.membership().roster(), &block, &bytes)
     })
     .await
     .map(Json)
@@ -185,14 +185,17 @@ pub async fn block_commit(
 
 /// The stored certificate of `block`, in JSON. The store wrote these bytes itself,
 /// so bytes that do not decode are a broken store (500), not bad input.
-fn commit_info(store: &Store, block: &Block, bytes: &[u8]) -> Result<CommitInfo, ApiError> {
+fn commit_info(
+    roster: &[crypto::PublicKey],
+    block: &Block,
+    bytes: &[u8],
+) -> Result<CommitInfo, ApiError> {
     let height = block.header.height;
     let certificate = Certificate::from_canonical_bytes(bytes).map_err(|e| {
         ApiError::internal(format!(
             "the certificate of block {height} does not decode: {e}"
         ))
     })?;
-    let validators = store.validators();
     let mut signatures = Vec::with_capacity(certificate.commits.len());
     for signed in certificate.commits.iter() {
         let message = Message::from_canonical_bytes(&signed.payload).map_err(|e| {
@@ -204,15 +207,16 @@ fn commit_info(store: &Store, block: &Block, bytes: &[u8]) -> Result<CommitInfo,
                 message.kind()
             )));
         }
-        let validator = validators.get(signed.sender.index()).ok_or_else(|| {
+        // Senders are roster ids: stable across membership changes.
+        let public_key = roster.get(signed.sender.index()).ok_or_else(|| {
             ApiError::internal(format!(
-                "the certificate of block {height} is signed by {}, who is not a validator",
+                "the certificate of block {height} is signed by {}, who is not on the roster",
                 signed.sender
             ))
         })?;
         signatures.push(CommitSignature {
             replica: signed.sender.0,
-            public_key: validator.public_key,
+            public_key: *public_key,
             payload: hex::encode(&*signed.payload),
             signature: signed.signature,
         });

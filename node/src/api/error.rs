@@ -85,6 +85,9 @@ pub fn admit_code(error: &AdmitError) -> &'static str {
         AdmitError::ZeroAmount => "zero_amount",
         AdmitError::Full { .. } => "pool_full",
         AdmitError::Unexecutable { .. } => "unexecutable",
+        AdmitError::NotAdmin => "not_admin",
+        AdmitError::AlreadyValidator { .. } => "already_validator",
+        AdmitError::NotValidator { .. } => "not_validator",
     }
 }
 
@@ -105,6 +108,9 @@ pub const CODES: &[&str] = &[
     "zero_amount",
     "pool_full",
     "unexecutable",
+    "not_admin",
+    "already_validator",
+    "not_validator",
     "internal",
 ];
 

@@ -4,16 +4,13 @@
 use super::error::ApiError;
 use super::read;
 use super::types::{
-    CheckpointInfo, ConsensusInfo, Health, PeerEntry, PeersInfo, StatusInfo, ValidatorEntry,
-    ValidatorsInfo,
+    CheckpointInfo, ConsensusInfo, Health, PeerEntry, PeersInfo, StatusInfo, ValidatorsInfo,
 };
 use crate::shared::Shared;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use consensus::ReplicaId;
-use ledger::Address;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 /// The content type of the Prometheus text exposition.
@@ -33,7 +30,10 @@ pub async fn health() -> Json<Health> {
 pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
     read(&shared, |shared, store| {
         let tip = store.tip();
-        let validators = store.validators().len();
+        let membership = shared.membership();
+        let epoch = membership.at(consensus::SeqNo(tip.height + 1));
+        let validators = epoch.n();
+        let member = shared.me().is_some_and(|me| epoch.contains(me));
         let pool_size = shared
             .mempool
             .lock()
@@ -44,13 +44,14 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
         Ok(StatusInfo {
             chain_id: shared.genesis.chain_id.to_string(),
             genesis_hash: shared.genesis_hash,
-            replica: shared.me.0,
+            replica: shared.me().map(|me| me.0),
+            member,
             public_key: shared.public_key,
             height: tip.height,
             tip_hash: tip.hash,
             view: consensus.view,
             primary: consensus.primary,
-            is_primary: consensus.primary == shared.me.0,
+            is_primary: member && Some(consensus.primary) == shared.me().map(|me| me.0),
             changing_view: consensus.changing_view,
             low_watermark: consensus.low_watermark,
             high_watermark: consensus.high_watermark,
@@ -77,30 +78,22 @@ pub async fn consensus_info(
     Ok(Json(read_lock(&shared.consensus, "consensus")?.clone()))
 }
 
-/// `GET /validators`: the committed validator set.
+/// `GET /validators`: the membership the ledger records (see [`super::membership`]).
 pub async fn validators(
     State(shared): State<Arc<Shared>>,
 ) -> Result<Json<ValidatorsInfo>, ApiError> {
-    read(&shared, |_, store| {
-        let set = store.validators();
-        let n = set.len();
-        Ok(ValidatorsInfo {
-            // Membership change is not built yet (DESIGN.md section 6): the genesis
-            // set holds from height 0.
-            since_height: 0,
-            f: consensus::max_faulty(n),
-            quorum: consensus::quorum(n),
-            validators: set
-                .iter()
-                .enumerate()
-                .map(|(i, v)| ValidatorEntry {
-                    replica: i as u32,
-                    public_key: v.public_key,
-                    address: Address::of(&v.public_key),
-                    p2p_addr: v.p2p_addr.to_string(),
-                })
-                .collect(),
-        })
+    read(&shared, |shared, store| {
+        let params = &shared.genesis.consensus;
+        // Straight from the ledger the lock holds (the driver's copy may lag it by
+        // a round).
+        let membership = crate::membership::of_store(&shared.genesis, store)
+            .map_err(|e| ApiError::internal(format!("the governance history: {e}")))?;
+        Ok(super::membership::validators_info(
+            &membership,
+            store,
+            params.checkpoint_interval,
+            params.log_window,
+        ))
     })
     .await
     .map(Json)
@@ -110,17 +103,21 @@ pub async fn validators(
 pub async fn peers(State(shared): State<Arc<Shared>>) -> Result<Json<PeersInfo>, ApiError> {
     read(&shared, |shared, store| {
         let connected = read_lock(&shared.connected, "connected peers")?;
-        let peers = store
-            .validators()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (ReplicaId(i as u32), v))
-            .filter(|(id, _)| *id != shared.me)
-            .map(|(id, v)| PeerEntry {
-                replica: id.0,
-                public_key: v.public_key,
-                p2p_addr: v.p2p_addr.to_string(),
-                connected: connected.contains(&id),
+        let membership = shared.membership();
+        let roster = crate::membership::net_roster(&membership, store);
+        let me = shared.me();
+        // The validators this node dials: those ordering a height above its tip.
+        let peers = crate::membership::to_dial(&membership, store.tip().height)
+            .into_iter()
+            .filter(|id| Some(*id) != me)
+            .filter_map(|id| {
+                let (key, addr) = roster.get(id.index())?;
+                Some(PeerEntry {
+                    replica: id.0,
+                    public_key: *key,
+                    p2p_addr: addr.clone(),
+                    connected: connected.contains(&id),
+                })
             })
             .collect();
         Ok(PeersInfo { peers })

@@ -14,6 +14,7 @@
 pub mod chain;
 pub mod error;
 pub mod info;
+pub mod membership;
 pub mod openapi;
 pub mod routes;
 pub mod submit;

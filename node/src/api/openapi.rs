@@ -280,7 +280,9 @@ fn schemas() -> Value {
         "StatusInfo": object(&[
             ("chain_id", string()),
             ("genesis_hash", hash()),
-            ("replica", u32_()),
+            ("replica", json!({ "type": "integer", "format": "int32", "minimum": 0, "nullable": true,
+                "description": "Roster id; null while this node's key is not on its ledger's roster" })),
+            ("member", boolean()),
             ("public_key", key()),
             ("height", u64_()),
             ("tip_hash", hash()),
@@ -326,12 +328,22 @@ fn schemas() -> Value {
             ("public_key", key()),
             ("address", schema_ref("Address")),
             ("p2p_addr", string()),
+            ("since", u64_()),
+        ], &[]),
+        "PendingMembership": object(&[
+            ("authorised_at", u64_()),
+            ("from_height", u64_()),
+            ("f", u64_()),
+            ("quorum", u64_()),
+            ("validators", array(schema_ref("ValidatorEntry"))),
         ], &[]),
         "ValidatorsInfo": object(&[
+            ("height", u64_()),
             ("since_height", u64_()),
             ("f", u64_()),
             ("quorum", u64_()),
             ("validators", array(schema_ref("ValidatorEntry"))),
+            ("pending", array(schema_ref("PendingMembership"))),
         ], &[]),
         "PeerEntry": object(&[
             ("replica", u32_()),

@@ -171,8 +171,11 @@ pub struct AccountInfo {
 pub struct StatusInfo {
     pub chain_id: String,
     pub genesis_hash: Hash,
-    /// This node's position in the validator list, key and account address.
-    pub replica: u32,
+    /// This node's roster id (null while its key is not on the roster of its
+    /// ledger: a joining validator syncing its AddValidator), and its key.
+    pub replica: Option<u32>,
+    /// Whether this node orders the next height (a member of the epoch in force).
+    pub member: bool,
     pub public_key: PublicKey,
     pub height: u64,
     pub tip_hash: Hash,
@@ -238,24 +241,46 @@ pub struct CheckpointInfo {
     pub signers: Vec<u32>,
 }
 
-/// `GET /validators`.
+/// `GET /validators`: the membership (DESIGN.md section 6) as this node's ledger
+/// records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorsInfo {
-    /// The height from which this membership holds.
+    /// The ledger's height; the set below orders the next one.
+    pub height: u64,
+    /// The first height the set in force orders (its epoch's first).
     pub since_height: u64,
     pub f: usize,
     pub quorum: usize,
+    /// The validators in force for the next height, in ledger order.
     pub validators: Vec<ValidatorEntry>,
+    /// Committed changes not in force yet, in order.
+    pub pending: Vec<PendingMembership>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorEntry {
+    /// The roster id (stable for ever, also across removal and re-addition).
     pub replica: u32,
     pub public_key: PublicKey,
     pub address: Address,
     pub p2p_addr: String,
+    /// The first height from which it has ordered without interruption.
+    pub since: u64,
+}
+
+/// A committed governance change waiting for its switch height.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingMembership {
+    /// The height of the block that holds the (last) change.
+    pub authorised_at: u64,
+    /// The first height the new set orders (the switch height plus one).
+    pub from_height: u64,
+    pub f: usize,
+    pub quorum: usize,
+    pub validators: Vec<ValidatorEntry>,
 }
 
 /// `GET /peers`.

@@ -1,14 +1,16 @@
-//! The client commands of `rbft` (DESIGN.md section 9): `tx`, `block`, `account`
-//! and `status`. Each talks to one node through [`node::client::Client`] and prints
+//! The client commands of `rbft` (DESIGN.md section 9): `tx`, `block`, `account`,
+//! `status` and `validator`. Each talks to one node through [`node::client::Client`] and prints
 //! text for people, or one line of JSON with `--json`.
 
 mod show;
 mod tx;
+mod validator;
 
 use clap::{Args, Subcommand};
 use node::client::{Client, ClientError, DEFAULT_NODE_URL};
 
 pub use tx::TxCommand;
+pub use validator::ValidatorCommand;
 
 /// `--node URL`, shared by every client command.
 #[derive(Args, Debug, Clone)]
@@ -117,6 +119,10 @@ pub fn status(node: &NodeArg, json: bool) -> CliResult {
 
 pub fn tx(command: TxCommand, json: bool) -> CliResult {
     tx::run(command, json)
+}
+
+pub fn validator(command: ValidatorCommand, json: bool) -> CliResult {
+    validator::run(command, json)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::tx::status_name;
 use ledger::{SignedTransaction, TxKind};
-use node::api::types::{AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo};
+use node::api::types::{AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo, ValidatorsInfo};
 use serde::Serialize;
 
 /// How many transaction hashes `block get` lists before it says "and N more".
@@ -140,7 +140,10 @@ pub fn status(s: &StatusInfo) {
         "replica",
         format!(
             "{}{}",
-            s.replica,
+            s.replica.map_or_else(
+                || "none (not on the roster yet)".to_owned(),
+                |r| r.to_string()
+            ),
             if s.is_primary { " (primary)" } else { "" }
         ),
     );
@@ -177,4 +180,25 @@ pub fn status(s: &StatusInfo) {
         field("catching up", format!("to height {}", s.target_height));
     }
     field("uptime", format!("{} s", s.uptime_ms / 1000));
+}
+
+pub fn validators(info: &ValidatorsInfo) {
+    field("height", info.height);
+    field("in force since", info.since_height);
+    field("f, quorum", format!("{}, {}", info.f, info.quorum));
+    for v in &info.validators {
+        println!(
+            "  {:>3}  {}  {}  since {}",
+            v.replica, v.public_key, v.p2p_addr, v.since
+        );
+    }
+    for pending in &info.pending {
+        println!(
+            "pending: authorised at {}, in force from {} (f {}, quorum {}):",
+            pending.authorised_at, pending.from_height, pending.f, pending.quorum
+        );
+        for v in &pending.validators {
+            println!("  {:>3}  {}  {}", v.replica, v.public_key, v.p2p_addr);
+        }
+    }
 }

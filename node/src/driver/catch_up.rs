@@ -12,7 +12,7 @@ use super::{Driver, DriverError, DriverEvent};
 use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, FetchResponse, FETCH_BLOCKS_BUDGET_BYTES};
-use consensus::{ExecuteRequest, ReplicaId};
+use consensus::ExecuteRequest;
 use consensus::{Input, RecoveryEvent, SeqNo, TransferRequest};
 use crypto::{BoundedVec, Hash};
 use ledger::VerifiedTx;
@@ -30,6 +30,7 @@ impl Driver {
         let generation = self.transfer_generation;
         self.transferring = Some(generation);
         let height = self.shared.store.read().expect("store lock").tip().height;
+        self.transfer_from = height;
         let target = request.target.seq.0;
         self.shared
             .metrics
@@ -67,6 +68,7 @@ impl Driver {
                         self.shared.metrics.transferred_blocks.inc_by(count);
                         let tip = self.shared.store.read().expect("store lock").tip();
                         self.shared.metrics.height.set(tip.height as i64);
+                        self.follow_membership()?;
                     }
                     Err(refusal) => tracing::warn!(%refusal, "block transfer: a chunk was refused"),
                 }
@@ -109,12 +111,12 @@ impl Driver {
         self.executions.clear();
         self.fetching = None;
         tracing::info!(height = tip.height, "block transfer ended");
+        let changes = self.changes_above(self.transfer_from);
         self.step(Input::Transferred {
             seq: SeqNo(tip.height),
             block_hash: tip.hash,
             timestamp_ms,
-            // Membership changes reach the node's replica with issue 7's node side.
-            changes: Vec::new(),
+            changes,
         })
     }
 
@@ -156,13 +158,17 @@ pub fn fetch_bodies(
     missing: Vec<Hash>,
 ) {
     tokio::spawn(async move {
-        let n = shared.genesis.validators.len() as u32;
         let proposer = request.batch.proposer;
+        let me = shared.me();
         let mut peers = vec![proposer];
         peers.extend(
-            (0..n)
-                .map(ReplicaId)
-                .filter(|p| *p != proposer && *p != shared.me),
+            shared
+                .membership()
+                .at(request.seq)
+                .members
+                .iter()
+                .copied()
+                .filter(|p| *p != proposer && Some(*p) != me),
         );
         let mut wanted: HashSet<Hash> = missing.iter().copied().collect();
         let mut found = Vec::new();
@@ -183,7 +189,7 @@ pub fn fetch_bodies(
             if let Some(ms) = wait {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            if peer == shared.me {
+            if Some(peer) == me {
                 continue;
             }
             let hashes: Vec<Hash> = wanted.iter().copied().collect();

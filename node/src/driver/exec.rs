@@ -12,7 +12,7 @@ use consensus::{CommittedBlock, ExecOutcome, ExecuteRequest, ProposalRequest};
 use crypto::{BoundedVec, Canonical, Hash};
 use ledger::{
     Address, Block, BlockExecutor, ExecEnv, StateDelta, StateView, Store, StoreError, TxError,
-    VerifiedTx,
+    ValidatorChange, ValidatorInfo, VerifiedTx,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -21,6 +21,9 @@ struct Speculative {
     digest: Hash,
     block: Block,
     delta: StateDelta,
+    /// The validator set after the block when it changed it (its governance
+    /// transactions), for `ExecOutcome::Valid::validators`.
+    validators: Option<Vec<crypto::PublicKey>>,
 }
 
 /// What the executor keeps between steps.
@@ -66,6 +69,16 @@ pub(super) fn env<'a>(shared: &'a Shared, store: &'a Store) -> ExecEnv<'a> {
     }
 }
 
+/// The validator set after `delta` on top of `before`, if the block changed it.
+fn changed_set(before: &[ValidatorInfo], delta: &StateDelta) -> Option<Vec<crypto::PublicKey>> {
+    (!delta.validator_changes.is_empty()).then(|| {
+        ValidatorChange::apply_all(before, &delta.validator_changes)
+            .iter()
+            .map(|v| v.public_key)
+            .collect()
+    })
+}
+
 impl Executor {
     /// Forgets which pool transactions earlier proposals held (a new view may have
     /// dropped them).
@@ -85,6 +98,17 @@ impl Executor {
             |address| store.account(address).unwrap_or_default().nonce,
             |hash| self.proposed.contains_key(hash),
         )
+    }
+
+    /// The validator set a block at `seq` executes with: the committed one with the
+    /// changes of the speculative blocks below `seq` (every replica executes a
+    /// height on the same set, whether or not the heights under it committed yet).
+    fn validators_before(&self, store: &Store, seq: u64) -> Vec<ValidatorInfo> {
+        let changes: Vec<ValidatorChange> = (store.tip().height + 1..seq)
+            .filter_map(|height| self.speculative.get(&height))
+            .flat_map(|s| s.delta.validator_changes.iter().cloned())
+            .collect();
+        ValidatorChange::apply_all(store.validators(), &changes)
     }
 
     fn view_before<'s>(&'s self, store: &'s Store, seq: u64) -> Option<StateView<'s>> {
@@ -110,13 +134,18 @@ impl Executor {
     pub fn propose(&mut self, shared: &Shared, now_ms: u64, request: ProposalRequest) -> Proposal {
         let seq = request.seq.0;
         let store = shared.store.read().expect("store lock");
+        let validators = self.validators_before(&store, seq);
         let mut chosen: Vec<VerifiedTx> = Vec::new();
         let mut stale: Vec<(Hash, TxError)> = Vec::new();
         let delta = {
             let view = self
                 .view_before(&store, seq)
                 .expect("the replica proposes only on a state its host executed");
-            let mut executor = BlockExecutor::new(&view, env(shared, &store));
+            let env = ExecEnv {
+                validators: &validators,
+                ..env(shared, &store)
+            };
+            let mut executor = BlockExecutor::new(&view, env);
             let pool = shared.mempool.lock().expect("mempool lock");
             for tx in pool.pending() {
                 if chosen.len() as u32 >= request.max_txs {
@@ -146,7 +175,9 @@ impl Executor {
         let batch = consensus::Batch {
             tx_hashes: BoundedVec::new(chosen.iter().map(VerifiedTx::hash).collect())
                 .expect("max_txs is within the batch bound"),
-            proposer: shared.me,
+            proposer: shared
+                .me()
+                .expect("only a replica on the roster is asked for proposals"),
             timestamp_ms: now_ms,
         };
         let digest = batch.digest();
@@ -167,6 +198,7 @@ impl Executor {
             Speculative {
                 digest,
                 block,
+                validators: changed_set(&validators, &delta),
                 delta,
             },
         );
@@ -209,7 +241,7 @@ impl Executor {
                 return ExecOutcome::Valid {
                     state_root: done.delta.state_root,
                     block_hash: done.block.hash(),
-                    validators: None,
+                    validators: done.validators.clone(),
                 };
             }
         }
@@ -230,14 +262,16 @@ impl Executor {
                 }
             }
         }
-        let Some(proposer) = store
-            .validators()
-            .get(request.batch.proposer.index())
-            .map(|v| v.public_key)
-        else {
+        // The proposer is a roster id (stable across membership changes).
+        let Some(proposer) = shared.membership().key_of(request.batch.proposer).copied() else {
             return ExecOutcome::Invalid;
         };
-        let outcome = ledger::execute_batch(&view, env(shared, &store), &txs);
+        let validators = self.validators_before(&store, seq);
+        let env = ExecEnv {
+            validators: &validators,
+            ..env(shared, &store)
+        };
+        let outcome = ledger::execute_batch(&view, env, &txs);
         let block = Block::assemble(
             seq,
             parent,
@@ -252,10 +286,11 @@ impl Executor {
             outcome.delta.state_root,
         );
         drop(store);
+        let changed = changed_set(&validators, &outcome.delta);
         let result = ExecOutcome::Valid {
             state_root: outcome.delta.state_root,
             block_hash: block.hash(),
-            validators: None,
+            validators: changed.clone(),
         };
         self.speculative.insert(
             seq,
@@ -263,6 +298,7 @@ impl Executor {
                 digest: request.digest,
                 block,
                 delta: outcome.delta,
+                validators: changed,
             },
         );
         result

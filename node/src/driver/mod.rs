@@ -11,7 +11,9 @@
 
 mod catch_up;
 mod exec;
+pub mod join;
 mod log;
+mod membership;
 pub mod transfer;
 
 pub use catch_up::serve;
@@ -61,11 +63,14 @@ pub enum DriverError {
     Log(#[from] LogError),
     #[error("the replica does not start: {0}")]
     Replica(String),
+    #[error("this node's key is not on the roster of its ledger: it is not a validator (yet)")]
+    NotOnRoster,
+    #[error("the ledger's governance history is not a valid membership: {0}")]
+    Membership(#[from] consensus::MembershipError),
 }
 
 pub struct Driver {
     shared: Arc<Shared>,
-    config: ReplicaConfig,
     replica: Replica,
     log: ConsensusLog,
     executor: Executor,
@@ -85,21 +90,33 @@ pub struct Driver {
     accepted_at: HashMap<u64, std::time::Instant>,
     /// Messages to send at the end of the round.
     outbox: Vec<Outgoing>,
+    /// The ledger's tip when the running transfer started (its changes above it
+    /// go to the replica with `Transferred`).
+    transfer_from: u64,
+    /// The ids the network dials now (see [`crate::membership::to_dial`]).
+    dialled: Vec<consensus::ReplicaId>,
 }
 
-/// The replica's configuration from the genesis.
-pub fn replica_config(shared: &Shared) -> ReplicaConfig {
+/// The replica's configuration: the genesis parameters and validators, the
+/// governance changes the ledger holds, and this node's roster id.
+pub fn replica_config(shared: &Shared) -> Result<ReplicaConfig, DriverError> {
     let genesis = &shared.genesis;
     let params = &genesis.consensus;
-    let validators = shared
-        .store
-        .read()
-        .expect("store lock")
-        .validators()
-        .iter()
-        .map(|v| v.public_key)
-        .collect();
-    let mut config = ReplicaConfig::with_defaults(&genesis.chain_id, validators, shared.me);
+    let me = shared.me().ok_or(DriverError::NotOnRoster)?;
+    let (validators, changes) = {
+        let store = shared.store.read().expect("store lock");
+        let validators = store
+            .genesis_validators()
+            .iter()
+            .map(|v| v.public_key)
+            .collect();
+        (
+            validators,
+            crate::membership::changes(store.validator_history()),
+        )
+    };
+    let mut config = ReplicaConfig::with_defaults(&genesis.chain_id, validators, me);
+    config.changes = changes;
     config.checkpoint_interval = params.checkpoint_interval;
     config.log_window = params.log_window;
     config.batch_max_txs = params.batch_max_txs;
@@ -108,7 +125,7 @@ pub fn replica_config(shared: &Shared) -> ReplicaConfig {
     config.idle_timeout_ms = params.idle_timeout_ms;
     config.view_change_timeout_ms = params.view_change_timeout_ms;
     config.max_clock_drift_ms = params.max_clock_drift_ms;
-    config
+    Ok(config)
 }
 
 impl Driver {
@@ -121,7 +138,7 @@ impl Driver {
         net: NetHandle,
         events_tx: mpsc::Sender<DriverEvent>,
     ) -> Result<Driver, DriverError> {
-        let config = replica_config(&shared);
+        let config = replica_config(&shared)?;
         let log = {
             let store = shared.store.read().expect("store lock");
             let mut log = ConsensusLog::open(&store)?;
@@ -133,8 +150,8 @@ impl Driver {
         let empty = restored.is_none();
         // A ledger past the persisted window (a transfer stopped between
         // checkpoints) restores a paused replica; recovery brings it on.
-        let mut replica = Replica::new(config.clone(), key, restored)
-            .map_err(|e| DriverError::Replica(e.to_string()))?;
+        let mut replica =
+            Replica::new(config, key, restored).map_err(|e| DriverError::Replica(e.to_string()))?;
         if empty {
             // Wiped, or a new chain: it cannot tell, so it signs nothing it may
             // have signed before until recovery has asked the others.
@@ -143,7 +160,6 @@ impl Driver {
         *shared.stable_checkpoint.write().expect("lock") = replica.stable_checkpoint().cloned();
         let driver = Driver {
             shared,
-            config,
             replica,
             log,
             executor: Executor::default(),
@@ -157,7 +173,11 @@ impl Driver {
             transfer_generation: 0,
             accepted_at: HashMap::new(),
             outbox: Vec::new(),
+            transfer_from: 0,
+            dialled: Vec::new(),
         };
+        let mut driver = driver;
+        driver.follow_membership()?;
         driver.publish();
         Ok(driver)
     }
@@ -256,9 +276,10 @@ impl Driver {
             ignored,
             transfer,
             recovery,
-            membership: _,
-            epoch_started: _,
+            membership,
+            epoch_started,
         } = ready;
+        self.on_membership_events(&membership, epoch_started);
         self.on_recovery_events(&recovery);
         if let Some(request) = transfer {
             self.start_transfer(request);
@@ -307,6 +328,9 @@ impl Driver {
                 view = block.view.0,
                 "committed"
             );
+        }
+        if !commit.is_empty() {
+            self.follow_membership()?;
         }
         if let Some(stable) = stable_checkpoint {
             *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
@@ -415,12 +439,24 @@ impl Driver {
             let store = self.shared.store.read().expect("store lock");
             self.log.flush(&store)?;
         }
+        // `Target::All` means the replica's peers: the members of the epoch in
+        // force and of the later ones it knows (a joiner included), not whoever
+        // the network happens to dial.
+        let peers = if self.outbox.iter().any(|o| matches!(o.to, Target::All)) {
+            self.replica.peers()
+        } else {
+            Vec::new()
+        };
         for outgoing in self.outbox.drain(..) {
             let frame: bytes::Bytes = PeerMessage::Consensus(outgoing.message)
                 .to_canonical_bytes()
                 .into();
             match outgoing.to {
-                Target::All => self.net.broadcast(frame),
+                Target::All => {
+                    for to in &peers {
+                        self.net.send(*to, frame.clone());
+                    }
+                }
                 Target::One(to) => self.net.send(to, frame),
             }
         }
@@ -432,10 +468,10 @@ impl Driver {
     fn publish(&self) {
         let replica = &self.replica;
         let view = replica.view();
-        let n = self.config.n() as u64;
+        let epoch = replica.membership().at(replica.last_committed().next());
         let mut info = self.shared.consensus.write().expect("lock");
         info.view = view.0;
-        info.primary = (view.0 % n) as u32;
+        info.primary = epoch.primary(view).0;
         info.changing_view = replica.is_changing_view();
         info.last_committed = replica.last_committed().0;
         info.low_watermark = replica.low_watermark().0;

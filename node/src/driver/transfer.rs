@@ -26,6 +26,7 @@
 mod apply;
 mod check;
 
+pub(super) use apply::apply_to_ledger;
 pub use check::{BadBlocks, CheckedBlock, CheckedChunk, Checker};
 
 use super::DriverEvent;
@@ -81,10 +82,14 @@ pub enum Refusal {
     Stale,
 }
 
-/// Asks every peer for its stable checkpoint and picks the highest with a valid
-/// proof above `height`. Returns it with the peers to fetch from: those that
-/// reported it (or a higher one) first, then the others, each in the given order.
-/// A peer that serves a checkpoint without a valid proof is punished.
+/// Asks every peer for its stable checkpoint and picks a target above `height`:
+/// the highest with a valid proof, or, higher still, the highest that `f + 1` peers
+/// report at or above, among checkpoints too far above this ledger for its
+/// membership to judge (a change it has not seen yet may rule their height; the
+/// transfer checks the proof when it gets there). Returns it with the peers to
+/// fetch from: those that reported it (or a higher one) first, then the others,
+/// each in the given order. A peer that serves a checkpoint whose proof is
+/// judged invalid is punished.
 pub async fn find_target(
     net: &NetHandle,
     checker: &Checker,
@@ -98,6 +103,7 @@ pub async fn find_target(
     )
     .await;
     let mut reported = Vec::new();
+    let mut unjudged = Vec::new();
     for (peer, answer) in peers.iter().zip(answers) {
         let Some(FetchResponse::StableCheckpoint(Some(stable))) = answer else {
             continue;
@@ -105,17 +111,47 @@ pub async fn find_target(
         if stable.seq.0 <= height {
             continue;
         }
-        if !checker.holds(&stable) {
-            net.punish(*peer, "served a stable checkpoint without a valid proof");
-            continue;
+        match checker.judge(&stable) {
+            Some(true) => reported.push((*peer, stable)),
+            Some(false) => {
+                net.punish(*peer, "served a stable checkpoint without a valid proof");
+            }
+            None => unjudged.push((*peer, stable)),
         }
-        reported.push((*peer, stable));
     }
-    let target = reported
+    let proven = reported
         .iter()
-        .map(|(_, stable)| stable)
-        .max_by_key(|stable| stable.seq)?
-        .clone();
+        .map(|(_, s)| s)
+        .max_by_key(|s| s.seq)
+        .cloned();
+    // f + 1 reports at or above a height include an honest one.
+    let f = checker.membership.at(consensus::SeqNo(height + 1)).f();
+    let mut seqs: Vec<u64> = reported
+        .iter()
+        .chain(&unjudged)
+        .map(|(_, s)| s.seq.0)
+        .collect();
+    seqs.sort_unstable_by(|a, b| b.cmp(a));
+    let supported = seqs.get(f).copied();
+    let far = unjudged
+        .iter()
+        .filter(|(_, s)| supported.is_some_and(|min| s.seq.0 <= min))
+        .map(|(_, s)| s)
+        .max_by_key(|s| s.seq)
+        .cloned();
+    let target = match (proven, far) {
+        (Some(p), Some(u)) => {
+            if u.seq > p.seq {
+                u
+            } else {
+                p
+            }
+        }
+        (Some(p), None) => p,
+        (None, Some(u)) => u,
+        (None, None) => return None,
+    };
+    reported.extend(unjudged);
     let (mut first, mut rest): (Vec<ReplicaId>, Vec<ReplicaId>) = peers.iter().partition(|peer| {
         reported
             .iter()
@@ -147,7 +183,16 @@ pub async fn transfer(
     target: StableCheckpoint,
     generation: u64,
 ) {
-    let event = if target.seq.0 <= from_height || !checker.holds(&target) {
+    let event = if target.seq.0 == from_height && checker.holds(&target) {
+        // The ledger is at the checkpoint already (a node that synced up to it
+        // before its replica started): nothing to copy; the replica checks the hash.
+        CatchUpEvent::Reached {
+            generation,
+            stable: target,
+        }
+    } else if target.seq.0 <= from_height || checker.judge(&target) == Some(false) {
+        // A target too far above the ledger to judge yet is checked when the
+        // transfer reaches it.
         CatchUpEvent::Failed {
             generation,
             reason: format!(
@@ -159,6 +204,7 @@ pub async fn transfer(
         let mut transfer = Transfer {
             net,
             events: events.clone(),
+            applied_checker: checker.clone(),
             checker,
             target,
             generation,
@@ -203,6 +249,8 @@ struct Pending {
     peer: ReplicaId,
     last: (u64, Hash),
     applied: oneshot::Receiver<Result<u64, Refusal>>,
+    /// The checker after this chunk (its governance changes recorded).
+    checker: Checker,
 }
 
 /// A fetch in flight: its first height, how many blocks it asked for, the answer.
@@ -211,7 +259,11 @@ type Fetch = (u64, u64, JoinHandle<Option<FetchResponse>>);
 struct Transfer {
     net: NetHandle,
     events: mpsc::Sender<DriverEvent>,
+    /// The checker as of the last block sent to the driver.
     checker: Checker,
+    /// The checker as of the last block the driver applied (a restart goes back
+    /// to it: blocks sent after were refused).
+    applied_checker: Checker,
     target: StableCheckpoint,
     generation: u64,
     /// The ledger's tip as the driver last reported it, with its hash where known.
@@ -325,28 +377,36 @@ impl Transfer {
         }
     }
 
-    /// Checks a chunk on the blocking pool; punishes `peer` if it fails.
+    /// Checks a chunk on the blocking pool; punishes `peer` if it fails. On
+    /// success the checker moves past the chunk (its membership changes recorded).
     async fn check(
-        &self,
+        &mut self,
         peer: ReplicaId,
         served: Vec<CertifiedBlock>,
         from: u64,
         asked: u64,
     ) -> Result<CheckedChunk, Stop> {
-        let checker = self.checker.clone();
+        let mut checker = self.checker.clone();
         let target = self.target.clone();
         let parent = self.sent.1;
-        let checked = tokio::task::spawn_blocking(move || {
-            checker.check_chunk(served, from, asked, parent, &target)
+        let (checker, checked) = tokio::task::spawn_blocking(move || {
+            let checked = checker.check_chunk(served, from, asked, parent, &target);
+            (checker, checked)
         })
         .await
         .map_err(|e| Stop::PeerFailed(format!("checking blocks: {e}")))?;
-        checked.map_err(|bad| {
-            let reason = bad.to_string();
-            self.net
-                .punish(peer, &format!("served bad blocks: {reason}"));
-            Stop::PeerFailed(reason)
-        })
+        let chunk = checked.map_err(|bad| match bad {
+            // The target, not this peer's blocks, is wrong: no peer can help.
+            BadBlocks::UnprovenTarget { .. } => Stop::Abort(bad.to_string()),
+            bad => {
+                let reason = bad.to_string();
+                self.net
+                    .punish(peer, &format!("served bad blocks: {reason}"));
+                Stop::PeerFailed(reason)
+            }
+        })?;
+        self.checker = checker;
+        Ok(chunk)
     }
 
     async fn send(&mut self, peer: ReplicaId, chunk: CheckedChunk) -> Result<(), Stop> {
@@ -368,6 +428,7 @@ impl Transfer {
             peer,
             last,
             applied: answer,
+            checker: self.checker.clone(),
         });
         self.sent = (last.0, Some(last.1));
         Ok(())
@@ -381,6 +442,7 @@ impl Transfer {
         match pending.applied.await {
             Ok(Ok(height)) => {
                 self.applied = (height, Some(pending.last.1));
+                self.applied_checker = pending.checker;
                 self.log_progress();
                 Ok(())
             }
@@ -396,6 +458,7 @@ impl Transfer {
                 // the tip the driver reported.
                 self.acks.clear();
                 self.sent = self.applied;
+                self.checker = self.applied_checker.clone();
                 if pending.peer == current {
                     Err(Stop::PeerFailed(reason))
                 } else {

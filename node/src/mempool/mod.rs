@@ -65,6 +65,42 @@ pub enum AdmitError {
     Full { txs: usize, bytes: usize },
     #[error("no longer executes: {reason}")]
     Unexecutable { reason: String },
+    #[error("only the chain's admin key may sign governance transactions")]
+    NotAdmin,
+    // Keys as hex: a `PublicKey` keeps its decompressed point (192 bytes), which
+    // would make every `Result` carrying this error large.
+    #[error("{public_key} is already a validator")]
+    AlreadyValidator { public_key: String },
+    #[error("{public_key} is not a validator")]
+    NotValidator { public_key: String },
+}
+
+/// Governance transactions (AddValidator, RemoveValidator) checked against the
+/// admin key and the committed validator set, so that a client hears at once that
+/// one cannot execute instead of seeing it dropped later. Execution checks again
+/// (the set may change before it is proposed), along with the set's size limits.
+pub fn check_governance(
+    tx: &VerifiedTx,
+    admin: &crypto::PublicKey,
+    validators: &[ledger::ValidatorInfo],
+) -> Result<(), AdmitError> {
+    let t = tx.tx();
+    let is_validator = |key: &crypto::PublicKey| validators.iter().any(|v| v.public_key == *key);
+    match &t.kind {
+        TxKind::Transfer { .. } => Ok(()),
+        _ if t.signer != *admin => Err(AdmitError::NotAdmin),
+        TxKind::AddValidator { validator } if is_validator(&validator.public_key) => {
+            Err(AdmitError::AlreadyValidator {
+                public_key: validator.public_key.to_string(),
+            })
+        }
+        TxKind::RemoveValidator { public_key } if !is_validator(public_key) => {
+            Err(AdmitError::NotValidator {
+                public_key: public_key.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Stage 1: chain id and signatures, for a batch at once. Pure; run it on a

@@ -212,6 +212,53 @@ fn governance_transactions_need_no_balance() {
 }
 
 #[test]
+fn governance_is_refused_unless_the_admin_signs_a_change_that_applies() {
+    let admin = key(5);
+    let info = |i: u8| ledger::ValidatorInfo {
+        public_key: key(i).public_key(),
+        p2p_addr: crypto::BoundedString::new("/ip4/127.0.0.1/tcp/1").unwrap(),
+    };
+    let set: Vec<_> = (40..44).map(info).collect();
+    let governance = |signer: &SigningKey, kind: TxKind| {
+        verified(
+            Transaction {
+                chain_id: ChainId::new(CHAIN).unwrap(),
+                signer: signer.public_key(),
+                nonce: 0,
+                kind,
+            }
+            .sign(signer),
+        )
+    };
+    let add = |i: u8| TxKind::AddValidator { validator: info(i) };
+    let remove = |i: u8| TxKind::RemoveValidator {
+        public_key: key(i).public_key(),
+    };
+    let admin_key = admin.public_key();
+    let check = |tx: &VerifiedTx| check_governance(tx, &admin_key, &set);
+    assert_eq!(check(&governance(&admin, add(50))), Ok(()));
+    assert_eq!(check(&governance(&admin, remove(41))), Ok(()));
+    assert_eq!(
+        check(&governance(&key(6), add(50))),
+        Err(AdmitError::NotAdmin)
+    );
+    assert_eq!(
+        check(&governance(&admin, add(42))),
+        Err(AdmitError::AlreadyValidator {
+            public_key: key(42).public_key().to_string()
+        })
+    );
+    assert_eq!(
+        check(&governance(&admin, remove(50))),
+        Err(AdmitError::NotValidator {
+            public_key: key(50).public_key().to_string()
+        })
+    );
+    // Transfers are not governance: any signer.
+    assert_eq!(check(&verified(transfer(&key(7), 0, 1))), Ok(()));
+}
+
+#[test]
 fn includable_counts_runs_of_consecutive_nonces_not_yet_proposed() {
     let mut pool = Mempool::new(MempoolConfig::default());
     let (a, b) = (key(30), key(31));

@@ -15,8 +15,12 @@ pub enum NetError {
     },
     #[error("validator {peer:?} has a public key libp2p does not accept")]
     BadPeerKey { peer: ReplicaId },
-    #[error("this node ({me:?}) is not in the validator list of {validators} or has another key")]
-    NotAValidator { me: ReplicaId, validators: usize },
+    #[error(
+        "the new roster moves or repeats the key of {peer:?}; ids are positions and never change"
+    )]
+    RosterReordered { peer: ReplicaId },
+    #[error("the new roster has {got} keys, fewer than the {had} already known; it only grows")]
+    RosterShrunk { had: usize, got: usize },
     #[error("invalid limits: {0}")]
     BadLimits(&'static str),
     #[error("could not build the transport: {0}")]

@@ -1,5 +1,6 @@
-//! The gate: a behaviour that only lets validators in. A connection whose Noise
-//! handshake authenticated anyone else, or a validator serving a punishment, is denied
+//! The gate: a behaviour that only lets validators in: any key on the roster, which
+//! grows while the node runs. A connection whose Noise handshake authenticated anyone
+//! else, or a validator serving a punishment, is denied
 //! before any protocol runs on it, so its frames never reach the node. It also tells
 //! the swarm where each validator lives, and bounds connections per peer and the
 //! handshakes in progress (anyone can start one, before we know who they are).
@@ -53,9 +54,9 @@ impl Gate {
     }
 
     fn admit(&self, peer: PeerId) -> Result<dummy::ConnectionHandler, ConnectionDenied> {
-        let refused = match self.peers.roster.replica(&peer) {
+        let refused = match self.peers.replica(&peer) {
+            _ if peer == self.peers.local => Refused::Ourselves,
             None => Refused::NotAValidator(peer),
-            Some(replica) if replica == self.peers.me => Refused::Ourselves,
             Some(replica) if self.peers.is_banned(replica, Instant::now()) => {
                 Refused::Punished(peer)
             }
@@ -100,15 +101,15 @@ impl NetworkBehaviour for Gate {
         let Some(peer) = maybe_peer else {
             return Ok(vec![]);
         };
-        let Some(replica) = self.peers.roster.replica(&peer) else {
+        let Some(replica) = self.peers.replica(&peer) else {
             return Err(ConnectionDenied::new(Refused::NotAValidator(peer)));
         };
         if self.peers.is_banned(replica, Instant::now()) {
             return Err(ConnectionDenied::new(Refused::Punished(peer)));
         }
         // Dials made by other behaviours (request-response, streams) name only the peer.
-        match self.peers.roster.get(replica) {
-            Some(validator) if addresses.is_empty() => Ok(vec![validator.addr.clone()]),
+        match self.peers.validator(replica) {
+            Some(validator) if addresses.is_empty() => Ok(vec![validator.addr]),
             _ => Ok(vec![]),
         }
     }

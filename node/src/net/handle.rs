@@ -4,7 +4,7 @@
 
 use super::peers::Peers;
 use super::swarm::Command;
-use super::{NetError, Punisher};
+use super::{NetError, Punisher, Writers};
 use bytes::Bytes;
 use consensus::ReplicaId;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ pub struct NetHandle {
 
 pub(crate) struct Inner {
     pub peers: Arc<Peers>,
+    pub writers: Writers,
     pub punisher: Punisher,
     pub commands: mpsc::Sender<Command>,
     pub shutdown: watch::Sender<bool>,
@@ -33,9 +34,33 @@ impl NetHandle {
         }
     }
 
-    /// This node's replica id.
-    pub fn me(&self) -> ReplicaId {
-        self.inner.peers.me
+    /// This node's replica id: the position of its key on the roster, once it is
+    /// there (a joining node's key is not at first).
+    pub fn me(&self) -> Option<ReplicaId> {
+        self.inner.peers.me()
+    }
+
+    /// Takes a new roster (issue 7): every key ever admitted, in id order, with where
+    /// to dial it. It must extend the current one (ids never change; an address may).
+    /// The gate admits every key on it; we dial the ids in `dial` (members of the
+    /// current and pending sets) and stop re-dialling the others. Peers it adds get
+    /// their queue and writer at once.
+    pub fn set_roster(
+        &self,
+        roster: &[(crypto::PublicKey, String)],
+        dial: &[ReplicaId],
+    ) -> Result<(), NetError> {
+        let added = self.inner.peers.update(roster, dial)?;
+        for peer in added {
+            tracing::info!(peer = peer.0, "roster: new validator");
+            self.inner.writers.spawn(peer);
+        }
+        Ok(())
+    }
+
+    /// How many keys the roster holds.
+    pub fn roster_len(&self) -> usize {
+        self.inner.peers.roster_len()
     }
 
     /// Queues a frame for one peer. Never blocks; when that peer's queue is full the
@@ -71,10 +96,14 @@ impl NetHandle {
         }
     }
 
-    /// The same frame to every other validator; the bytes are shared, not copied.
+    /// The same frame to every other validator we dial; the bytes are shared, not
+    /// copied.
     pub fn broadcast(&self, frame: Bytes) {
-        for (peer, _) in self.inner.peers.others() {
-            self.send(peer, frame.clone());
+        let peers = &self.inner.peers;
+        for (peer, _) in peers.others() {
+            if peers.dialled(peer) {
+                self.send(peer, frame.clone());
+            }
         }
     }
 
@@ -116,10 +145,11 @@ impl NetHandle {
 
     /// The validators we have at least one connection to.
     pub fn connected(&self) -> Vec<ReplicaId> {
-        let peers = &self.inner.peers;
-        peers
+        self.inner
+            .peers
             .others()
-            .filter(|(id, _)| peers.is_connected(*id))
+            .into_iter()
+            .filter(|(_, slot)| *slot.connected.borrow())
             .map(|(id, _)| id)
             .collect()
     }

@@ -27,8 +27,10 @@ pub struct Validator {
     pub addr: Multiaddr,
 }
 
-/// The validator set: `ReplicaId` ↔ `PeerId`, and where to dial each.
-#[derive(Debug)]
+/// The roster (issue 7): every key ever admitted, `ReplicaId` = position, and where to
+/// dial each. It only grows: ids are stable forever, and a key keeps its id when it
+/// is removed (its address may change when it is added again).
+#[derive(Debug, Default)]
 pub struct Roster {
     validators: Vec<Validator>,
     by_peer: HashMap<PeerId, ReplicaId>,
@@ -36,8 +38,19 @@ pub struct Roster {
 
 impl Roster {
     pub fn new(list: &[(crypto::PublicKey, String)]) -> Result<Self, NetError> {
-        let mut validators = Vec::with_capacity(list.len());
-        let mut by_peer = HashMap::with_capacity(list.len());
+        let mut roster = Roster::default();
+        roster.extend(list)?;
+        Ok(roster)
+    }
+
+    /// Takes `list`, which must begin with the keys already here in the same order,
+    /// and appends the rest; an address that changed is updated. Returns the ids
+    /// appended. On `Err` nothing changed.
+    pub fn extend(
+        &mut self,
+        list: &[(crypto::PublicKey, String)],
+    ) -> Result<Vec<ReplicaId>, NetError> {
+        let mut parsed = Vec::with_capacity(list.len());
         for (index, (key, addr)) in list.iter().enumerate() {
             let replica = ReplicaId(
                 u32::try_from(index).map_err(|_| NetError::BadLimits("too many validators"))?,
@@ -50,13 +63,36 @@ impl Roster {
                         addr: addr.clone(),
                         reason: e.to_string(),
                     })?;
-            by_peer.insert(peer_id, replica);
-            validators.push(Validator { peer_id, addr });
+            let known = self.validators.get(index).map(|v| v.peer_id);
+            let elsewhere = self.by_peer.get(&peer_id).is_some_and(|id| *id != replica);
+            if known.is_some_and(|known| known != peer_id) || elsewhere {
+                return Err(NetError::RosterReordered { peer: replica });
+            }
+            parsed.push(Validator { peer_id, addr });
         }
-        Ok(Roster {
-            validators,
-            by_peer,
-        })
+        if parsed.len() < self.validators.len() {
+            return Err(NetError::RosterShrunk {
+                had: self.validators.len(),
+                got: parsed.len(),
+            });
+        }
+        let mut by_peer = HashMap::with_capacity(parsed.len());
+        for (index, validator) in parsed.iter().enumerate() {
+            if by_peer
+                .insert(validator.peer_id, ReplicaId(index as u32))
+                .is_some()
+            {
+                return Err(NetError::RosterReordered {
+                    peer: ReplicaId(index as u32),
+                });
+            }
+        }
+        let added = (self.validators.len()..parsed.len())
+            .map(|i| ReplicaId(i as u32))
+            .collect();
+        self.validators = parsed;
+        self.by_peer = by_peer;
+        Ok(added)
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +103,7 @@ impl Roster {
         self.validators.get(usize::try_from(replica.0).ok()?)
     }
 
-    /// The replica behind a peer id; `None` for anyone who is not a validator.
+    /// The replica behind a peer id; `None` for anyone not on the roster.
     pub fn replica(&self, peer: &PeerId) -> Option<ReplicaId> {
         self.by_peer.get(peer).copied()
     }
@@ -81,6 +117,14 @@ impl Roster {
 mod tests {
     use super::*;
 
+    fn key(seed: u8) -> crypto::PublicKey {
+        crypto::SigningKey::from_seed([seed; 32]).public_key()
+    }
+
+    fn addr(port: u16) -> String {
+        format!("/ip4/127.0.0.1/tcp/{port}")
+    }
+
     #[test]
     fn the_libp2p_identity_is_the_validator_key() {
         let key = crypto::SigningKey::from_seed([7; 32]);
@@ -90,12 +134,7 @@ mod tests {
 
     #[test]
     fn a_bad_address_names_the_validator() {
-        let key = crypto::SigningKey::from_seed([1; 32]).public_key();
-        let err = Roster::new(&[
-            (key, "/ip4/127.0.0.1/tcp/1".into()),
-            (key, "nonsense".into()),
-        ])
-        .unwrap_err();
+        let err = Roster::new(&[(key(1), addr(1)), (key(2), "nonsense".into())]).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -105,6 +144,45 @@ mod tests {
                 }
             ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_roster_grows_at_the_end_and_never_renumbers() {
+        let mut roster = Roster::new(&[(key(1), addr(1)), (key(2), addr(2))]).unwrap();
+        let added = roster
+            .extend(&[(key(1), addr(1)), (key(2), addr(22)), (key(3), addr(3))])
+            .unwrap();
+        assert_eq!(added, vec![ReplicaId(2)]);
+        assert_eq!(roster.len(), 3);
+        assert_eq!(
+            roster.get(ReplicaId(1)).unwrap().addr,
+            addr(22).parse().unwrap()
+        );
+        assert_eq!(
+            roster.replica(&peer_id(&key(3)).unwrap()),
+            Some(ReplicaId(2))
+        );
+
+        // Reordered, shrunk or duplicated lists are refused and change nothing.
+        let reordered = roster.extend(&[(key(2), addr(2)), (key(1), addr(1)), (key(3), addr(3))]);
+        assert!(matches!(reordered, Err(NetError::RosterReordered { .. })));
+        let shrunk = roster.extend(&[(key(1), addr(1))]);
+        assert!(matches!(
+            shrunk,
+            Err(NetError::RosterShrunk { had: 3, got: 1 })
+        ));
+        let twice = roster.extend(&[
+            (key(1), addr(1)),
+            (key(2), addr(2)),
+            (key(3), addr(3)),
+            (key(1), addr(4)),
+        ]);
+        assert!(matches!(twice, Err(NetError::RosterReordered { .. })));
+        assert_eq!(roster.len(), 3);
+        assert_eq!(
+            roster.replica(&peer_id(&key(1)).unwrap()),
+            Some(ReplicaId(0))
         );
     }
 }

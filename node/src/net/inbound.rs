@@ -37,7 +37,7 @@ impl Acceptor {
                 return;
             };
             // The gate admits only validators; checked again because this is the edge.
-            let Some(from) = self.peers.roster.replica(&peer_id) else {
+            let Some(from) = self.peers.replica(&peer_id) else {
                 tracing::debug!(%peer_id, "frame stream from a non-validator dropped");
                 continue;
             };

@@ -4,14 +4,16 @@
 //! [`crate::wire`]'s business.
 //!
 //! - TCP + Noise + Yamux. A validator's libp2p identity is its ed25519 key
-//!   ([`identity`]); the [`gate`] refuses every connection that is not a validator or is
-//!   serving a punishment.
+//!   ([`identity`]); the [`gate`] refuses every connection whose key is not on the
+//!   roster or is serving a punishment. The roster (every key ever admitted, ids =
+//!   positions) grows while the node runs: [`NetHandle::set_roster`].
 //! - One-way frames ([`outbound`], [`inbound`]): one long-lived `libp2p-stream` stream
 //!   per direction and peer, `u32` big-endian length + bytes ([`framing`]). Each peer has
 //!   a bounded outbound [`queue`] that drops its oldest frame when full; inbound frames
 //!   go to a bounded channel, and a full channel stops the reading (backpressure).
 //! - Request-response ([`codec`]) for fetches, bounded both ways, with a timeout.
-//! - The [`swarm`] task dials every validator and re-dials with exponential backoff.
+//! - The [`swarm`] task dials every roster key marked to dial (the members of the
+//!   current and pending sets) and re-dials with exponential backoff.
 //!
 //! A peer that sends an oversized frame or breaks the framing is disconnected and refused
 //! for `punish_cooldown`. Nothing here panics on peer input.
@@ -44,12 +46,14 @@ const COMMAND_QUEUE: usize = 1024;
 
 #[derive(Clone)]
 pub struct NetConfig {
-    /// The validator's ed25519 key; also its libp2p identity.
+    /// The validator's ed25519 key; also its libp2p identity. Our id is the position
+    /// of this key on the roster; a joining node's key may not be on it yet.
     pub key: crypto::SigningKey,
-    /// This node's index in `validators`.
-    pub me: ReplicaId,
-    /// Index = `ReplicaId`: (key, multiaddr such as "/ip4/127.0.0.1/tcp/8100"); includes us.
-    pub validators: Vec<(crypto::PublicKey, String)>,
+    /// The roster: index = `ReplicaId`: (key, multiaddr such as
+    /// "/ip4/127.0.0.1/tcp/8100"); may include us.
+    pub roster: Vec<(crypto::PublicKey, String)>,
+    /// The ids we dial (the others may still connect to us).
+    pub dial: Vec<ReplicaId>,
     /// Multiaddr to listen on.
     pub listen: String,
     /// The largest one-way frame, sent or received.
@@ -72,16 +76,17 @@ pub struct NetConfig {
 
 impl NetConfig {
     /// A configuration with the node's default limits.
+    /// A configuration that dials every key on `roster`.
     pub fn new(
         key: crypto::SigningKey,
-        me: ReplicaId,
-        validators: Vec<(crypto::PublicKey, String)>,
+        roster: Vec<(crypto::PublicKey, String)>,
         listen: String,
     ) -> Self {
+        let dial = (0..roster.len()).map(|i| ReplicaId(i as u32)).collect();
         NetConfig {
             key,
-            me,
-            validators,
+            roster,
+            dial,
             listen,
             max_frame_bytes: 16 << 20,
             max_request_bytes: 1 << 20,
@@ -189,7 +194,7 @@ impl Punisher {
             return;
         }
         tracing::warn!(
-            me = self.peers.me.0,
+            me = ?self.peers.me().map(|me| me.0),
             peer = peer.0,
             reason,
             "peer punished: disconnected and refused for a while"
@@ -209,22 +214,14 @@ impl Punisher {
     }
 }
 
-/// Starts the network: listens, dials every other validator, and returns the handle and
-/// the channel of events. Must be called inside a tokio runtime; spawns one swarm task,
-/// one writer per peer, one acceptor and one reader per inbound stream.
+/// Starts the network: listens, dials the validators to dial, and returns the handle
+/// and the channel of events. Must be called inside a tokio runtime; spawns one swarm
+/// task, one writer per peer, one acceptor and one reader per inbound stream.
 pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     config.check()?;
-    let roster = identity::Roster::new(&config.validators)?;
+    let roster = identity::Roster::new(&config.roster)?;
     let keypair = identity::keypair(&config.key);
-    let me_ok = roster
-        .get(config.me)
-        .is_some_and(|v| v.peer_id == keypair.public().to_peer_id());
-    if !me_ok {
-        return Err(NetError::NotAValidator {
-            me: config.me,
-            validators: roster.len(),
-        });
-    }
+    let local = keypair.public().to_peer_id();
     let listen: Multiaddr = config
         .listen
         .parse()
@@ -234,12 +231,13 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         })?;
 
     let peers = Arc::new(Peers::new(
+        local,
         roster,
-        config.me,
         config.peer_queue,
         config.peer_queue_bytes,
         config.punish_cooldown,
     ));
+    peers.update(&config.roster, &config.dial)?;
     let codec = codec::BytesCodec {
         max_request_bytes: config.max_request_bytes,
         max_response_bytes: config.max_response_bytes,
@@ -262,6 +260,11 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
     };
 
     let mut control = swarm.behaviour().frames.new_control();
+    let writers = Writers {
+        peers: peers.clone(),
+        control: control.clone(),
+        shutdown: shutdown.clone(),
+    };
     let incoming = control
         .accept(outbound::FRAME_PROTOCOL)
         .expect("a new stream behaviour has no protocol registered yet");
@@ -277,17 +280,7 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         .run(),
     );
     for (peer, _) in peers.others() {
-        let Some(validator) = peers.roster.get(peer) else {
-            continue;
-        };
-        let writer = outbound::Writer {
-            peer,
-            peer_id: validator.peer_id,
-            peers: peers.clone(),
-            control: control.clone(),
-            shutdown: shutdown.clone(),
-        };
-        tokio::spawn(writer.run());
+        writers.spawn(peer);
     }
     let limits = swarm::Limits {
         request_timeout: config.request_timeout,
@@ -307,6 +300,7 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
 
     let handle = NetHandle::new(handle::Inner {
         peers,
+        writers,
         punisher,
         commands: commands_tx,
         shutdown: shutdown_tx,
@@ -315,4 +309,27 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         request_timeout: config.request_timeout,
     });
     Ok((handle, events_rx))
+}
+
+/// Starts the writer of a peer: at start, and for each peer the roster gains.
+pub(crate) struct Writers {
+    peers: Arc<Peers>,
+    control: libp2p_stream::Control,
+    shutdown: Shutdown,
+}
+
+impl Writers {
+    pub fn spawn(&self, peer: ReplicaId) {
+        let Some(validator) = self.peers.validator(peer) else {
+            return;
+        };
+        let writer = outbound::Writer {
+            peer,
+            peer_id: validator.peer_id,
+            peers: self.peers.clone(),
+            control: self.control.clone(),
+            shutdown: self.shutdown.clone(),
+        };
+        tokio::spawn(writer.run());
+    }
 }

@@ -39,8 +39,7 @@ pub struct Writer {
 
 impl Writer {
     pub async fn run(mut self) {
-        let peers = self.peers.clone();
-        let Some(slot) = peers.slot(self.peer) else {
+        let Some(slot) = self.peers.slot(self.peer) else {
             return;
         };
         let mut connected = slot.connected.subscribe();
@@ -55,7 +54,7 @@ impl Writer {
             let mut stream = BufWriter::with_capacity(WRITE_BUFFER_BYTES, stream);
             let outcome = tokio::select! {
                 _ = self.shutdown.wait() => return,
-                result = write_queue(slot, &mut stream) => result,
+                result = write_queue(&slot, &mut stream) => result,
                 _ = connected.wait_for(|up| !*up) => Ok(()),
             };
             match outcome {

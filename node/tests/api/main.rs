@@ -64,7 +64,8 @@ fn node_with(config: NodeConfig) -> Node {
     let alice = SigningKey::from_seed([21; 32]);
     let genesis = genesis(&validators, &alice);
     let store = Store::open(&dir.path().join("data"), &genesis).unwrap();
-    let (shared, forwarded) = Shared::new(genesis, config, ReplicaId(0), store);
+    let (shared, forwarded) =
+        Shared::new(genesis, config, validators[0].public_key(), store).unwrap();
     let shared = Arc::new(shared);
     Node {
         router: node::api::router(Arc::clone(&shared)),
@@ -359,5 +360,6 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 // ---------------------------------------------------------------------------
 
 mod bad_input;
+mod governance;
 mod others;
 mod routes;

@@ -31,7 +31,8 @@ async fn every_route_answers_what_the_document_says() {
     assert_eq!(status.chain_id, CHAIN);
     assert_eq!(status.genesis_hash, node.shared.genesis_hash);
     assert_eq!((status.height, status.tip_hash), (2, b2.hash()));
-    assert_eq!((status.replica, status.validators), (0, 4));
+    assert_eq!((status.replica, status.validators), (Some(0), 4));
+    assert!(status.member);
     assert_eq!(status.public_key, node.validators[0].public_key());
     assert!(status.is_primary);
     assert_eq!(status.pool_size, 1);

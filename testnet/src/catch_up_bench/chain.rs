@@ -356,7 +356,9 @@ mod tests {
         let state = log.state().clone();
         assert_eq!(state.last_committed, SeqNo(30));
         assert_eq!(state.commits.len(), 30);
-        let mut config = consensus::ReplicaConfig::with_defaults(&chain_id, keys, home.me);
+        let me = consensus::ReplicaId(3);
+        assert_eq!(keys[3], home.key.public_key());
+        let mut config = consensus::ReplicaConfig::with_defaults(&chain_id, keys, me);
         config.checkpoint_interval = home.genesis.consensus.checkpoint_interval;
         config.log_window = home.genesis.consensus.log_window;
         let replica = consensus::Replica::new(config, home.key.clone(), Some(state)).unwrap();

@@ -3,19 +3,59 @@
 
 use super::{CheckedBlock, CheckedChunk, Checker, Refusal};
 use crate::driver::{Driver, DriverError};
+use crate::shared::Shared;
 use crate::wire::Certificate;
 use consensus::SeqNo;
 use ledger::{Block, StateDelta, ValidatorChange, ValidatorInfo};
 use std::borrow::Cow;
 
+impl Checker {
+    /// A checker for blocks above the ledger's tip: the membership the ledger
+    /// records and its validator set (blocks in a chunk update both as they go).
+    pub fn of_ledger(shared: &Shared) -> Checker {
+        let store = shared.store.read().expect("store lock");
+        Checker {
+            membership: (*shared.membership()).clone(),
+            validators: store.validators().to_vec(),
+            chain_id: shared.genesis.chain_id.to_string(),
+            interval: shared.genesis.consensus.checkpoint_interval,
+            window: shared.genesis.consensus.log_window,
+            known_through: store.tip().height,
+        }
+    }
+}
+
+/// Re-executes a checked chunk on the ledger's tip and writes it in one synced
+/// write. The outer `Err` is a failed write (fatal); the inner one a refusal.
+pub(in crate::driver) fn apply_to_ledger(
+    shared: &Shared,
+    blocks: &[CheckedBlock],
+) -> Result<Result<u64, Refusal>, crate::driver::CommitError> {
+    let joined = match execute_chunk(shared, blocks) {
+        Ok(joined) => joined,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let (Some(joined), Some(last)) = (joined, blocks.last()) else {
+        let tip = shared.store.read().expect("store lock").tip().height;
+        return Ok(Ok(tip));
+    };
+    let last_height = last.block.header.height;
+    let group: Vec<(&Block, &Certificate)> = blocks
+        .iter()
+        .map(|checked| (&checked.block, &checked.certificate))
+        .collect();
+    crate::driver::exec::write_blocks(shared, &group, joined).map_err(|source| {
+        crate::driver::CommitError::Store {
+            height: last_height,
+            source,
+        }
+    })?;
+    Ok(Ok(last_height))
+}
+
 impl Driver {
     pub(in crate::driver) fn checker(&self) -> Checker {
-        Checker {
-            keys: self.config.validators.clone(),
-            chain_id: self.config.chain_id.clone(),
-            quorum: consensus::quorum(self.config.n()),
-            interval: self.config.checkpoint_interval,
-        }
+        Checker::of_ledger(&self.shared)
     }
 
     /// Applies a checked chunk on the ledger's tip: re-executes every block (each
@@ -27,25 +67,10 @@ impl Driver {
         chunk: CheckedChunk,
     ) -> Result<Result<u64, Refusal>, DriverError> {
         let blocks = chunk.blocks;
-        let joined = match self.execute_chunk(&blocks) {
-            Ok(joined) => joined,
+        let last_height = match apply_to_ledger(&self.shared, &blocks)? {
+            Ok(height) => height,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let (Some(joined), Some(last)) = (joined, blocks.last()) else {
-            let tip = self.shared.store.read().expect("store lock").tip().height;
-            return Ok(Ok(tip));
-        };
-        let last_height = last.block.header.height;
-        let group: Vec<(&Block, &Certificate)> = blocks
-            .iter()
-            .map(|checked| (&checked.block, &checked.certificate))
-            .collect();
-        crate::driver::exec::write_blocks(&self.shared, &group, joined).map_err(|source| {
-            crate::driver::CommitError::Store {
-                height: last_height,
-                source,
-            }
-        })?;
         for checked in &blocks {
             let header = &checked.block.header;
             self.log.push_committed(&consensus::CommittedBlock {
@@ -61,11 +86,13 @@ impl Driver {
         }
         Ok(Ok(last_height))
     }
+}
 
-    /// Executes `blocks` in order on the committed state, each on one layer
-    /// holding the ones before it; returns their joined delta.
-    fn execute_chunk(&self, blocks: &[CheckedBlock]) -> Result<Option<StateDelta>, Refusal> {
-        let store = self.shared.store.read().expect("store lock");
+/// Executes `blocks` in order on the committed state, each on one layer holding the
+/// ones before it; returns their joined delta.
+fn execute_chunk(shared: &Shared, blocks: &[CheckedBlock]) -> Result<Option<StateDelta>, Refusal> {
+    {
+        let store = shared.store.read().expect("store lock");
         let tip = store.tip();
         let Some(first) = blocks.first() else {
             return Ok(None);
@@ -100,7 +127,7 @@ impl Driver {
             };
             let env = ledger::ExecEnv {
                 validators: &validators,
-                ..crate::driver::exec::env(&self.shared, &store)
+                ..crate::driver::exec::env(shared, &store)
             };
             let delta =
                 ledger::execute_block(&view, env, &checked.txs).map_err(|e| Refusal::Invalid {

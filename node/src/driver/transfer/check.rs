@@ -4,9 +4,9 @@
 //! (see [`super`]).
 
 use crate::wire::{Certificate, CertifiedBlock};
-use consensus::{Message, MessageKind, SeqNo, StableCheckpoint};
+use consensus::{Membership, MembershipChange, Message, MessageKind, SeqNo, StableCheckpoint};
 use crypto::{BatchItem, Canonical, Hash};
-use ledger::{Block, VerifiedTx};
+use ledger::{Block, ValidatorChange, ValidatorInfo, VerifiedTx};
 use std::collections::BTreeSet;
 
 /// Why blocks a peer served were refused (the peer is punished).
@@ -34,15 +34,34 @@ pub enum BadBlocks {
     BadTxSignature { height: u64 },
     #[error("block {height} is not the block of the target checkpoint")]
     NotTheTarget { height: u64 },
+    #[error("block {height}: its governance transactions make an invalid membership: {reason}")]
+    BadMembership { height: u64, reason: String },
+    /// The target checkpoint's proof, judged once the membership of its height is
+    /// known, does not hold. Not the fault of the peer serving the blocks.
+    #[error("the target checkpoint at {height} has no valid proof by the set of its height")]
+    UnprovenTarget { height: u64 },
 }
 
-/// What the transfer task needs to check a checkpoint and blocks on its own.
+/// What the transfer task needs to check a checkpoint and blocks on its own: the
+/// membership (roster and epochs) and the ledger's validator set as of the block
+/// before the next one to check. Each block's certificate is checked against the
+/// members and quorum of the epoch that orders its height; a block holding
+/// governance transactions updates both (issue 7), so the blocks after it are
+/// checked against the epochs it adds.
+///
+/// The membership of a height is final once the blocks up to `window + 1` below it
+/// are known (a change takes effect past its switch height, at least `window`
+/// above it), so a checkpoint further above `known_through` cannot be judged yet.
 #[derive(Clone)]
 pub struct Checker {
-    pub keys: Vec<crypto::PublicKey>,
+    pub membership: Membership,
+    pub validators: Vec<ValidatorInfo>,
     pub chain_id: String,
-    pub quorum: usize,
     pub interval: u64,
+    /// L, the log window.
+    pub window: u64,
+    /// The last height whose governance changes `membership` holds.
+    pub known_through: u64,
 }
 
 /// A block whose certificate, transaction signatures and body were checked, and
@@ -60,11 +79,49 @@ pub struct CheckedChunk {
 }
 
 impl Checker {
-    /// A checkpoint height with `q` valid matching CHECKPOINTs.
+    /// A checker for a chain whose validators never change (`keys` from genesis on).
+    pub fn fixed(keys: &[crypto::PublicKey], chain_id: &str, interval: u64, window: u64) -> Self {
+        Checker {
+            membership: Membership::new(keys, &[], interval, window)
+                .expect("a fixed validator set is a valid membership"),
+            validators: keys
+                .iter()
+                .map(|key| ValidatorInfo {
+                    public_key: *key,
+                    p2p_addr: crypto::BoundedString::new("").expect("empty fits"),
+                })
+                .collect(),
+            chain_id: chain_id.to_owned(),
+            interval,
+            window,
+            known_through: u64::MAX,
+        }
+    }
+
+    /// Whether the set that orders `seq` is final for this checker.
+    fn knows(&self, seq: SeqNo) -> bool {
+        seq.0
+            <= self
+                .known_through
+                .saturating_add(self.window)
+                .saturating_add(1)
+    }
+
+    /// `Some(true)`: a checkpoint height with `q` valid matching CHECKPOINTs of the
+    /// members of the epoch that orders it; `Some(false)`: not; `None`: too far
+    /// above the blocks this checker has seen to tell (a change it has not seen
+    /// may rule that height).
+    pub fn judge(&self, stable: &StableCheckpoint) -> Option<bool> {
+        if stable.seq.0 == 0 || stable.seq.0 % self.interval != 0 {
+            return Some(false);
+        }
+        self.knows(stable.seq)
+            .then(|| stable.is_proven_by(&self.membership, &self.chain_id))
+    }
+
+    /// A checkpoint this checker can tell is proven (see [`Checker::judge`]).
     pub fn holds(&self, stable: &StableCheckpoint) -> bool {
-        stable.seq.0 > 0
-            && stable.seq.0 % self.interval == 0
-            && stable.is_proven(&self.keys, &self.chain_id, self.quorum)
+        self.judge(stable) == Some(true)
     }
 
     /// Checks blocks a peer served for the heights from `from` (at most `asked`):
@@ -72,7 +129,7 @@ impl Checker {
     /// where the caller knows it (the driver checks the first chunk against its
     /// tip).
     pub fn check_chunk(
-        &self,
+        &mut self,
         served: Vec<CertifiedBlock>,
         from: u64,
         asked: u64,
@@ -114,6 +171,11 @@ impl Checker {
                 commit_items.push(item);
                 commit_heights.push(height);
             }
+            self.record_changes(&certified.block)?;
+            self.known_through = height;
+            if height == target.seq.0 && self.judge(target) == Some(false) {
+                return Err(BadBlocks::UnprovenTarget { height });
+            }
             for tx in certified.block.txs.iter() {
                 txs.push(tx.clone());
                 tx_heights.push(height);
@@ -146,8 +208,30 @@ impl Checker {
         Ok(CheckedChunk { blocks })
     }
 
+    /// Records the membership change `block` makes, if it holds governance
+    /// transactions (the ledger's set after it, as the consensus crate takes it).
+    fn record_changes(&mut self, block: &Block) -> Result<(), BadBlocks> {
+        let changes = ledger::changes_in(block);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let height = block.header.height;
+        self.validators = ValidatorChange::apply_all(&self.validators, &changes);
+        let change = MembershipChange {
+            height: SeqNo(height),
+            validators: self.validators.iter().map(|v| v.public_key).collect(),
+        };
+        self.membership
+            .record(&change)
+            .map_err(|e| BadBlocks::BadMembership {
+                height,
+                reason: e.to_string(),
+            })
+    }
+
     /// The signatures to verify for `certified`'s certificate, once every entry
-    /// is a COMMIT of a validator for this block and `q` distinct validators sign.
+    /// is a COMMIT of a member of the epoch ordering its height for this block,
+    /// and that epoch's `q` distinct members sign.
     fn certificate_items(
         &self,
         certified: &CertifiedBlock,
@@ -157,10 +241,15 @@ impl Checker {
         let height = header.height;
         let certificate = &certified.certificate;
         let domain = MessageKind::Commit.domain(&self.chain_id);
+        let epoch = self.membership.at(SeqNo(height));
+        let quorum = epoch.q();
         let mut signers = BTreeSet::new();
         let mut items = Vec::with_capacity(certificate.commits.len());
         for signed in certificate.commits.iter() {
-            let key = self.keys.get(signed.sender.index());
+            let key = epoch
+                .contains(signed.sender)
+                .then(|| self.membership.key_of(signed.sender))
+                .flatten();
             let commit = match Message::from_canonical_bytes(&signed.payload) {
                 Ok(Message::Commit(commit)) => Some(commit),
                 _ => None,
@@ -182,11 +271,11 @@ impl Checker {
                 signed.signature,
             ));
         }
-        if signers.len() < self.quorum {
+        if signers.len() < quorum {
             return Err(BadBlocks::TooFewSigners {
                 height,
                 signers: signers.len(),
-                quorum: self.quorum,
+                quorum,
             });
         }
         Ok(items)
@@ -209,12 +298,8 @@ mod tests {
     }
 
     fn checker() -> Checker {
-        Checker {
-            keys: validators().iter().map(|k| k.public_key()).collect(),
-            chain_id: CHAIN.into(),
-            quorum: 3,
-            interval: 10,
-        }
+        let keys: Vec<_> = validators().iter().map(|k| k.public_key()).collect();
+        Checker::fixed(&keys, CHAIN, 10, 40)
     }
 
     fn transfer(nonce: u64) -> SignedTransaction {
@@ -465,6 +550,143 @@ mod tests {
                 .check_chunk(served, 11, 3, Some(Hash::ZERO), &far_target())
                 .err(),
             Some(BadBlocks::BrokenChain { height: 11 })
+        );
+    }
+
+    /// Issue 7: a block holding an AddValidator changes the set that certifies
+    /// the heights above its switch height (the first checkpoint above it plus
+    /// the window: 50 for a change at 1, with K = 10 and L = 40), also when the
+    /// heights come in later chunks.
+    #[test]
+    fn certificates_are_checked_against_the_set_of_their_height() {
+        let newcomer = SigningKey::from_seed([50; 32]);
+        let mut keys = validators();
+        keys.push(newcomer.clone());
+        let sign = |signer: usize, block: &Block| {
+            let message = Message::Commit(Commit {
+                view: View(0),
+                seq: SeqNo(block.header.height),
+                digest: block.header.batch_digest,
+                block_hash: block.hash(),
+            });
+            SignedMessage::sign(&keys[signer], CHAIN, ReplicaId(signer as u32), &message)
+        };
+        let certify = |block: Block, signers: &[usize]| CertifiedBlock {
+            certificate: Certificate {
+                view: 0,
+                commits: BoundedVec::new(signers.iter().map(|s| sign(*s, &block)).collect())
+                    .unwrap(),
+            },
+            block,
+        };
+        let admin = SigningKey::from_seed([200; 32]);
+        let add = Transaction {
+            chain_id: ChainId::new(CHAIN).unwrap(),
+            signer: admin.public_key(),
+            nonce: 0,
+            kind: TxKind::AddValidator {
+                validator: ledger::ValidatorInfo {
+                    public_key: newcomer.public_key(),
+                    p2p_addr: crypto::BoundedString::new("/ip4/127.0.0.1/tcp/9").unwrap(),
+                },
+            },
+        }
+        .sign(&admin);
+        // Heights 1..=53: the addition at 1; the old four (q = 3) certify up to 50,
+        // the new five (q = 4) from 51.
+        let chain = |signers_at: &dyn Fn(u64) -> Vec<usize>| -> Vec<CertifiedBlock> {
+            let mut previous = crypto::sha256(b"genesis");
+            (1..=53u64)
+                .map(|height| {
+                    let txs = if height == 1 {
+                        vec![add.clone()]
+                    } else {
+                        vec![]
+                    };
+                    let b = block(height, previous, txs);
+                    previous = b.hash();
+                    certify(b, &signers_at(height))
+                })
+                .collect()
+        };
+        let honest = |height: u64| {
+            if height <= 50 {
+                vec![0, 1, 2]
+            } else {
+                vec![0, 1, 2, 4]
+            }
+        };
+        let target = StableCheckpoint {
+            seq: SeqNo(60),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::empty(),
+        };
+
+        // In two chunks: the checker carries the change from the first to the second.
+        let mut carried = checker();
+        let mut served = chain(&honest);
+        let rest = served.split_off(20);
+        carried.check_chunk(served, 1, 20, None, &target).unwrap();
+        assert_eq!(carried.membership.at(SeqNo(51)).n(), 5);
+        assert_eq!(carried.membership.at(SeqNo(50)).n(), 4);
+        assert_eq!(carried.validators.len(), 5);
+        carried.check_chunk(rest, 21, 33, None, &target).unwrap();
+
+        // Three signers are no longer a quorum above the switch...
+        let short = |height: u64| {
+            if height == 51 {
+                vec![0, 1, 2]
+            } else {
+                honest(height)
+            }
+        };
+        assert_eq!(
+            checker()
+                .check_chunk(chain(&short), 1, 53, None, &target)
+                .err(),
+            Some(BadBlocks::TooFewSigners {
+                height: 51,
+                signers: 3,
+                quorum: 4
+            })
+        );
+        // A checkpoint far above what a checker has seen cannot be judged yet; once
+        // the transfer reaches its height its proof must hold.
+        let fresh = Checker {
+            known_through: 0,
+            ..checker()
+        };
+        let unproven = |seq: u64| StableCheckpoint {
+            seq: SeqNo(seq),
+            block_hash: Hash::ZERO,
+            proof: BoundedVec::empty(),
+        };
+        assert_eq!(fresh.judge(&unproven(40)), Some(false));
+        assert_eq!(fresh.judge(&unproven(50)), None);
+        let mut reaching = fresh.clone();
+        let served = chain(&honest);
+        let at_50 = served[49].block.hash();
+        let target = StableCheckpoint {
+            block_hash: at_50,
+            ..unproven(50)
+        };
+        assert_eq!(
+            reaching.check_chunk(served, 1, 53, None, &target).err(),
+            Some(BadBlocks::UnprovenTarget { height: 50 })
+        );
+        // ...and the newcomer signs nothing the old set orders.
+        let early = |height: u64| {
+            if height == 30 {
+                vec![0, 1, 4]
+            } else {
+                honest(height)
+            }
+        };
+        assert_eq!(
+            checker()
+                .check_chunk(chain(&early), 1, 53, None, &target)
+                .err(),
+            Some(BadBlocks::ForeignCommit { height: 30 })
         );
     }
 }

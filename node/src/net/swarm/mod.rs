@@ -1,5 +1,5 @@
-//! The swarm task: owns the libp2p `Swarm`, dials and re-dials validators with
-//! exponential backoff, reports connections, carries request-response, and disconnects
+//! The swarm task: owns the libp2p `Swarm`, dials and re-dials the validators to dial
+//! (the roster may grow; it is read on every redial tick) with exponential backoff, reports connections, carries request-response, and disconnects
 //! punished peers. Frames do not pass through here: writers and readers own their
 //! streams, so a busy stream never stalls the swarm.
 
@@ -120,23 +120,6 @@ impl SwarmTask {
         limits: Limits,
         shutdown: Shutdown,
     ) -> Self {
-        let now = Instant::now();
-        let me = peers.me;
-        // Both sides dial each other; the higher id waits one backoff first, so that at
-        // start-up usually one connection forms instead of two.
-        let dialers = peers
-            .roster
-            .ids()
-            .map(|peer| Dialer {
-                backoff: limits.redial_min,
-                next_at: if me < peer {
-                    now
-                } else {
-                    now + limits.redial_min
-                },
-                connected_at: None,
-            })
-            .collect();
         SwarmTask {
             swarm,
             peers,
@@ -147,8 +130,27 @@ impl SwarmTask {
             backlog: VecDeque::new(),
             outbound: HashMap::new(),
             answers: FuturesUnordered::new(),
-            dialers,
+            dialers: Vec::new(),
         }
+    }
+
+    /// The dialer of `replica`, made when the roster gained it. Both sides dial each
+    /// other; the higher id waits one backoff first, so that usually one connection
+    /// forms instead of two (a node not on the roster yet counts as the highest).
+    fn dialer(&mut self, replica: ReplicaId) -> &mut Dialer {
+        let now = Instant::now();
+        let me = self.peers.me();
+        let min = self.limits.redial_min;
+        while self.dialers.len() <= replica.index() {
+            let peer = ReplicaId(self.dialers.len() as u32);
+            let first = me.is_some_and(|me| me < peer);
+            self.dialers.push(Dialer {
+                backoff: min,
+                next_at: if first { now } else { now + min },
+                connected_at: None,
+            });
+        }
+        &mut self.dialers[replica.index()]
     }
 
     pub async fn run(mut self) {
@@ -189,36 +191,39 @@ impl SwarmTask {
         for peer in connected {
             let _ = self.swarm.disconnect_peer_id(peer);
         }
-        tracing::info!(me = self.peers.me.0, "network stopped");
+        tracing::info!(me = ?self.peers.me().map(|me| me.0), "network stopped");
     }
 
     fn redial(&mut self) {
         let now = Instant::now();
         let peers = self.peers.clone();
+        let redial_max = self.limits.redial_max;
         for (replica, slot) in peers.others() {
-            let Some(dialer) = self.dialers.get_mut(replica.0 as usize) else {
+            if !peers.dialled(replica) {
                 continue;
-            };
+            }
+            let dialer = self.dialer(replica);
             if *slot.connected.borrow() || now < dialer.next_at || peers.is_banned(replica, now) {
                 continue;
             }
-            let Some(validator) = peers.roster.get(replica) else {
+            let Some(validator) = peers.validator(replica) else {
                 continue;
             };
+            let backoff = dialer.backoff;
+            dialer.next_at = now + backoff;
+            dialer.backoff = (backoff * 2).min(redial_max);
             let opts = DialOpts::peer_id(validator.peer_id)
-                .addresses(vec![validator.addr.clone()])
+                .addresses(vec![validator.addr])
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
             tracing::debug!(
                 peer = replica.0,
-                backoff_ms = dialer.backoff.as_millis() as u64,
+                backoff_ms = backoff.as_millis() as u64,
                 "dialling"
             );
             if let Err(error) = self.swarm.dial(opts) {
                 tracing::debug!(peer = replica.0, %error, "dial not started");
             }
-            dialer.next_at = now + dialer.backoff;
-            dialer.backoff = (dialer.backoff * 2).min(self.limits.redial_max);
         }
     }
 
@@ -230,15 +235,13 @@ impl SwarmTask {
                 endpoint,
                 ..
             } => {
-                let Some(replica) = self.peers.roster.replica(&peer_id) else {
+                let Some(replica) = self.peers.replica(&peer_id) else {
                     return;
                 };
                 tracing::debug!(peer = replica.0, addr = %endpoint.get_remote_address(), "connection established");
                 if num_established.get() == 1 {
-                    tracing::info!(me = self.peers.me.0, peer = replica.0, "connected");
-                    if let Some(dialer) = self.dialers.get_mut(replica.0 as usize) {
-                        dialer.connected_at = Some(Instant::now());
-                    }
+                    tracing::info!(me = ?self.peers.me().map(|me| me.0), peer = replica.0, "connected");
+                    self.dialer(replica).connected_at = Some(Instant::now());
                     if let Some(slot) = self.peers.slot(replica) {
                         slot.connected.send_replace(true);
                     }
@@ -251,14 +254,14 @@ impl SwarmTask {
                 cause,
                 ..
             } => {
-                let Some(replica) = self.peers.roster.replica(&peer_id) else {
+                let Some(replica) = self.peers.replica(&peer_id) else {
                     return;
                 };
                 if num_established == 0 {
                     let cause = cause
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "closed".into());
-                    tracing::info!(me = self.peers.me.0, peer = replica.0, %cause, "disconnected");
+                    tracing::info!(me = ?self.peers.me().map(|me| me.0), peer = replica.0, %cause, "disconnected");
                     self.on_disconnected(replica);
                 }
             }
@@ -267,7 +270,7 @@ impl SwarmTask {
                 error,
                 ..
             } => {
-                let replica = self.peers.roster.replica(&peer_id).map(|r| r.0);
+                let replica = self.peers.replica(&peer_id).map(|r| r.0);
                 tracing::debug!(peer = ?replica, %error, "dial failed");
             }
             SwarmEvent::IncomingConnectionError {
@@ -278,7 +281,7 @@ impl SwarmTask {
                 tracing::debug!(%send_back_addr, %error, "inbound connection refused or failed");
             }
             SwarmEvent::NewListenAddr { address, .. } => {
-                tracing::info!(me = self.peers.me.0, %address, "listening");
+                tracing::info!(me = ?self.peers.me().map(|me| me.0), %address, "listening");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Requests(event)) => self.on_request_event(event),
             _ => {}
@@ -290,16 +293,16 @@ impl SwarmTask {
         if let Some(slot) = self.peers.slot(replica) {
             slot.connected.send_replace(false);
         }
-        if let Some(dialer) = self.dialers.get_mut(replica.0 as usize) {
-            let stable = dialer
-                .connected_at
-                .take()
-                .is_some_and(|at| now.duration_since(at) >= STABLE_CONNECTION);
-            if stable {
-                dialer.backoff = self.limits.redial_min;
-            }
-            dialer.next_at = now + dialer.backoff;
+        let redial_min = self.limits.redial_min;
+        let dialer = self.dialer(replica);
+        let stable = dialer
+            .connected_at
+            .take()
+            .is_some_and(|at| now.duration_since(at) >= STABLE_CONNECTION);
+        if stable {
+            dialer.backoff = redial_min;
         }
+        dialer.next_at = now + dialer.backoff;
         self.emit(NetEvent::Disconnected(replica));
     }
 
@@ -307,7 +310,7 @@ impl SwarmTask {
         match command {
             Command::Request { to, bytes, reply } => self.on_request_command(to, bytes, reply),
             Command::Disconnect(replica) => {
-                if let Some(validator) = self.peers.roster.get(replica) {
+                if let Some(validator) = self.peers.validator(replica) {
                     let _ = self.swarm.disconnect_peer_id(validator.peer_id);
                 }
             }

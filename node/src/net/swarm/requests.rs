@@ -21,8 +21,8 @@ impl SwarmTask {
         bytes: Vec<u8>,
         reply: RequestReply,
     ) {
-        let validator = match self.peers.roster.get(to) {
-            Some(validator) if to != self.peers.me => validator,
+        let validator = match self.peers.validator(to) {
+            Some(validator) if Some(to) != self.peers.me() => validator,
             _ => {
                 let _ = reply.send(Err(NetError::UnknownPeer { peer: to }));
                 return;
@@ -46,7 +46,7 @@ impl SwarmTask {
                 request_response::Message::Request {
                     request, channel, ..
                 } => {
-                    let Some(from) = self.peers.roster.replica(&peer) else {
+                    let Some(from) = self.peers.replica(&peer) else {
                         return;
                     };
                     self.on_inbound_request(from, request, channel);
@@ -73,7 +73,7 @@ impl SwarmTask {
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                let replica = self.peers.roster.replica(&peer).map(|r| r.0);
+                let replica = self.peers.replica(&peer).map(|r| r.0);
                 tracing::debug!(peer = ?replica, %error, "inbound request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
