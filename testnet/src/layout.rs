@@ -376,12 +376,14 @@ fn read_clients(clients_dir: &Path) -> Result<Vec<ClientKey>, LayoutError> {
 
 /// A base port whose API ports (`base..base+nodes`) and peer ports
 /// (`base+100..base+100+nodes`) are free on 127.0.0.1 now, for a throwaway
-/// testnet. Another process may still take one before the nodes bind it.
+/// testnet. Another process may still take one before the nodes bind it; the
+/// range lies below Linux's ephemeral ports (32768 and up by default), so at least
+/// the outgoing connections of the nodes and the tests never do.
 pub fn free_base_port(nodes: usize) -> Option<u16> {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     (0..200).find_map(|_| {
-        let base: u16 = rng.gen_range(20_000..60_000);
+        let base: u16 = rng.gen_range(20_000..32_500);
         let ports = (0..nodes as u16).flat_map(|i| [base + i, base + P2P_PORT_OFFSET + i]);
         // Hold every listener until all are checked, so no port is counted twice.
         let held: Option<Vec<_>> = ports

@@ -257,10 +257,10 @@ fn a_validator_is_added_and_removed_under_load_and_commits_never_stop_long() {
         .expect("kept until dropped")
         .path()
         .join("net");
-    // Free ports for the node `add-node` will write too.
+    // Free ports for the two nodes `add-node` will write too.
     let spec = LayoutSpec {
         nodes: GENESIS_NODES,
-        base_port: free_base_port(GENESIS_NODES + 1).expect("free ports"),
+        base_port: free_base_port(GENESIS_NODES + 2).expect("free ports"),
         clients: SENDERS,
         ..LayoutSpec::default()
     };

@@ -29,6 +29,11 @@ impl Driver {
         self.transfer_generation += 1;
         let generation = self.transfer_generation;
         self.transferring = Some(generation);
+        // The replica orders nothing while it transfers and redoes its executions
+        // afterwards; an execution still queued (waiting for bodies) would run on
+        // a ledger the transfer has moved.
+        self.executions.clear();
+        self.fetching = None;
         let height = self.shared.store.read().expect("store lock").tip().height;
         self.transfer_from = height;
         let target = request.target.seq.0;

@@ -415,6 +415,13 @@ impl Driver {
             if self.fetch_done == Some((request.seq, request.digest)) {
                 self.fetch_done = None;
             }
+            let tip = self.shared.store.read().expect("store lock").tip().height;
+            if request.seq.0 <= tip {
+                // The ledger holds this height already (a transfer wrote it): the
+                // request is stale, and the replica does not wait for it.
+                tracing::debug!(seq = request.seq.0, tip, "stale execution dropped");
+                continue;
+            }
             let outcome: ExecOutcome = self.executor.execute(&self.shared, &request, &self.fetched);
             answers.push(Input::Executed {
                 seq: request.seq,
