@@ -7,9 +7,10 @@
 //!   validator X sends [`Update::AddNode`]; a validator holding AddNode for X from a
 //!   quorum of that epoch admits X: it answers X's recovery requests and sends X its
 //!   broadcasts, so X follows the normal case without voting;
-//! - X, admitted and caught up past `h`, sends [`Update::ReadyForN`];
+//! - X, admitted and caught up past `h`, sends [`Update::ReadyForN`] (an
+//!   announcement: the switch does not wait for it);
 //! - at the switch height every validator changes to the first view of the new epoch
-//!   with a VIEW-CHANGE carrying the switch checkpoint (RBFT's AgreeUpdateN: the new
+//!   whose primary was a validator of the old one, with a VIEW-CHANGE carrying the switch checkpoint (RBFT's AgreeUpdateN: the new
 //!   N, f, q follow from the chain, the view from the message, and its C set is the
 //!   switch checkpoint; its P set is empty, since nothing above the switch is
 //!   ordered in the old epoch); the new epoch's primary of that view answers with

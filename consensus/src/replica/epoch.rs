@@ -107,15 +107,14 @@ impl Replica {
                 }
                 if joiner == self.config.me {
                     self.maybe_ready();
-                } else if self.ready_joiners.contains(&joiner) {
-                    // nothing more to do: the joiner told us it is ready
                 }
             }
+            // An announcement: the switch does not wait for it (its first primary
+            // is always a validator of the old set).
             Update::ReadyForN { .. } => {
                 if !self.membership.member_from(self.log.low().next(), sender) {
-                    return self.ignore_update(sender, update, IgnoreReason::NotAMember { sender });
+                    self.ignore_update(sender, update, IgnoreReason::NotAMember { sender });
                 }
-                self.ready_joiners.insert(sender);
             }
             Update::FinishUpdate { switch, view } => {
                 let Some(s) = self.switch.as_mut() else {
@@ -141,8 +140,7 @@ impl Replica {
     }
 
     /// A joining validator that a quorum admitted and that holds the chain past its
-    /// authorisation says so once (ReadyForN); the validators then prefer it as a
-    /// primary of the new epoch.
+    /// authorisation says so once (ReadyForN: an announcement; nothing waits for it).
     pub(super) fn maybe_ready(&mut self) {
         let me = self.config.me;
         if self.sent_ready || self.member() || self.is_paused() || !self.admitted(me) {
@@ -183,7 +181,7 @@ impl Replica {
         // Above every view this replica signed anything for, so it never signs two
         // VIEW-CHANGEs for one view.
         let base = View(self.view.0.saturating_add(1));
-        let target = self.first_view_with_ready_primary(base, at);
+        let target = self.first_view_with_old_primary(base, at);
         self.changing = None;
         self.switch = Some(EpochSwitch {
             at,
@@ -199,7 +197,7 @@ impl Replica {
         }
     }
 
-    fn first_view_with_ready_primary(&self, base: View, at: SeqNo) -> View {
+    fn first_view_with_old_primary(&self, base: View, at: SeqNo) -> View {
         let epoch = self.epoch();
         let old = self.membership.at(at);
         (0..epoch.n() as u64)
@@ -242,7 +240,6 @@ impl Replica {
         let membership = self.membership.clone();
         self.admissions.retain(|id, _| pending(id, &membership));
         self.own_add_nodes.retain(|id, _| pending(id, &membership));
-        self.ready_joiners.retain(|id| pending(id, &membership));
     }
 
     /// Entered a view: the first one of an epoch is announced with FinishUpdate.

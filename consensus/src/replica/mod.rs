@@ -167,8 +167,6 @@ pub struct Replica {
     admissions: BTreeMap<ReplicaId, std::collections::BTreeSet<ReplicaId>>,
     /// The AddNode this replica signed for each joining validator.
     own_add_nodes: BTreeMap<ReplicaId, crate::update::SignedUpdate>,
-    /// Joining validators that sent ReadyForN.
-    ready_joiners: std::collections::BTreeSet<ReplicaId>,
     /// As a joining validator: ReadyForN sent.
     sent_ready: bool,
     /// The last switch to a new epoch, while its first view is being set up.
@@ -253,7 +251,6 @@ impl Replica {
             heard_ms: vec![None; n],
             admissions: BTreeMap::new(),
             own_add_nodes: BTreeMap::new(),
-            ready_joiners: Default::default(),
             sent_ready: false,
             switch: None,
             target_alternatives: Vec::new(),
