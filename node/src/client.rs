@@ -9,12 +9,12 @@
 
 use crate::api::types::{
     AccountInfo, BlockInfo, BlockList, CommitInfo, ErrorBody, Health, StatusInfo, Submitted,
-    SubmittedMany, TxInfo, ValidatorsInfo,
+    SubmittedMany, TxInfo, TxStatus, ValidatorsInfo,
 };
 use crypto::Hash;
 use ledger::{Address, SignedTransaction};
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The URL `rbft` talks to unless told otherwise.
 pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8000";
@@ -138,6 +138,36 @@ impl Client {
 
     pub fn tx(&self, hash: &Hash) -> Result<TxInfo, ClientError> {
         self.get_json(&format!("/txs/{hash}"))
+    }
+
+    /// Asks about transaction `hash` every `poll` until it is no longer pending or
+    /// `timeout` has passed, and returns the last answer (`None`: the node never
+    /// knew it, e.g. it was forwarded and has not arrived). Other errors end it.
+    pub fn wait_settled(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+        poll: Duration,
+    ) -> Result<Option<TxInfo>, ClientError> {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            match self.tx(hash) {
+                Ok(info) => {
+                    let settled = info.status != TxStatus::Pending;
+                    last = Some(info);
+                    if settled {
+                        return Ok(last);
+                    }
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Ok(last);
+            }
+            std::thread::sleep(poll);
+        }
     }
 
     /// A block by height, by hash, or `latest`.

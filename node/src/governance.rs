@@ -2,12 +2,12 @@
 //! with the admin key, submit it to a node, and wait until it commits. The `rbft
 //! validator` commands and `testnet add-node` / `remove-node` use it.
 
-use crate::api::types::TxStatus;
+use crate::api::types::{TxInfo, TxStatus};
 use crate::client::{Client, ClientError};
 use crypto::{Hash, SigningKey};
 use ledger::{Address, ChainId, Transaction, TxKind};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often [`wait_committed`] asks the node about the transaction.
 const WAIT_POLL: Duration = Duration::from_millis(100);
@@ -75,33 +75,23 @@ pub fn wait_committed(
     hash: &Hash,
     timeout: Duration,
 ) -> Result<u64, GovernanceError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match client.tx(hash) {
-            Ok(info) => match info.status {
-                TxStatus::Committed => {
-                    if let Some(height) = info.height {
-                        return Ok(height);
-                    }
-                }
-                TxStatus::Dropped => {
-                    return Err(GovernanceError::Dropped {
-                        hash: *hash,
-                        reason: info.reason.unwrap_or_else(|| "no reason given".into()),
-                    })
-                }
-                TxStatus::Pending => {}
-            },
-            // Forwarded but not yet seen by this node: ask again.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-        if Instant::now() >= deadline {
-            return Err(GovernanceError::Timeout {
-                hash: *hash,
-                waited_s: timeout.as_secs(),
-            });
-        }
-        std::thread::sleep(WAIT_POLL);
+    match client.wait_settled(hash, timeout, WAIT_POLL)? {
+        Some(TxInfo {
+            status: TxStatus::Committed,
+            height: Some(height),
+            ..
+        }) => Ok(height),
+        Some(TxInfo {
+            status: TxStatus::Dropped,
+            reason,
+            ..
+        }) => Err(GovernanceError::Dropped {
+            hash: *hash,
+            reason: reason.unwrap_or_else(|| "no reason given".into()),
+        }),
+        _ => Err(GovernanceError::Timeout {
+            hash: *hash,
+            waited_s: timeout.as_secs(),
+        }),
     }
 }

@@ -7,7 +7,7 @@ use ledger::{Address, ChainId, Transaction, TxKind};
 use node::api::types::{TxInfo, TxStatus};
 use node::client::Client;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often `--wait` asks the node about the transaction.
 const WAIT_POLL: Duration = Duration::from_millis(200);
@@ -147,26 +147,9 @@ impl Send {
 /// Polls until committed (success), dropped or out of time (failure). With
 /// `--json` the last state is printed in every case.
 fn wait_for_commit(client: &Client, hash: &Hash, timeout: Duration, json: bool) -> CliResult {
-    let deadline = Instant::now() + timeout;
-    let mut last: Option<TxInfo> = None;
-    loop {
-        match client.tx(hash) {
-            Ok(info) => {
-                let done = info.status != TxStatus::Pending;
-                last = Some(info);
-                if done {
-                    break;
-                }
-            }
-            // Forwarded but not yet seen by this node, or an unlucky moment: ask again.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(explain(e)),
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(WAIT_POLL);
-    }
+    let last: Option<TxInfo> = client
+        .wait_settled(hash, timeout, WAIT_POLL)
+        .map_err(explain)?;
     let status = last.as_ref().map(|i| i.status);
     if json {
         let reason = last.as_ref().and_then(|i| i.reason.clone());
