@@ -15,7 +15,7 @@
 //! Ctrl-C stops the nodes `add-node` started too (through their pid files).
 
 use crate::layout::{node_layout, Layout, LayoutError, NodeLayout, NODE_PID, REMOVED_MARKER};
-use crate::procs::STOP_GRACE;
+use crate::procs::{spawn_logged, SpawnFailure, STOP_GRACE};
 use crypto::keyfile::{read_key_file, write_key_file, KeyFileError};
 use crypto::{BoundedString, PublicKey, SigningKey};
 use ledger::{TxKind, ValidatorInfo};
@@ -24,10 +24,8 @@ use nix::unistd::Pid;
 use node::client::{Client, ClientError, Timeouts};
 use node::config::{Home, NodeConfig};
 use node::governance::{self, GovernanceError};
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// How long the governance transaction has to commit.
@@ -185,31 +183,17 @@ fn submit_and_wait(layout: &Layout, to: &NodeLayout, kind: TxKind) -> Result<u64
 /// by this process (which exits); records its pid.
 fn spawn_detached(rbft_bin: &Path, node: &NodeLayout) -> Result<Child, MembershipError> {
     let log = node.log_path();
-    let mut out = File::options()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(io(&log))?;
-    writeln!(
-        out,
-        "--- testnet add-node: starting node {} ---",
-        node.index
-    )
-    .map_err(io(&log))?;
-    let err = out.try_clone().map_err(io(&log))?;
     let mut command = Command::new(rbft_bin);
     command.arg("start").arg("--home").arg(&node.home);
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .map_err(|source| MembershipError::Spawn {
+    let banner = format!("--- testnet add-node: starting node {} ---", node.index);
+    let child = spawn_logged(command, &log, &banner).map_err(|failure| match failure {
+        SpawnFailure::Log(source) => io(&log)(source),
+        SpawnFailure::Start(source) => MembershipError::Spawn {
             id: node.index,
             program: rbft_bin.to_owned(),
             source,
-        })?;
+        },
+    })?;
     let pid_path = node.pid_path();
     std::fs::write(&pid_path, format!("{}\n", child.id())).map_err(io(&pid_path))?;
     Ok(child)

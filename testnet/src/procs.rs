@@ -108,37 +108,53 @@ pub struct ChildProcess {
     exited: Option<ExitStatus>,
 }
 
+/// Why [`spawn_logged`] failed: the log could not be opened or written, or the
+/// program could not be started.
+#[derive(Debug)]
+pub enum SpawnFailure {
+    Log(std::io::Error),
+    Start(std::io::Error),
+}
+
+/// Appends `banner` to `log`, then starts `command` with its stdout and stderr
+/// appended there, stdin closed, in its own process group.
+pub fn spawn_logged(mut command: Command, log: &Path, banner: &str) -> Result<Child, SpawnFailure> {
+    let mut out = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(SpawnFailure::Log)?;
+    writeln!(out, "{banner}").map_err(SpawnFailure::Log)?;
+    let err = out.try_clone().map_err(SpawnFailure::Log)?;
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(SpawnFailure::Start)
+}
+
 impl ChildProcess {
     /// Starts `command` with its stdout and stderr appended to `log` (with a line
     /// saying when it started), stdin closed, in its own process group.
-    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Result<ChildProcess, ProcError> {
-        let io = |source| ProcError::Io {
-            path: log.to_owned(),
-            source,
-        };
-        let mut out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(io)?;
-        writeln!(
-            out,
+    pub fn spawn(name: &str, command: Command, log: &Path) -> Result<ChildProcess, ProcError> {
+        let program = PathBuf::from(command.get_program());
+        let banner = format!(
             "--- testnet: starting {name} at {} ms since the epoch ---",
             now_ms()
-        )
-        .map_err(io)?;
-        let err = out.try_clone().map_err(io)?;
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|source| ProcError::Spawn {
-                name: name.to_owned(),
-                program: PathBuf::from(command.get_program()),
+        );
+        let child = spawn_logged(command, log, &banner).map_err(|failure| match failure {
+            SpawnFailure::Log(source) => ProcError::Io {
+                path: log.to_owned(),
                 source,
-            })?;
+            },
+            SpawnFailure::Start(source) => ProcError::Spawn {
+                name: name.to_owned(),
+                program,
+                source,
+            },
+        })?;
         Ok(ChildProcess {
             name: name.to_owned(),
             child,
