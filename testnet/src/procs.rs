@@ -100,6 +100,19 @@ pub fn find_rbft_bin() -> Result<PathBuf, ProcError> {
     })
 }
 
+/// [`find_rbft_bin`], or else `rbft` beside `exe` (a test passes the `testnet`
+/// binary cargo built for it, which sits in the same directory).
+pub fn find_rbft_bin_or_beside(exe: &Path) -> Result<PathBuf, ProcError> {
+    find_rbft_bin().or_else(|not_found| {
+        let beside = exe.with_file_name(format!("rbft{}", std::env::consts::EXE_SUFFIX));
+        if beside.is_file() {
+            Ok(beside)
+        } else {
+            Err(not_found)
+        }
+    })
+}
+
 /// One supervised child process.
 #[derive(Debug)]
 pub struct ChildProcess {

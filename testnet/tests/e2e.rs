@@ -12,21 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use testnet::layout::{free_base_port, Layout, LayoutSpec};
-use testnet::procs::{find_rbft_bin, Network};
+use testnet::procs::{find_rbft_bin_or_beside, Network};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn rbft_bin() -> PathBuf {
-    find_rbft_bin()
-        .or_else(|_| {
-            let beside = Path::new(env!("CARGO_BIN_EXE_testnet")).with_file_name("rbft");
-            if beside.is_file() {
-                Ok(beside)
-            } else {
-                Err("build it: cargo build -p node")
-            }
-        })
-        .expect("the rbft binary")
+    find_rbft_bin_or_beside(Path::new(env!("CARGO_BIN_EXE_testnet")))
+        .expect("the rbft binary (build it: cargo build -p node)")
 }
 
 /// `rbft tx send --wait --json` from client `from` to client `to` through `node`;

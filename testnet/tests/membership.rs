@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use testnet::bench::tracked::{run_tracked, TrackedRun};
 use testnet::bench::{BenchOptions, BenchTarget};
 use testnet::layout::{free_base_port, Layout, LayoutSpec};
-use testnet::procs::{find_rbft_bin, log_tail, Network};
+use testnet::procs::{find_rbft_bin_or_beside, log_tail, Network};
 
 const GENESIS_NODES: usize = 4;
 const SENDERS: usize = 100;
@@ -51,16 +51,8 @@ fn client(url: &str) -> Client {
 }
 
 fn rbft_bin() -> PathBuf {
-    find_rbft_bin()
-        .or_else(|_| {
-            let beside = Path::new(env!("CARGO_BIN_EXE_testnet")).with_file_name("rbft");
-            if beside.is_file() {
-                Ok(beside)
-            } else {
-                Err("build it: cargo build -p node")
-            }
-        })
-        .expect("the rbft binary")
+    find_rbft_bin_or_beside(Path::new(env!("CARGO_BIN_EXE_testnet")))
+        .expect("the rbft binary (build it: cargo build -p node)")
 }
 
 /// A temporary directory kept (and named) when the test fails, for the logs.

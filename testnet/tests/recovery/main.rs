@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use testnet::bench::tracked::{run_tracked, TrackedRun};
 use testnet::bench::{BenchOptions, BenchTarget};
 use testnet::layout::{free_base_port, Layout, LayoutSpec, CLIENT_BALANCE};
-use testnet::procs::{find_rbft_bin, Network};
+use testnet::procs::{find_rbft_bin_or_beside, Network};
 
 const NODES: usize = 4;
 /// Funded clients, all of them senders: at the default window of 2 transfers in
@@ -51,16 +51,8 @@ const CATCH_UP_WAIT: Duration = Duration::from_secs(90);
 const SETTLE_WAIT: Duration = Duration::from_secs(60);
 
 fn rbft_bin() -> PathBuf {
-    find_rbft_bin()
-        .or_else(|_| {
-            let beside = Path::new(env!("CARGO_BIN_EXE_testnet")).with_file_name("rbft");
-            if beside.is_file() {
-                Ok(beside)
-            } else {
-                Err("build it: cargo build -p node")
-            }
-        })
-        .expect("the rbft binary")
+    find_rbft_bin_or_beside(Path::new(env!("CARGO_BIN_EXE_testnet")))
+        .expect("the rbft binary (build it: cargo build -p node)")
 }
 
 /// A fresh 4-node testnet in `dir` on free ports, committing.
