@@ -34,5 +34,7 @@ pub use genesis::{
     ChainId, ConsensusParams, Genesis, GenesisBalance, GenesisError, ValidatorInfo, MAX_VALIDATORS,
 };
 pub use state::{State, StateDelta, StateView, ValidatorChange};
-pub use store::{changes_in, HistoryEntry, Store, StoreError, Tip, MAX_CERTIFICATE_BYTES};
+pub use store::{
+    changes_in, ChainReader, FoundTxs, HistoryEntry, Store, StoreError, Tip, MAX_CERTIFICATE_BYTES,
+};
 pub use tx::{SignedTransaction, Transaction, TxKind, VerifiedTx, TX_DOMAIN};

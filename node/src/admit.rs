@@ -3,7 +3,7 @@
 //! checked in a batch on a blocking thread, then governance (admin key, committed
 //! set), chain id, duplicate, nonce and balance under the pool's lock.
 
-use crate::mempool::{self, AdmitError};
+use crate::mempool::{self, AdmitError, Source};
 use crate::shared::Shared;
 use consensus::ReplicaId;
 use crypto::Hash;
@@ -19,6 +19,16 @@ pub enum Origin {
     Peer(ReplicaId),
 }
 
+impl Origin {
+    /// Which share of the pool it may fill ([`Source`]).
+    pub fn source(self) -> Source {
+        match self {
+            Origin::Client => Source::Client,
+            Origin::Peer(_) => Source::Peer,
+        }
+    }
+}
+
 /// Admits `txs`; one result per transaction, in order.
 pub async fn submit(
     shared: &Arc<Shared>,
@@ -28,30 +38,26 @@ pub async fn submit(
     if txs.is_empty() {
         return Vec::new();
     }
-    let chain_id = shared.genesis.chain_id.to_string();
-    let checked = match tokio::task::spawn_blocking(move || mempool::check(txs, &chain_id)).await {
-        Ok(checked) => checked,
+    // Both stages on the blocking pool: the signatures are CPU work, and the pool
+    // and store locks may wait behind a commit; neither may hold an async thread.
+    let admitting = Arc::clone(shared);
+    let (results, admitted) = match tokio::task::spawn_blocking(move || {
+        // A full pool refuses at once: checking signatures it would refuse anyway
+        // is the work that sinks a node under more load than it can carry.
+        let source = origin.source();
+        let full = admitting.mempool.lock().expect("mempool lock").full(source);
+        if let Some(full) = full {
+            let refused = txs.iter().map(|_| Err(full.clone())).collect();
+            return (refused, Vec::new());
+        }
+        let checked = mempool::check(txs, admitting.genesis.chain_id.as_str());
+        insert_checked(&admitting, source, checked)
+    })
+    .await
+    {
+        Ok(done) => done,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     };
-    let now_ms = Shared::now_ms();
-    let mut results = Vec::with_capacity(checked.len());
-    let mut admitted = Vec::new();
-    {
-        let store = shared.store.read().expect("store lock");
-        let mut pool = shared.mempool.lock().expect("mempool lock");
-        for result in checked {
-            let result = result.and_then(|tx| {
-                mempool::check_governance(&tx, &shared.genesis.admin, store.validators())?;
-                let account = store.account(&tx.tx().sender()).unwrap_or_default();
-                let signed = tx.signed().clone();
-                let hash = pool.insert(tx, account, now_ms)?;
-                admitted.push(signed);
-                Ok(hash)
-            });
-            results.push(result);
-        }
-        shared.metrics.pool_size.set(pool.len() as i64);
-    }
     let accepted = admitted.len();
     shared.metrics.admitted_txs.inc_by(accepted as u64);
     shared
@@ -67,4 +73,32 @@ pub async fn submit(
         }
     }
     results
+}
+
+/// Stage 2 for every checked transaction, under the store's and the pool's locks
+/// (store before pool). Returns a result per transaction and the admitted ones.
+fn insert_checked(
+    shared: &Shared,
+    source: Source,
+    checked: Vec<Result<ledger::VerifiedTx, AdmitError>>,
+) -> (Vec<Result<Hash, AdmitError>>, Vec<SignedTransaction>) {
+    let now_ms = Shared::now_ms();
+    let mut results = Vec::with_capacity(checked.len());
+    let mut admitted = Vec::new();
+    let store = shared.store.read().expect("store lock");
+    let mut pool = shared.mempool.lock().expect("mempool lock");
+    for result in checked {
+        let result = result.and_then(|tx| {
+            mempool::check_governance(&tx, &shared.genesis.admin, store.validators())?;
+            let account = store.account(&tx.tx().sender()).unwrap_or_default();
+            let signed = tx.signed().clone();
+            let hash = pool.insert_from(source, tx, account, now_ms)?;
+            admitted.push(signed);
+            Ok(hash)
+        });
+        results.push(result);
+    }
+    shared.metrics.pool_size.set(pool.len() as i64);
+    shared.metrics.pool_bytes.set(pool.bytes() as i64);
+    (results, admitted)
 }

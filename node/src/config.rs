@@ -93,6 +93,10 @@ pub struct NetworkSection {
     pub redial_max_ms: u64,
     /// How long a fetch from a peer may take.
     pub request_timeout_ms: u64,
+    /// Peers' fetches this node answers at once, in all and for one peer; a fetch
+    /// past either is answered "busy" and the peer asks another (`node::serve`).
+    pub max_concurrent_answers: usize,
+    pub max_concurrent_answers_per_peer: usize,
 }
 
 impl Default for NetworkSection {
@@ -102,6 +106,8 @@ impl Default for NetworkSection {
             redial_min_ms: 100,
             redial_max_ms: 5000,
             request_timeout_ms: 2000,
+            max_concurrent_answers: 4,
+            max_concurrent_answers_per_peer: 2,
         }
     }
 }
@@ -197,6 +203,14 @@ impl NodeConfig {
             ("mempool.max_txs", config.mempool.max_txs),
             ("mempool.max_bytes", config.mempool.max_bytes),
             ("network.peer_queue", config.network.peer_queue),
+            (
+                "network.max_concurrent_answers",
+                config.network.max_concurrent_answers,
+            ),
+            (
+                "network.max_concurrent_answers_per_peer",
+                config.network.max_concurrent_answers_per_peer,
+            ),
             ("api.max_body_bytes", config.api.max_body_bytes),
             ("api.max_txs_per_request", config.api.max_txs_per_request),
             ("api.max_blocks_per_page", config.api.max_blocks_per_page),

@@ -25,5 +25,6 @@ pub mod mempool;
 pub mod metrics;
 pub mod net;
 pub mod run;
+pub mod serve;
 pub mod shared;
 pub mod wire;

@@ -17,8 +17,9 @@ pub struct Metrics {
     /// The committed height.
     pub height: Gauge,
     pub view: Gauge,
-    /// Transactions in the pool.
+    /// Transactions in the pool, and their encoded bytes.
     pub pool_size: Gauge,
+    pub pool_bytes: Gauge,
     /// Validators this node is connected to.
     pub peers: Gauge,
     pub committed_blocks: Counter,
@@ -27,6 +28,9 @@ pub struct Metrics {
     pub admitted_txs: Counter,
     /// Transactions refused at admission.
     pub rejected_txs: Counter,
+    /// Batches of transactions other validators forwarded that were dropped
+    /// unread because admission was behind.
+    pub dropped_forwarded: Counter,
     /// View changes this node started, by reason.
     pub view_changes: Family<ReasonLabel, Counter>,
     pub recoveries: Family<ReasonLabel, Counter>,
@@ -36,6 +40,12 @@ pub struct Metrics {
     /// The checkpoint height a transfer is bringing the ledger to (0 without one).
     pub recovery_target_height: Gauge,
     pub transferred_blocks: Counter,
+    /// Peers' fetches answered, and refused because the serving limits were reached.
+    pub served_fetches: Counter,
+    pub refused_fetches: Counter,
+    /// Committed transactions a peer asked for that an answer left out (its
+    /// budget of decoded blocks).
+    pub served_over_budget: Counter,
     /// Seconds from accepting a height's PRE-PREPARE to committing it.
     pub commit_latency: Histogram,
 }
@@ -53,16 +63,21 @@ impl Metrics {
             height: Gauge::default(),
             view: Gauge::default(),
             pool_size: Gauge::default(),
+            pool_bytes: Gauge::default(),
             peers: Gauge::default(),
             committed_blocks: Counter::default(),
             committed_txs: Counter::default(),
             admitted_txs: Counter::default(),
             rejected_txs: Counter::default(),
+            dropped_forwarded: Counter::default(),
             view_changes: Family::default(),
             recoveries: Family::default(),
             recovery_phase: Gauge::default(),
             recovery_target_height: Gauge::default(),
             transferred_blocks: Counter::default(),
+            served_fetches: Counter::default(),
+            refused_fetches: Counter::default(),
+            served_over_budget: Counter::default(),
             commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             registry: Registry::default(),
         };
@@ -76,6 +91,11 @@ impl Metrics {
             "pool_size",
             "Transactions in the pool",
             metrics.pool_size.clone(),
+        );
+        registry.register(
+            "pool_bytes",
+            "Encoded bytes of the transactions in the pool",
+            metrics.pool_bytes.clone(),
         );
         registry.register("peers", "Validators connected", metrics.peers.clone());
         registry.register(
@@ -97,6 +117,11 @@ impl Metrics {
             "rejected_txs",
             "Transactions refused at admission",
             metrics.rejected_txs.clone(),
+        );
+        registry.register(
+            "dropped_forwarded_batches",
+            "Batches of forwarded transactions dropped unread because admission was behind",
+            metrics.dropped_forwarded.clone(),
         );
         registry.register(
             "view_changes",
@@ -122,6 +147,21 @@ impl Metrics {
             "transferred_blocks",
             "Blocks copied from peers by state transfer",
             metrics.transferred_blocks.clone(),
+        );
+        registry.register(
+            "served_fetches",
+            "Peers' fetches answered",
+            metrics.served_fetches.clone(),
+        );
+        registry.register(
+            "refused_fetches",
+            "Peers' fetches refused as busy (the serving limits were reached)",
+            metrics.refused_fetches.clone(),
+        );
+        registry.register(
+            "served_over_budget",
+            "Committed transactions asked for by peers and left out of an answer (its budget of decoded blocks)",
+            metrics.served_over_budget.clone(),
         );
         registry.register(
             "commit_latency_seconds",

@@ -3,6 +3,7 @@
 use crate::config::Home;
 use crate::driver::{join, Driver, DriverEvent};
 use crate::net::{self, NetConfig};
+use crate::serve::{ServeLimits, Server};
 use crate::shared::Shared;
 use crate::wire::{FetchRequest, FetchResponse, PeerMessage};
 use crate::{api, edge, membership};
@@ -88,11 +89,16 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
         .await
         .map_err(|e| format!("network: {e}"))?;
     let (driver_tx, mut driver_rx) = mpsc::channel::<DriverEvent>(DRIVER_QUEUE);
+    let server = Server::new(ServeLimits {
+        total: network.max_concurrent_answers,
+        per_peer: network.max_concurrent_answers_per_peer,
+    });
     tokio::spawn(edge::run(
         shared.clone(),
         net.clone(),
         net_events,
         driver_tx.clone(),
+        server,
     ));
     tokio::spawn(edge::forward(net.clone(), forwarded));
 
@@ -109,12 +115,12 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
         // in its ledger (issue 7); a genesis or already-added one goes straight on.
         let on_roster =
             join::sync_until_on_roster(&shared, &net, &driver_tx, &mut driver_rx, &mut stop_rx)
-                .await?;
+                .await
+                .map_err(|e| e.to_string())?;
         if !on_roster {
             return Ok(());
         }
-        let driver = Driver::new(shared.clone(), home.key.clone(), net.clone(), driver_tx)?;
-        driver.run(driver_rx, stop_rx).await
+        run_driver(&shared, &home, &net, driver_tx, driver_rx, stop_rx).await
     }
     .await;
     net.shutdown();
@@ -126,9 +132,37 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
         }
         Err(e) => {
             tracing::error!(error = %e, "node stopped on an error");
-            Err(e.to_string())
+            Err(e)
         }
     }
+}
+
+/// Runs the driver on a thread of its own until it stops: it executes, writes
+/// and syncs, and none of that may hold one of the async runtime's few threads
+/// (the API and the network would stop answering while it works). Tasks it
+/// spawns (fetches, transfers) still run on the runtime.
+async fn run_driver(
+    shared: &Arc<Shared>,
+    home: &Home,
+    net: &net::NetHandle,
+    driver_tx: mpsc::Sender<DriverEvent>,
+    driver_rx: mpsc::Receiver<DriverEvent>,
+    stop_rx: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let runtime = tokio::runtime::Handle::current();
+    let (shared, key, net) = (shared.clone(), home.key.clone(), net.clone());
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("driver".into())
+        .spawn(move || {
+            let result = Driver::new(shared, key, net, driver_tx)
+                .and_then(|driver| runtime.block_on(driver.run(driver_rx, stop_rx)));
+            let _ = done_tx.send(result.map_err(|e| e.to_string()));
+        })
+        .map_err(|e| format!("cannot start the driver's thread: {e}"))?;
+    done_rx
+        .await
+        .unwrap_or_else(|_| Err("the driver's thread panicked".to_owned()))
 }
 
 async fn wait_for_signal() {

@@ -10,7 +10,7 @@ use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use consensus::{Membership, MembershipError, ReplicaId, StableCheckpoint};
 use crypto::{Hash, PublicKey};
-use ledger::{Genesis, SignedTransaction, Store};
+use ledger::{ChainReader, Genesis, SignedTransaction, Store};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -34,6 +34,9 @@ pub struct Shared {
     membership: RwLock<(Arc<Membership>, usize)>,
     /// The ledger. The driver holds the write lock only to commit a block.
     pub store: RwLock<Store>,
+    /// The committed chain, read without the store's lock (the API and answers to
+    /// peers): nothing slow happens under [`Shared::store`].
+    pub chain: ChainReader,
     pub mempool: Mutex<Mempool>,
     /// The replica's state after the driver's last step.
     pub consensus: RwLock<ConsensusInfo>,
@@ -81,6 +84,7 @@ impl Shared {
             pool_changed: Notify::new(),
             forward,
             mempool: Mutex::new(mempool),
+            chain: store.reader(),
             store: RwLock::new(store),
         };
         shared

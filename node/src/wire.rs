@@ -27,6 +27,27 @@ pub enum PeerMessage {
     Txs(BoundedVec<SignedTransaction, MAX_FORWARD_TXS>),
 }
 
+/// What a [`PeerMessage`] frame carries, read from its first byte without
+/// decoding the rest (the edge queues transactions and consensus apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerMessageKind {
+    Consensus,
+    Txs,
+}
+
+impl PeerMessage {
+    /// The kind of the frame `bytes`, or `None` when its first byte names no
+    /// variant (the frame is garbage). Postcard writes an enum's variant index as
+    /// a varint first; a test holds this to the encoding.
+    pub fn kind_of(bytes: &[u8]) -> Option<PeerMessageKind> {
+        match bytes.first()? {
+            0 => Some(PeerMessageKind::Consensus),
+            1 => Some(PeerMessageKind::Txs),
+            _ => None,
+        }
+    }
+}
+
 impl Canonical for PeerMessage {
     const NAME: &'static str = "peer message";
     const MAX_ENCODED_LEN: usize = {
@@ -69,6 +90,9 @@ pub enum FetchResponse {
     Blocks(BoundedVec<CertifiedBlock, MAX_FETCH_BLOCKS>),
     /// `None` while no checkpoint is stable.
     StableCheckpoint(Option<StableCheckpoint>),
+    /// The peer answers as many fetches as it can afford at once; ask another
+    /// (`crate::serve`).
+    Busy,
 }
 
 impl Canonical for FetchResponse {
@@ -94,4 +118,41 @@ pub struct Certificate {
 impl Canonical for Certificate {
     const NAME: &'static str = "commit certificate";
     const MAX_ENCODED_LEN: usize = ledger::MAX_CERTIFICATE_BYTES;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consensus::{Heartbeat, Message, ReplicaId, SeqNo, View};
+    use crypto::SigningKey;
+    use ledger::{ChainId, Transaction, TxKind};
+
+    #[test]
+    fn the_kind_of_a_frame_is_its_first_byte() {
+        let key = SigningKey::from_seed([7; 32]);
+        let heartbeat = Message::Heartbeat(Heartbeat {
+            view: View(3),
+            seq: SeqNo(9),
+        });
+        let signed = SignedMessage::sign(&key, "kind-test", ReplicaId(0), &heartbeat);
+        let consensus = PeerMessage::Consensus(Envelope::Message(signed)).to_canonical_bytes();
+        assert_eq!(
+            PeerMessage::kind_of(&consensus),
+            Some(PeerMessageKind::Consensus)
+        );
+        let tx = Transaction {
+            chain_id: ChainId::new("kind-test").unwrap(),
+            signer: key.public_key(),
+            nonce: 0,
+            kind: TxKind::Transfer {
+                to: ledger::Address::of(&key.public_key()),
+                amount: 1,
+            },
+        }
+        .sign(&key);
+        let txs = PeerMessage::Txs(BoundedVec::new(vec![tx]).unwrap()).to_canonical_bytes();
+        assert_eq!(PeerMessage::kind_of(&txs), Some(PeerMessageKind::Txs));
+        assert_eq!(PeerMessage::kind_of(&[2]), None);
+        assert_eq!(PeerMessage::kind_of(&[]), None);
+    }
 }

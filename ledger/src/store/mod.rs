@@ -10,9 +10,11 @@
 //! copy; nothing in memory changes until the write batch is durable.
 
 mod history;
+mod reader;
 mod schema;
 
 pub use history::changes_in;
+pub use reader::{ChainReader, FoundTxs};
 pub use schema::{FORMAT_VERSION, MAX_CERTIFICATE_BYTES};
 
 use crate::account::{Account, Address};
@@ -26,6 +28,7 @@ use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOp
 use schema::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A key and its value in a column family.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
@@ -103,7 +106,8 @@ pub enum StoreError {
 
 /// The ledger store. See the module documentation.
 pub struct Store {
-    db: DB,
+    db: Arc<DB>,
+    reader: ChainReader,
     path: PathBuf,
     genesis_hash: Hash,
     tip: Tip,
@@ -123,8 +127,9 @@ impl Store {
         if existing {
             check_identity(path, genesis_hash)?;
         }
-        let db = open_db(path)?;
+        let db = Arc::new(open_db(path)?);
         let mut store = Store {
+            reader: ChainReader::new(db.clone(), path),
             db,
             path: path.to_owned(),
             genesis_hash,
@@ -437,46 +442,31 @@ impl Store {
             .transpose()
     }
 
+    /// A handle for reading the committed chain without this store's lock
+    /// ([`ChainReader`]).
+    pub fn reader(&self) -> ChainReader {
+        self.reader.clone()
+    }
+
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
-        self.db
-            .get_pinned_cf(self.cf(CF_BLOCKS), height_key(height))
-            .map_err(|e| self.db_error(e))?
-            .map(|bytes| Block::from_canonical_bytes(&bytes).map_err(|e| self.corrupt(e)))
-            .transpose()
+        self.reader.block(height)
     }
 
     pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        self.db
-            .get_pinned_cf(self.cf(CF_BLOCK_HASHES), hash.0)
-            .map_err(|e| self.db_error(e))?
-            .map(|bytes| decode_height(&bytes).ok_or_else(|| self.corrupt("bad height entry")))
-            .transpose()
+        self.reader.height_of(hash)
     }
 
     pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
-        match self.height_of(hash)? {
-            Some(height) => self.block(height),
-            None => Ok(None),
-        }
+        self.reader.block_by_hash(hash)
     }
 
     /// Up to `limit` blocks from `from` upwards, in height order.
     pub fn blocks(&self, from: u64, limit: usize) -> Result<Vec<Block>, StoreError> {
-        let mode = IteratorMode::From(&height_key(from), rocksdb::Direction::Forward);
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_BLOCKS), mode).take(limit) {
-            let (_, value) = item.map_err(|e| self.db_error(e))?;
-            out.push(Block::from_canonical_bytes(&value).map_err(|e| self.corrupt(e))?);
-        }
-        Ok(out)
+        self.reader.blocks(from, limit)
     }
 
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
-        self.db
-            .get_pinned_cf(self.cf(CF_TXS), hash.0)
-            .map_err(|e| self.db_error(e))?
-            .map(|bytes| TxLocation::from_canonical_bytes(&bytes).map_err(|e| self.corrupt(e)))
-            .transpose()
+        self.reader.tx_location(hash)
     }
 
     /// A committed transaction and where it is.
@@ -484,24 +474,11 @@ impl Store {
         &self,
         hash: &Hash,
     ) -> Result<Option<(SignedTransaction, TxLocation)>, StoreError> {
-        let Some(location) = self.tx_location(hash)? else {
-            return Ok(None);
-        };
-        let block = self
-            .block(location.height)?
-            .ok_or_else(|| self.corrupt(format!("indexed block {} is missing", location.height)))?;
-        let tx = block
-            .txs
-            .get(location.index as usize)
-            .cloned()
-            .ok_or_else(|| self.corrupt("transaction index points past the block"))?;
-        Ok(Some((tx, location)))
+        self.reader.transaction(hash)
     }
 
     pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.db
-            .get_cf(self.cf(CF_CERTIFICATES), height_key(height))
-            .map_err(|e| self.db_error(e))
+        self.reader.certificate(height)
     }
 
     /// Reads a key of the consensus log (DESIGN.md section 7: the driver owns its

@@ -1,10 +1,10 @@
 //! The ledger's routes: blocks, commit certificates, transactions, accounts.
 
 use super::error::ApiError;
-use super::read;
 use super::types::{
     AccountInfo, BlockInfo, BlockList, BlockSummary, CommitInfo, CommitSignature, TxInfo, TxStatus,
 };
+use super::{read, read_chain};
 use crate::shared::Shared;
 use crate::wire::Certificate;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use consensus::Message;
 use crypto::{Canonical, Hash};
-use ledger::{Address, Block, Store};
+use ledger::{Address, Block, ChainReader};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -85,17 +85,17 @@ fn block_summary(block: &Block) -> BlockSummary {
 }
 
 /// A block the store's index names must be in the store.
-fn indexed_block(store: &Store, height: u64) -> Result<Block, ApiError> {
-    store
+fn indexed_block(chain: &ChainReader, height: u64) -> Result<Block, ApiError> {
+    chain
         .block(height)?
         .ok_or_else(|| ApiError::internal(format!("the store indexes block {height} but lacks it")))
 }
 
 /// `GET /blocks/latest`.
 pub async fn latest_block(State(shared): State<Arc<Shared>>) -> Result<Json<BlockInfo>, ApiError> {
-    read(&shared, |_, store| {
-        let tip = store.tip();
-        indexed_block(store, tip.height).map(block_info)
+    read_chain(&shared, |_, chain| {
+        let tip = chain.tip()?;
+        indexed_block(chain, tip.height).map(block_info)
     })
     .await
     .map(Json)
@@ -107,9 +107,9 @@ pub async fn block(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<BlockInfo>, ApiError> {
     let id = parse_block_id(&id?.0)?;
-    let block = read(&shared, move |_, store| match id {
-        BlockId::Height(height) => Ok(store.block(height)?),
-        BlockId::Hash(hash) => Ok(store.block_by_hash(&hash)?),
+    let block = read_chain(&shared, move |_, chain| match id {
+        BlockId::Height(height) => Ok(chain.block(height)?),
+        BlockId::Hash(hash) => Ok(chain.block_by_hash(&hash)?),
     })
     .await?;
     match block {
@@ -142,9 +142,9 @@ pub async fn blocks(
         None => DEFAULT_BLOCKS_PER_PAGE,
     }
     .min(shared.config.api.max_blocks_per_page);
-    read(&shared, move |_, store| {
-        let tip = store.tip().height;
-        let blocks: Vec<BlockSummary> = store
+    read_chain(&shared, move |_, chain| {
+        let tip = chain.tip()?.height;
+        let blocks: Vec<BlockSummary> = chain
             .blocks(from, limit)?
             .iter()
             .map(block_summary)
@@ -165,8 +165,8 @@ pub async fn block_commit(
     height: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CommitInfo>, ApiError> {
     let height = parse_height(&height?.0)?;
-    read(&shared, move |shared, store| {
-        let Some(block) = store.block(height)? else {
+    read_chain(&shared, move |shared, chain| {
+        let Some(block) = chain.block(height)? else {
             return Err(ApiError::not_found(format!("no block at height {height}")));
         };
         if height == 0 {
@@ -174,7 +174,7 @@ pub async fn block_commit(
                 "block 0 is the genesis block: it is not committed by consensus and has no commit certificate",
             ));
         }
-        let bytes = store.certificate(height)?.ok_or_else(|| {
+        let bytes = chain.certificate(height)?.ok_or_else(|| {
             ApiError::internal(format!("the store holds block {height} but not its certificate"))
         })?;
         commit_info(shared.membership().roster(), &block, &bytes)
@@ -230,9 +230,9 @@ fn commit_info(
     })
 }
 
-/// `GET /txs/{hash}`: the store first, then the pool, then the pool's drop
-/// reasons, all under the store's read lock (store before mempool), so a
-/// transaction committing meanwhile is seen in one place or the other.
+/// `GET /txs/{hash}`: the chain first, then the pool, then the chain again, then
+/// the pool's drop reasons. A block is durable before its transactions leave the
+/// pool, so a transaction committing meanwhile is seen in one place or the other.
 pub async fn tx(
     State(shared): State<Arc<Shared>>,
     hash: Result<Path<String>, PathRejection>,
@@ -247,24 +247,9 @@ pub async fn tx(
         index: None,
         reason: None,
     };
-    read(&shared, move |shared, store| {
-        if let Some(location) = store.tx_location(&hash)? {
-            let block = indexed_block(store, location.height)?;
-            let transaction = block
-                .txs
-                .get(location.index as usize)
-                .cloned()
-                .ok_or_else(|| {
-                    ApiError::internal(format!("the index of {hash} points past its block"))
-                })?;
-            return Ok(TxInfo {
-                status: TxStatus::Committed,
-                transaction: Some(transaction),
-                height: Some(location.height),
-                block_hash: Some(block.hash()),
-                index: Some(location.index),
-                ..unknown
-            });
+    read_chain(&shared, move |shared, chain| {
+        if let Some(committed) = committed_tx(chain, &hash, &unknown)? {
+            return Ok(committed);
         }
         let pool = shared
             .mempool
@@ -276,6 +261,9 @@ pub async fn tx(
                 transaction: Some(tx.signed().clone()),
                 ..unknown
             });
+        }
+        if let Some(committed) = committed_tx(chain, &hash, &unknown)? {
+            return Ok(committed);
         }
         if let Some(reason) = pool.dropped_reason(&hash) {
             return Ok(TxInfo {
@@ -290,6 +278,31 @@ pub async fn tx(
     })
     .await
     .map(Json)
+}
+
+/// The committed transaction `hash`, if it is.
+fn committed_tx(
+    chain: &ChainReader,
+    hash: &Hash,
+    unknown: &TxInfo,
+) -> Result<Option<TxInfo>, ApiError> {
+    let Some(location) = chain.tx_location(hash)? else {
+        return Ok(None);
+    };
+    let block = indexed_block(chain, location.height)?;
+    let transaction = block
+        .txs
+        .get(location.index as usize)
+        .cloned()
+        .ok_or_else(|| ApiError::internal(format!("the index of {hash} points past its block")))?;
+    Ok(Some(TxInfo {
+        status: TxStatus::Committed,
+        transaction: Some(transaction),
+        height: Some(location.height),
+        block_hash: Some(block.hash()),
+        index: Some(location.index),
+        ..unknown.clone()
+    }))
 }
 
 /// `GET /accounts/{address}`.
@@ -317,33 +330,10 @@ pub async fn account(
 
 /// The next nonce after `committed` that no pooled transaction of `address` uses
 /// (the pool admits nonces ahead of the committed one, with gaps).
-///
-/// The pool has no per-sender query, so this walks it: the lock is held only to
-/// copy each transaction's signer and nonce, and signers are hashed to addresses
-/// after it is released, once per distinct signer.
 fn pending_nonce(shared: &Shared, address: &Address, committed: u64) -> Result<u64, ApiError> {
-    let pooled: Vec<(crypto::PublicKey, u64)> = {
-        let pool = shared
-            .mempool
-            .lock()
-            .map_err(|_| ApiError::internal("the mempool lock is poisoned"))?;
-        pool.pending()
-            .map(|tx| (tx.tx().signer, tx.tx().nonce))
-            .collect()
-    };
-    let mut is_sender = std::collections::HashMap::new();
-    let mut nonces = std::collections::BTreeSet::new();
-    for (signer, nonce) in pooled {
-        let matches = *is_sender
-            .entry(*signer.as_bytes())
-            .or_insert_with(|| Address::of(&signer) == *address);
-        if matches && nonce >= committed {
-            nonces.insert(nonce);
-        }
-    }
-    let mut next = committed;
-    while nonces.contains(&next) {
-        next += 1;
-    }
-    Ok(next)
+    let pool = shared
+        .mempool
+        .lock()
+        .map_err(|_| ApiError::internal("the mempool lock is poisoned"))?;
+    Ok(pool.pending_nonce(address, committed))
 }

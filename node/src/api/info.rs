@@ -2,10 +2,10 @@
 //! metrics.
 
 use super::error::ApiError;
-use super::read;
 use super::types::{
     CheckpointInfo, ConsensusInfo, Health, PeerEntry, PeersInfo, StatusInfo, ValidatorsInfo,
 };
+use super::{read, read_chain};
 use crate::shared::Shared;
 use axum::extract::State;
 use axum::http::header;
@@ -138,8 +138,8 @@ pub async fn latest_checkpoint(
             signers: checkpoint.proof.iter().map(|m| m.sender.0).collect(),
         }));
     }
-    read(&shared, |_, store| {
-        let genesis = store
+    read_chain(&shared, |_, chain| {
+        let genesis = chain
             .block(0)?
             .ok_or_else(|| ApiError::internal("the store lacks the genesis block"))?;
         Ok(CheckpointInfo {

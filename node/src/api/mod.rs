@@ -27,7 +27,7 @@ use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use error::ApiError;
-use ledger::Store;
+use ledger::{ChainReader, Store};
 use routes::{Endpoint, Method, ROUTES};
 use std::future::Future;
 use std::sync::Arc;
@@ -117,6 +117,20 @@ where
     })
     .await
     .map_err(|e| ApiError::internal(format!("reading the ledger failed: {e}")))?
+}
+
+/// Runs `f` on the blocking pool with the committed chain, without the store's
+/// lock: decoding a large block must never hold up a commit. `f` may lock the
+/// mempool. A panic in `f` is a 500.
+pub(crate) async fn read_chain<T, F>(shared: &Arc<Shared>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Shared, &ChainReader) -> Result<T, ApiError> + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || f(&shared, &shared.chain))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the ledger failed: {e}")))?
 }
 
 /// Logs every request at debug (server errors are logged at warn where they are

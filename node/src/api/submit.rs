@@ -10,7 +10,7 @@
 use super::error::ApiError;
 use super::types::{SubmitResult, Submitted, SubmittedMany};
 use crate::admit::{self, Origin};
-use crate::mempool::AdmitError;
+use crate::mempool::{AdmitError, Source};
 use crate::shared::Shared;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -89,7 +89,24 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let limits = &shared.config.api;
     let body = body.map_err(|r| body_error(r, limits.max_body_bytes))?;
-    match parse(&body, limits.max_txs_per_request)? {
+    // A full pool refuses before the body is even parsed (429): under more load
+    // than the network carries, refusing must cost next to nothing.
+    let (client_max, _) = shared.config.mempool.to_config().limits_for(Source::Client);
+    let pooled = shared.metrics.pool_size.get().max(0) as usize;
+    if pooled >= client_max {
+        return Err(AdmitError::Full {
+            txs: pooled,
+            bytes: shared.metrics.pool_bytes.get().max(0) as usize,
+        }
+        .into());
+    }
+    // Parsing decodes a public key per transaction: CPU work, off the async
+    // threads.
+    let max_txs = limits.max_txs_per_request;
+    let submission = tokio::task::spawn_blocking(move || parse(&body, max_txs))
+        .await
+        .map_err(|e| ApiError::internal(format!("parsing the body failed: {e}")))??;
+    match submission {
         Submission::One(tx) => {
             let hash = tx.hash();
             let result = admit::submit(&shared, vec![*tx], Origin::Client)

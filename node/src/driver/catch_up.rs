@@ -1,17 +1,17 @@
 //! Getting what this node lacks from its peers: the bodies of a batch it must
 //! execute, and, when the replica's recovery (DESIGN.md section 5.2) asks for it,
 //! the committed blocks up to a proven checkpoint (the transfer itself is
-//! [`super::transfer`]). Also answers peers' fetches.
+//! [`super::transfer`]).
 //!
 //! Everything fetched is checked before use: bodies by their signatures and hashes;
 //! blocks by their commit certificate, the hash chain and re-execution; the
-//! checkpoint by its proof.
+//! checkpoint by its proof. Answering peers' fetches is [`crate::serve`].
 
 use super::transfer::{self, ask, CatchUpEvent};
 use super::{Driver, DriverError, DriverEvent};
 use crate::net::NetHandle;
 use crate::shared::Shared;
-use crate::wire::{FetchRequest, FetchResponse, FETCH_BLOCKS_BUDGET_BYTES};
+use crate::wire::{FetchRequest, FetchResponse};
 use consensus::ExecuteRequest;
 use consensus::{Input, RecoveryEvent, SeqNo, TransferRequest};
 use crypto::{BoundedVec, Hash};
@@ -112,7 +112,7 @@ impl Driver {
                 .map_or(0, |block| block.header.timestamp_ms);
             (tip, timestamp_ms)
         };
-        self.executor.reset();
+        self.executor.reset(&self.shared);
         self.executions.clear();
         self.fetching = None;
         tracing::info!(height = tip.height, "block transfer ended");
@@ -235,39 +235,4 @@ pub fn fetch_bodies(
             })
             .await;
     });
-}
-
-/// Serves a peer's fetch from the pool and the store.
-pub fn serve(shared: &Shared, request: FetchRequest) -> FetchResponse {
-    match request {
-        FetchRequest::Txs(hashes) => {
-            let mut txs = Vec::new();
-            let mut misses = Vec::new();
-            {
-                let pool = shared.mempool.lock().expect("mempool lock");
-                for hash in hashes.iter() {
-                    match pool.get(hash) {
-                        Some(tx) => txs.push(tx.signed().clone()),
-                        None => misses.push(*hash),
-                    }
-                }
-            }
-            // Committed ones from the store, without holding the pool.
-            let store = shared.store.read().expect("store lock");
-            for hash in misses {
-                if let Ok(Some((tx, _))) = store.transaction(&hash) {
-                    txs.push(tx);
-                }
-            }
-            FetchResponse::Txs(BoundedVec::new(txs).expect("at most as many as asked"))
-        }
-        FetchRequest::Blocks { from, count } => {
-            let store = shared.store.read().expect("store lock");
-            let blocks = transfer::blocks_to_serve(&store, from, count, FETCH_BLOCKS_BUDGET_BYTES);
-            FetchResponse::Blocks(BoundedVec::new(blocks).expect("at most MAX_FETCH_BLOCKS"))
-        }
-        FetchRequest::StableCheckpoint => {
-            FetchResponse::StableCheckpoint(shared.stable_checkpoint.read().expect("lock").clone())
-        }
-    }
 }

@@ -26,13 +26,12 @@ struct Speculative {
     validators: Option<Vec<crypto::PublicKey>>,
 }
 
-/// What the executor keeps between steps.
+/// What the executor keeps between steps. The pool records which of its
+/// transactions this node's uncommitted proposals hold
+/// ([`crate::mempool::Mempool::mark_proposed`]).
 #[derive(Default)]
 pub struct Executor {
     speculative: BTreeMap<u64, Speculative>,
-    /// Pooled transactions in a proposal of this node that has not committed, and
-    /// the height of that proposal.
-    proposed: HashMap<Hash, u64>,
 }
 
 /// What a proposal gave.
@@ -82,21 +81,24 @@ fn changed_set(before: &[ValidatorInfo], delta: &StateDelta) -> Option<Vec<crypt
 impl Executor {
     /// Forgets which pool transactions earlier proposals held (a new view may have
     /// dropped them).
-    pub fn forget_proposals(&mut self) {
-        self.proposed.clear();
+    pub fn forget_proposals(&mut self, shared: &Shared) {
+        let mut pool = shared.mempool.lock().expect("mempool lock");
+        pool.release_all_proposals();
     }
 
     /// How many pooled transactions could go into the next proposal, and when the
     /// oldest of them arrived: those not proposed yet whose nonce follows the
     /// committed nonce without a gap (a transaction waiting for a missing nonce is
     /// not pending work; reporting it would make the primary cut empty batches and
-    /// the backups suspect it).
+    /// the backups suspect it). Counts up to a batch's worth: the replica asks no
+    /// more than whether a batch is full.
     pub fn available(&self, shared: &Shared) -> (usize, u64) {
+        let cap = shared.genesis.consensus.batch_max_txs as usize;
         let store = shared.store.read().expect("store lock");
         let pool = shared.mempool.lock().expect("mempool lock");
         pool.includable(
             |address| store.account(address).unwrap_or_default().nonce,
-            |hash| self.proposed.contains_key(hash),
+            cap,
         )
     }
 
@@ -147,12 +149,9 @@ impl Executor {
             };
             let mut executor = BlockExecutor::new(&view, env);
             let pool = shared.mempool.lock().expect("mempool lock");
-            for tx in pool.pending() {
+            for tx in pool.unproposed() {
                 if chosen.len() as u32 >= request.max_txs {
                     break;
-                }
-                if self.proposed.contains_key(&tx.hash()) {
-                    continue;
                 }
                 match executor.apply(tx) {
                     Ok(()) => chosen.push(tx.clone()),
@@ -163,14 +162,14 @@ impl Executor {
             }
             executor.finish()
         };
-        if !stale.is_empty() {
+        {
             let mut pool = shared.mempool.lock().expect("mempool lock");
             for (hash, error) in stale {
                 pool.drop_invalid(&hash, error.to_string());
             }
-        }
-        for tx in &chosen {
-            self.proposed.insert(tx.hash(), seq);
+            for tx in &chosen {
+                pool.mark_proposed(&tx.hash(), seq);
+            }
         }
         let batch = consensus::Batch {
             tx_hashes: BoundedVec::new(chosen.iter().map(VerifiedTx::hash).collect())
@@ -329,14 +328,15 @@ impl Executor {
                 source,
             }
         })?;
-        self.proposed.retain(|_, proposed_at| *proposed_at > seq);
+        let mut pool = shared.mempool.lock().expect("mempool lock");
+        pool.release_proposals_through(seq);
         Ok(spec.block)
     }
 
     /// Drops every speculative execution (after state transfer moved the ledger).
-    pub fn reset(&mut self) {
+    pub fn reset(&mut self, shared: &Shared) {
         self.speculative.clear();
-        self.proposed.clear();
+        self.forget_proposals(shared);
     }
 }
 
@@ -388,6 +388,7 @@ pub(super) fn write_blocks(
     pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
     let metrics = &shared.metrics;
     metrics.pool_size.set(pool.len() as i64);
+    metrics.pool_bytes.set(pool.bytes() as i64);
     metrics.committed_blocks.inc_by(blocks.len() as u64);
     metrics.committed_txs.inc_by(txs);
     metrics.height.set(store.tip().height as i64);

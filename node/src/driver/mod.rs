@@ -16,7 +16,6 @@ mod log;
 mod membership;
 pub mod transfer;
 
-pub use catch_up::serve;
 pub use exec::{CommitError, Executor};
 pub use log::{ConsensusLog, LogError};
 pub use transfer::CatchUpEvent;
@@ -288,7 +287,7 @@ impl Driver {
             tracing::trace!(?ignored, "ignored");
         }
         if entered_view.is_some() {
-            self.executor.forget_proposals();
+            self.executor.forget_proposals(&self.shared);
         }
         for entry in persist {
             if let consensus::PersistEntry::Message(signed) = &entry {

@@ -31,7 +31,7 @@ pub use check::{BadBlocks, CheckedBlock, CheckedChunk, Checker};
 
 use super::DriverEvent;
 use crate::net::NetHandle;
-use crate::wire::{Certificate, CertifiedBlock, FetchRequest, FetchResponse, MAX_FETCH_BLOCKS};
+use crate::wire::{CertifiedBlock, FetchRequest, FetchResponse, MAX_FETCH_BLOCKS};
 use consensus::{ReplicaId, StableCheckpoint};
 use crypto::{Canonical, Hash};
 use std::collections::VecDeque;
@@ -347,6 +347,11 @@ impl Transfer {
             self.top_up(peer, fetches, &mut next_fetch);
             let served = match fetch.await.ok().flatten() {
                 Some(FetchResponse::Blocks(blocks)) => blocks.into_inner(),
+                Some(FetchResponse::Busy) => {
+                    return Err(Stop::PeerFailed(format!(
+                        "busy: asked for blocks from {from}"
+                    )))
+                }
                 Some(_) => {
                     self.net
                         .punish(peer, "answered a block fetch with something else");
@@ -497,115 +502,5 @@ pub(super) async fn ask(
             net.punish(peer, &format!("undecodable fetch response: {e}"));
             None
         }
-    }
-}
-
-/// The blocks from `from` that answer a fetch: at most `count` (and
-/// [`MAX_FETCH_BLOCKS`]), and no more once `budget_bytes` are reached (so at most
-/// that plus one block); fewer where the store ends.
-pub(super) fn blocks_to_serve(
-    store: &ledger::Store,
-    from: u64,
-    count: u32,
-    budget_bytes: usize,
-) -> Vec<CertifiedBlock> {
-    let count = (count as usize).min(MAX_FETCH_BLOCKS);
-    let mut blocks = Vec::new();
-    let mut bytes = 0;
-    for height in from..from.saturating_add(count as u64) {
-        if bytes >= budget_bytes {
-            break;
-        }
-        let (Ok(Some(block)), Ok(Some(cert))) = (store.block(height), store.certificate(height))
-        else {
-            break;
-        };
-        let Ok(certificate) = Certificate::from_canonical_bytes(&cert) else {
-            break;
-        };
-        bytes += cert.len() + block.to_canonical_bytes().len();
-        blocks.push(CertifiedBlock { block, certificate });
-    }
-    blocks
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crypto::{BoundedString, BoundedVec, SigningKey};
-    use ledger::{Block, ChainId, ConsensusParams, Genesis, StateDelta, Store, ValidatorInfo};
-
-    fn genesis() -> Genesis {
-        Genesis {
-            chain_id: ChainId::new("serve-test").unwrap(),
-            genesis_time_ms: 1_700_000_000_000,
-            admin: SigningKey::from_seed([255; 32]).public_key(),
-            validators: BoundedVec::new(
-                (0..4u8)
-                    .map(|i| ValidatorInfo {
-                        public_key: SigningKey::from_seed([100 + i; 32]).public_key(),
-                        p2p_addr: BoundedString::new(format!(
-                            "/ip4/127.0.0.1/tcp/{}",
-                            9100 + u16::from(i)
-                        ))
-                        .unwrap(),
-                    })
-                    .collect(),
-            )
-            .unwrap(),
-            balances: BoundedVec::empty(),
-            consensus: ConsensusParams::default(),
-        }
-    }
-
-    /// A store with empty blocks 1..=5, each with an (empty) certificate.
-    fn store_with_blocks(dir: &std::path::Path) -> Store {
-        let genesis = genesis();
-        let mut store = Store::open(dir, &genesis).unwrap();
-        let certificate = Certificate {
-            view: 0,
-            commits: BoundedVec::empty(),
-        };
-        for height in 1..=5 {
-            let tip = store.tip();
-            let delta = StateDelta::compute(&store.state().view(), Default::default(), Vec::new());
-            let block = Block::assemble(
-                height,
-                tip.hash,
-                crypto::sha256(&height.to_be_bytes()),
-                height,
-                genesis.admin,
-                Vec::new(),
-                delta.state_root,
-            );
-            store
-                .commit_block(&block, &certificate.to_canonical_bytes(), delta)
-                .unwrap();
-        }
-        store
-    }
-
-    #[test]
-    fn an_answer_stops_at_the_count_the_budget_or_the_tip() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store_with_blocks(dir.path());
-        let heights = |blocks: Vec<CertifiedBlock>| -> Vec<u64> {
-            blocks.iter().map(|b| b.block.header.height).collect()
-        };
-        let big = usize::MAX;
-        assert_eq!(heights(blocks_to_serve(&store, 2, 3, big)), [2, 3, 4]);
-        assert_eq!(heights(blocks_to_serve(&store, 3, 10, big)), [3, 4, 5]);
-        assert!(blocks_to_serve(&store, 6, 10, big).is_empty());
-        // One block always goes, however small the budget...
-        assert_eq!(heights(blocks_to_serve(&store, 1, 10, 1)), [1]);
-        // ...and the budget is counted in encoded bytes.
-        let one = blocks_to_serve(&store, 1, 1, big).remove(0);
-        let size =
-            one.block.to_canonical_bytes().len() + one.certificate.to_canonical_bytes().len();
-        assert_eq!(heights(blocks_to_serve(&store, 1, 10, 2 * size)), [1, 2]);
-        assert_eq!(
-            heights(blocks_to_serve(&store, 1, 10, 2 * size + 1)),
-            [1, 2, 3]
-        );
     }
 }

@@ -10,7 +10,9 @@
 //!    sender's account and the pool, the balance, and the limits.
 //!
 //! Transactions leave in arrival order ([`Mempool::pending`]): the primary batches
-//! them in that order. When a block commits, its transactions go
+//! them in that order, and marks those its proposals hold so that the next
+//! proposal, and the count of what is ready, skip them without walking the pool
+//! ([`ready`]). When a block commits, its transactions go
 //! ([`Mempool::remove_committed`]) and any pooled transaction the new state makes
 //! invalid forever (its nonce is used) is dropped with its reason
 //! ([`Mempool::revalidate`]); the reasons of the most recent drops are kept for
@@ -38,6 +40,33 @@ impl Default for MempoolConfig {
             max_bytes: 32 * 1024 * 1024,
             max_nonce_gap: 64,
             max_dropped: 10_000,
+        }
+    }
+}
+
+/// Who hands a transaction to the pool. Clients fill it to
+/// [`CLIENT_SHARE_PERCENT`] of its limits; the rest is kept for transactions other
+/// validators forward, so that under more load than the network carries, a
+/// transaction one validator accepted is not refused by the others (a primary
+/// that lacks it could not propose it, nor the sender's later nonces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Client,
+    Peer,
+}
+
+/// The share of the pool's limits clients may fill (see [`Source`]).
+pub const CLIENT_SHARE_PERCENT: usize = 80;
+
+impl MempoolConfig {
+    /// The most transactions and bytes `source` may fill the pool to.
+    pub fn limits_for(&self, source: Source) -> (usize, usize) {
+        match source {
+            Source::Peer => (self.max_txs, self.max_bytes),
+            Source::Client => (
+                self.max_txs / 100 * CLIENT_SHARE_PERCENT,
+                self.max_bytes / 100 * CLIENT_SHARE_PERCENT,
+            ),
         }
     }
 }
@@ -132,9 +161,12 @@ pub fn check(txs: Vec<SignedTransaction>, chain_id: &str) -> Vec<Result<Verified
 
 struct Entry {
     tx: VerifiedTx,
+    sender: Address,
     arrival: u64,
     arrived_ms: u64,
     bytes: usize,
+    /// The height of this node's proposal that holds it, if one does.
+    proposed_at: Option<u64>,
 }
 
 /// The pool. See the module documentation.
@@ -143,6 +175,10 @@ pub struct Mempool {
     entries: HashMap<Hash, Entry>,
     /// Arrival order.
     order: BTreeMap<u64, Hash>,
+    /// Arrival order of those in no proposal of this node ([`ready`]).
+    unproposed: BTreeMap<u64, Hash>,
+    /// The transactions of this node's proposals, by height.
+    proposals: BTreeMap<u64, Vec<Hash>>,
     /// Pooled nonces of each sender.
     by_sender: HashMap<Address, BTreeMap<u64, Hash>>,
     bytes: usize,
@@ -157,6 +193,8 @@ impl Mempool {
             config,
             entries: HashMap::new(),
             order: BTreeMap::new(),
+            unproposed: BTreeMap::new(),
+            proposals: BTreeMap::new(),
             by_sender: HashMap::new(),
             bytes: 0,
             next_arrival: 0,
@@ -166,9 +204,21 @@ impl Mempool {
     }
 
     /// Stage 2: admits a checked transaction against the sender's committed
-    /// `account` (an unknown sender is an empty account).
+    /// `account` (an unknown sender is an empty account), within the pool's whole
+    /// limits (a peer's).
     pub fn insert(
         &mut self,
+        tx: VerifiedTx,
+        account: Account,
+        now_ms: u64,
+    ) -> Result<Hash, AdmitError> {
+        self.insert_from(Source::Peer, tx, account, now_ms)
+    }
+
+    /// [`Mempool::insert`] within the limits of `source`.
+    pub fn insert_from(
+        &mut self,
+        source: Source,
         tx: VerifiedTx,
         account: Account,
         now_ms: u64,
@@ -211,7 +261,8 @@ impl Mempool {
             }
         }
         let bytes = tx.signed().to_canonical_bytes().len();
-        if self.entries.len() >= self.config.max_txs || self.bytes + bytes > self.config.max_bytes {
+        let (max_txs, max_bytes) = self.config.limits_for(source);
+        if self.entries.len() >= max_txs || self.bytes + bytes > max_bytes {
             return Err(AdmitError::Full {
                 txs: self.entries.len(),
                 bytes: self.bytes,
@@ -220,6 +271,7 @@ impl Mempool {
         let arrival = self.next_arrival;
         self.next_arrival += 1;
         self.order.insert(arrival, hash);
+        self.unproposed.insert(arrival, hash);
         self.by_sender
             .entry(sender)
             .or_default()
@@ -229,12 +281,25 @@ impl Mempool {
             hash,
             Entry {
                 tx,
+                sender,
                 arrival,
                 arrived_ms: now_ms,
                 bytes,
+                proposed_at: None,
             },
         );
         Ok(hash)
+    }
+
+    /// [`AdmitError::Full`] when the pool holds as many transactions as `source`
+    /// may fill it with (it may still have room in bytes for none), `None` while
+    /// there is room.
+    pub fn full(&self, source: Source) -> Option<AdmitError> {
+        let (max_txs, _) = self.config.limits_for(source);
+        (self.entries.len() >= max_txs).then(|| AdmitError::Full {
+            txs: self.entries.len(),
+            bytes: self.bytes,
+        })
     }
 
     /// Pooled transactions in arrival order.
@@ -271,30 +336,19 @@ impl Mempool {
         self.dropped.get(hash)
     }
 
-    /// How many pooled transactions could be proposed now, and when the oldest of
-    /// them arrived (0 when none): per sender, the run of consecutive nonces from
-    /// `next_nonce(sender)`, leaving out those `proposed` says are in a proposal
-    /// already (they still continue the run).
-    pub fn includable(
-        &self,
-        next_nonce: impl Fn(&Address) -> u64,
-        proposed: impl Fn(&Hash) -> bool,
-    ) -> (usize, u64) {
-        let mut count = 0;
-        let mut oldest = u64::MAX;
-        for (sender, nonces) in &self.by_sender {
-            let next = next_nonce(sender);
-            for (expected, (nonce, hash)) in (next..).zip(nonces.range(next..)) {
-                if *nonce != expected {
+    /// The next nonce of `sender` from `committed` on that no pooled transaction
+    /// of it uses.
+    pub fn pending_nonce(&self, sender: &Address, committed: u64) -> u64 {
+        let mut next = committed;
+        if let Some(nonces) = self.by_sender.get(sender) {
+            for nonce in nonces.range(committed..).map(|(n, _)| *n) {
+                if nonce != next {
                     break;
                 }
-                if !proposed(hash) {
-                    count += 1;
-                    oldest = oldest.min(self.entries[hash].arrived_ms);
-                }
+                next += 1;
             }
         }
-        (count, if count == 0 { 0 } else { oldest })
+        next
     }
 
     /// Drops a pooled transaction that can never execute, recording why.
@@ -334,13 +388,14 @@ impl Mempool {
     fn remove(&mut self, hash: &Hash) -> Option<Entry> {
         let entry = self.entries.remove(hash)?;
         self.order.remove(&entry.arrival);
+        self.unproposed.remove(&entry.arrival);
+        // Its hash stays in `proposals` until that height is released: a stale
+        // hash there is skipped.
         self.bytes -= entry.bytes;
-        let t = entry.tx.tx();
-        let sender = t.sender();
-        if let Some(nonces) = self.by_sender.get_mut(&sender) {
-            nonces.remove(&t.nonce);
+        if let Some(nonces) = self.by_sender.get_mut(&entry.sender) {
+            nonces.remove(&entry.tx.tx().nonce);
             if nonces.is_empty() {
-                self.by_sender.remove(&sender);
+                self.by_sender.remove(&entry.sender);
             }
         }
         Some(entry)
@@ -357,6 +412,8 @@ impl Mempool {
         }
     }
 }
+
+mod ready;
 
 #[cfg(test)]
 mod tests;

@@ -145,6 +145,42 @@ fn limits_on_count_and_bytes_hold_and_free_up_on_removal() {
 }
 
 #[test]
+fn clients_fill_the_pool_to_their_share_and_peers_to_the_end() {
+    let k = key(34);
+    let mut pool = Mempool::new(MempoolConfig {
+        max_txs: 10,
+        ..MempoolConfig::default()
+    });
+    assert_eq!(
+        pool.config.limits_for(Source::Client).0,
+        10 * CLIENT_SHARE_PERCENT / 100
+    );
+    for n in 0..8 {
+        pool.insert_from(Source::Client, verified(transfer(&k, n, 1)), rich(), 0)
+            .unwrap();
+    }
+    assert!(matches!(
+        pool.full(Source::Client),
+        Some(AdmitError::Full { txs: 8, .. })
+    ));
+    assert_eq!(pool.full(Source::Peer), None);
+    assert!(matches!(
+        pool.insert_from(Source::Client, verified(transfer(&k, 8, 1)), rich(), 0),
+        Err(AdmitError::Full { txs: 8, .. })
+    ));
+    // A forwarded transaction still gets in, up to the whole limit.
+    for n in 8..10 {
+        pool.insert(verified(transfer(&k, n, 1)), rich(), 0)
+            .unwrap();
+    }
+    assert!(pool.full(Source::Peer).is_some());
+    assert!(matches!(
+        pool.insert(verified(transfer(&k, 10, 1)), rich(), 0),
+        Err(AdmitError::Full { txs: 10, .. })
+    ));
+}
+
+#[test]
 fn pending_is_in_arrival_order_and_knows_the_oldest() {
     let mut pool = Mempool::new(MempoolConfig::default());
     let txs: Vec<VerifiedTx> = (1..=5u8)
@@ -274,19 +310,47 @@ fn includable_counts_runs_of_consecutive_nonces_not_yet_proposed() {
         pool.insert(verified(transfer(&b, n, 1)), rich(), 100)
             .unwrap();
     }
-    let none_proposed = |_: &Hash| false;
-    assert_eq!(pool.includable(|_| 0, none_proposed), (2, 200));
+    let all = usize::MAX;
+    assert_eq!(pool.includable(|_| 0, all), (2, 200));
     // a's first is in a proposal: it still continues the run.
     let first = a_txs[0].hash();
-    assert_eq!(pool.includable(|_| 0, |h| *h == first), (1, 201));
+    pool.mark_proposed(&first, 7);
+    assert!(pool.is_proposed(&first));
+    assert_eq!(pool.includable(|_| 0, all), (1, 201));
+    assert_eq!(pool.unproposed().count(), 4);
     // Once b's nonce 0 is committed elsewhere, b's run starts at 1.
     let b_sender = Address::of(&b.public_key());
     let next = |addr: &Address| u64::from(*addr == b_sender);
-    assert_eq!(pool.includable(next, none_proposed), (4, 100));
+    assert_eq!(pool.includable(next, all), (3, 100));
+    // The count stops at the cap.
+    assert_eq!(pool.includable(next, 2).0, 2);
+    // Height 7 committed without it: it is proposable again.
+    pool.release_proposals_through(6);
+    assert!(pool.is_proposed(&first));
+    pool.release_proposals_through(7);
+    assert!(!pool.is_proposed(&first));
+    assert_eq!(pool.includable(next, all), (4, 100));
     assert_eq!(
-        Mempool::new(MempoolConfig::default()).includable(|_| 0, none_proposed),
+        Mempool::new(MempoolConfig::default()).includable(|_| 0, all),
         (0, 0)
     );
+}
+
+#[test]
+fn proposals_are_forgotten_all_at_once_and_removed_ones_are_skipped() {
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let txs: Vec<VerifiedTx> = (0..3).map(|n| verified(transfer(&key(33), n, 1))).collect();
+    for tx in &txs {
+        pool.insert(tx.clone(), rich(), 10).unwrap();
+    }
+    pool.mark_proposed(&txs[0].hash(), 1);
+    pool.mark_proposed(&txs[1].hash(), 2);
+    assert_eq!(pool.unproposed().count(), 1);
+    pool.remove_committed([txs[0].hash()].iter());
+    pool.release_all_proposals();
+    let order: Vec<Hash> = pool.unproposed().map(VerifiedTx::hash).collect();
+    assert_eq!(order, [txs[1].hash(), txs[2].hash()]);
+    assert_eq!(pool.includable(|_| 1, usize::MAX), (2, 10));
 }
 
 #[test]
