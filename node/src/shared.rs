@@ -2,7 +2,10 @@
 //! network read it.
 //!
 //! Lock order, where a task holds two: `store` before `mempool`. No lock is held
-//! across an `.await`.
+//! across an `.await`, and none is taken on the async runtime's threads where it
+//! may wait behind a commit: the store's lock is taken on the driver's thread and
+//! the blocking pool, and reads of the committed chain need none
+//! ([`Shared::chain`]).
 
 use crate::api::types::ConsensusInfo;
 use crate::config::NodeConfig;

@@ -659,3 +659,37 @@ fn a_lost_history_entry_is_detected_on_open() {
     let err = Store::open(dir.path(), &c.genesis).err().unwrap();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn the_chain_reader_finds_many_transactions_within_a_budget_of_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = chain();
+    let mut store = Store::open(dir.path(), &chain.genesis).unwrap();
+    let reader = store.reader();
+    let mut blocks = Vec::new();
+    for n in [3, 2, 4] {
+        let (block, delta) = next_block(&store, &mut chain, n);
+        store.commit_block(&block, b"cert", delta).unwrap();
+        blocks.push(block);
+    }
+    // The reader sees what the store committed, tip included, without its lock.
+    assert_eq!(reader.tip().unwrap(), store.tip());
+    assert_eq!(reader.block(2).unwrap(), Some(blocks[1].clone()));
+    // Hashes of blocks 1, 2 and 3, one not committed, asked in any order.
+    let mut asked: Vec<Hash> = blocks.iter().rev().flat_map(Block::tx_hashes).collect();
+    asked.push(Hash([9; 32]));
+    let all = reader.transactions(&asked, 3).unwrap();
+    assert_eq!(all.txs.len(), 9);
+    assert_eq!((all.over_budget, all.highest), (0, Some(3)));
+    for (tx, location) in &all.txs {
+        let block = &blocks[location.height as usize - 1];
+        assert_eq!(&block.txs[location.index as usize], tx);
+    }
+    // Two blocks' worth: the lowest heights first, the rest counted as left out.
+    let budgeted = reader.transactions(&asked, 2).unwrap();
+    let heights: Vec<u64> = budgeted.txs.iter().map(|(_, l)| l.height).collect();
+    assert_eq!(heights, [1, 1, 1, 2, 2]);
+    assert_eq!((budgeted.over_budget, budgeted.highest), (4, Some(3)));
+    let none = reader.transactions(&[Hash([9; 32])], 2).unwrap();
+    assert!(none.txs.is_empty() && none.highest.is_none());
+}

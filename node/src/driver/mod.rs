@@ -8,6 +8,11 @@
 //! At the end of the round everything the replica asked to persist is written in
 //! one synced write, and only then does anything go out (group commit: the cost of
 //! the sync is shared by the whole round).
+//!
+//! The driver runs on a thread of its own (`crate::run`), not on the async
+//! runtime's: it executes blocks and waits for synced writes, and the runtime's few
+//! threads must stay free for the network and the API. The tasks it spawns
+//! (fetches, transfers) run on the runtime.
 
 mod catch_up;
 mod exec;

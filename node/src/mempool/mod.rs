@@ -63,12 +63,15 @@ impl MempoolConfig {
     pub fn limits_for(&self, source: Source) -> (usize, usize) {
         match source {
             Source::Peer => (self.max_txs, self.max_bytes),
-            Source::Client => (
-                self.max_txs / 100 * CLIENT_SHARE_PERCENT,
-                self.max_bytes / 100 * CLIENT_SHARE_PERCENT,
-            ),
+            Source::Client => (client_share(self.max_txs), client_share(self.max_bytes)),
         }
     }
+}
+
+/// A limit less the peers' reserve (rounded down, so a tiny pool keeps none).
+fn client_share(limit: usize) -> usize {
+    let reserve = limit as u128 * (100 - CLIENT_SHARE_PERCENT) as u128 / 100;
+    limit - reserve as usize
 }
 
 /// Why a transaction was not admitted, or was dropped later.
@@ -296,7 +299,7 @@ impl Mempool {
     /// there is room.
     pub fn full(&self, source: Source) -> Option<AdmitError> {
         let (max_txs, _) = self.config.limits_for(source);
-        (self.entries.len() >= max_txs).then(|| AdmitError::Full {
+        (self.entries.len() >= max_txs).then_some(AdmitError::Full {
             txs: self.entries.len(),
             bytes: self.bytes,
         })

@@ -151,10 +151,10 @@ fn clients_fill_the_pool_to_their_share_and_peers_to_the_end() {
         max_txs: 10,
         ..MempoolConfig::default()
     });
-    assert_eq!(
-        pool.config.limits_for(Source::Client).0,
-        10 * CLIENT_SHARE_PERCENT / 100
-    );
+    assert_eq!(pool.config.limits_for(Source::Client).0, 8);
+    assert_eq!(client_share(50_000), 40_000);
+    assert_eq!(client_share(4), 4, "a tiny pool keeps no reserve");
+    assert_eq!(client_share(usize::MAX), usize::MAX - usize::MAX / 5);
     for n in 0..8 {
         pool.insert_from(Source::Client, verified(transfer(&k, n, 1)), rich(), 0)
             .unwrap();

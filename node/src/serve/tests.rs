@@ -85,3 +85,22 @@ fn an_answer_stops_at_the_count_the_budget_or_the_tip() {
         [1, 2, 3]
     );
 }
+
+#[test]
+fn answers_are_limited_in_total_and_per_peer_and_slots_come_back() {
+    let server = Server::new(ServeLimits {
+        total: 3,
+        per_peer: 2,
+    });
+    let (a, b, c) = (ReplicaId(1), ReplicaId(2), ReplicaId(3));
+    let a1 = server.admit(a).expect("a's first");
+    let a2 = server.admit(a).expect("a's second");
+    assert!(server.admit(a).is_none(), "a is at its own limit");
+    let b1 = server.admit(b).expect("b's first");
+    assert!(server.admit(c).is_none(), "the node is at its total limit");
+    drop(a1);
+    assert!(server.admit(a).is_some(), "a's slot came back");
+    drop((a2, b1));
+    let again: Vec<_> = [a, b, c].iter().map(|p| server.admit(*p)).collect();
+    assert!(again.iter().all(Option::is_some));
+}

@@ -62,14 +62,39 @@ async fn a_full_pool_answers_429_with_retry_after() {
     a.error(429, "pool_full");
     assert_eq!(a.headers[header::RETRY_AFTER], "1");
 
-    // The pooled one is accepted again (idempotent), so this is not "all full".
+    // A full pool refuses before it reads the body, so even a request holding a
+    // pooled transaction (which would be accepted again, idempotently) gets 429.
+    let a = node.post_json(&vec![second.clone(), node.pay(1, 2)]).await;
+    a.error(429, "pool_full");
+    assert_eq!(node.pool_len(), 2);
+}
+
+/// Clients fill the pool to 80% of its limits; the rest is kept for what other
+/// validators forward. Within a request, items past the share are refused one by
+/// one, and a pooled transaction sent again is accepted again (idempotent).
+#[tokio::test]
+async fn clients_fill_the_pool_to_their_share() {
+    let mut config = test_config();
+    config.mempool.max_txs = 5;
+    let node = node_with(config);
+    let first = node.pay(1, 0);
+    node.post_json(&first).await.ok::<Submitted>(202);
     let many: SubmittedMany = node
-        .post_json(&vec![second.clone(), node.pay(1, 2)])
+        .post_json(&vec![
+            first.clone(),
+            node.pay(1, 1),
+            node.pay(1, 2),
+            node.pay(1, 3),
+            node.pay(1, 4),
+        ])
         .await
         .ok(200);
-    assert_eq!((many.accepted, many.rejected), (1, 1));
-    assert_eq!(many.results[1].error.as_ref().unwrap().code, "pool_full");
-    assert_eq!(node.pool_len(), 2);
+    assert_eq!((many.accepted, many.rejected), (4, 1));
+    assert_eq!(many.results[4].error.as_ref().unwrap().code, "pool_full");
+    assert_eq!(node.pool_len(), 4);
+    node.post_json(&node.pay(1, 4))
+        .await
+        .error(429, "pool_full");
 }
 
 /// A certificate the store holds but cannot decode is the node's fault: a 500
