@@ -377,13 +377,11 @@ impl Store {
             height,
             hash: block.hash(),
         };
-        batch.put_cf(
-            self.cf(CF_BLOCKS),
-            height_key(height),
-            block.to_canonical_bytes(),
-        );
-        batch.put_cf(self.cf(CF_BLOCK_HASHES), tip.hash.0, height_key(height));
+        let encoded = block.to_canonical_bytes();
         let txs = self.cf(CF_TXS);
+        batch.put_cf(txs, spans_key(height), tx_spans(block, encoded.len()));
+        batch.put_cf(self.cf(CF_BLOCKS), height_key(height), encoded);
+        batch.put_cf(self.cf(CF_BLOCK_HASHES), tip.hash.0, height_key(height));
         for (index, tx_hash) in tx_hashes.iter().enumerate() {
             let location = TxLocation {
                 height,

@@ -1,6 +1,10 @@
 //! Reads of the committed chain (blocks, certificates, the transaction index, the
 //! tip as written) that need no lock on the [`super::Store`].
 //!
+//! A transaction is read out of its block's bytes by the offsets the store keeps
+//! for each block ([`spans_key`]), so a lookup by hash decodes one transaction, not
+//! the thousands beside it.
+//!
 //! Committed history never changes once its write batch is durable, and RocksDB
 //! serves concurrent reads, so a node's API and its answers to peers read through a
 //! [`ChainReader`] while the store's owner keeps committing: a slow reader (one
@@ -98,7 +102,9 @@ impl ChainReader {
             .transpose()
     }
 
-    /// A committed transaction and where it is.
+    /// A committed transaction and where it is. Reads just that transaction from
+    /// its block's bytes (one key decompression, not one per transaction of the
+    /// block).
     pub fn transaction(
         &self,
         hash: &Hash,
@@ -106,38 +112,84 @@ impl ChainReader {
         let Some(location) = self.tx_location(hash)? else {
             return Ok(None);
         };
-        let block = self.indexed_block(location.height)?;
-        let tx = self.pick(&block, location)?;
-        Ok(Some((tx, location)))
+        let mut found = self.read_block_txs(location.height, &[(*hash, location)])?;
+        Ok(found.pop())
     }
 
-    /// The committed transactions among `hashes`, decoding each block they are in
-    /// once and at most `max_blocks` blocks (the lowest heights first): a block
-    /// holds thousands of transactions, and decoding one costs a key decompression
-    /// per transaction, so a request for many hashes must not decode a block per
-    /// hash. Hashes that are not committed are left out.
+    /// The committed transactions among `hashes`, from at most `max_blocks`
+    /// blocks (the lowest heights first), each block's bytes read once and only
+    /// the transactions asked for decoded: a request for many hashes costs a key
+    /// decompression per transaction it gets, within a bound. Hashes that are not
+    /// committed are left out.
     pub fn transactions(&self, hashes: &[Hash], max_blocks: usize) -> Result<FoundTxs, StoreError> {
-        let mut by_height: BTreeMap<u64, Vec<TxLocation>> = BTreeMap::new();
+        let mut by_height: BTreeMap<u64, Vec<(Hash, TxLocation)>> = BTreeMap::new();
         for hash in hashes {
             if let Some(location) = self.tx_location(hash)? {
-                by_height.entry(location.height).or_default().push(location);
+                by_height
+                    .entry(location.height)
+                    .or_default()
+                    .push((*hash, location));
             }
         }
         let mut found = FoundTxs {
             highest: by_height.keys().next_back().copied(),
             ..FoundTxs::default()
         };
-        for (k, (height, locations)) in by_height.into_iter().enumerate() {
+        for (k, (height, wanted)) in by_height.into_iter().enumerate() {
             if k >= max_blocks {
-                found.over_budget += locations.len();
+                found.over_budget += wanted.len();
                 continue;
             }
-            let block = self.indexed_block(height)?;
-            for location in locations {
-                found.txs.push((self.pick(&block, location)?, location));
-            }
+            found.txs.extend(self.read_block_txs(height, &wanted)?);
         }
         Ok(found)
+    }
+
+    /// The transactions `wanted` of block `height`, each checked against its
+    /// hash: sliced out of the block's bytes where the store holds their offsets
+    /// ([`spans_key`]), else from the decoded block (a store written before them).
+    fn read_block_txs(
+        &self,
+        height: u64,
+        wanted: &[(Hash, TxLocation)],
+    ) -> Result<Vec<(SignedTransaction, TxLocation)>, StoreError> {
+        let block = self
+            .db
+            .get_pinned_cf(self.cf(CF_BLOCKS), height_key(height))
+            .map_err(|e| self.db_error(e))?
+            .ok_or_else(|| self.corrupt(format!("indexed block {height} is missing")))?;
+        let spans = self
+            .db
+            .get_pinned_cf(self.cf(CF_TXS), spans_key(height))
+            .map_err(|e| self.db_error(e))?;
+        let mut out = Vec::with_capacity(wanted.len());
+        let Some(spans) = spans else {
+            let block = Block::from_canonical_bytes(&block).map_err(|e| self.corrupt(e))?;
+            for (hash, location) in wanted {
+                out.push((self.pick(&block, *hash, *location)?, *location));
+            }
+            return Ok(out);
+        };
+        let offset = |i: usize| -> Option<usize> {
+            let bytes = spans.get(4 * i..4 * i + 4)?;
+            Some(u32::from_be_bytes(bytes.try_into().ok()?) as usize)
+        };
+        for (hash, location) in wanted {
+            let i = location.index as usize;
+            let start = offset(i);
+            let end = offset(i + 1).or(start.map(|_| block.len()));
+            let bytes = match (start, end) {
+                (Some(start), Some(end)) => block.get(start..end),
+                _ => None,
+            }
+            .ok_or_else(|| self.corrupt(format!("block {height}: no span for transaction {i}")))?;
+            let tx = SignedTransaction::from_canonical_bytes(bytes).map_err(|e| self.corrupt(e))?;
+            if tx.hash() != *hash {
+                return Err(self.corrupt(format!("block {height}: transaction {i} is not {hash}")));
+            }
+            out.push((tx, *location));
+        }
+        Ok(out)
     }
 
     pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -146,18 +198,25 @@ impl ChainReader {
             .map_err(|e| self.db_error(e))
     }
 
-    /// A block the transaction index names must be in the store.
-    fn indexed_block(&self, height: u64) -> Result<Block, StoreError> {
-        self.block(height)?
-            .ok_or_else(|| self.corrupt(format!("indexed block {height} is missing")))
-    }
-
-    fn pick(&self, block: &Block, location: TxLocation) -> Result<SignedTransaction, StoreError> {
-        block
+    fn pick(
+        &self,
+        block: &Block,
+        hash: Hash,
+        location: TxLocation,
+    ) -> Result<SignedTransaction, StoreError> {
+        let tx = block
             .txs
             .get(location.index as usize)
             .cloned()
-            .ok_or_else(|| self.corrupt("transaction index points past the block"))
+            .ok_or_else(|| self.corrupt("transaction index points past the block"))?;
+        if tx.hash() != hash {
+            let height = location.height;
+            return Err(self.corrupt(format!(
+                "block {height}: transaction {} is not {hash}",
+                location.index
+            )));
+        }
+        Ok(tx)
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {

@@ -10,7 +10,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const CF_BLOCKS: &str = "blocks";
 /// Block hash → height (big-endian u64).
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
-/// Transaction hash → canonical [`crate::TxLocation`].
+/// Transaction hash → canonical [`crate::TxLocation`]; and, under
+/// [`spans_key`], where each transaction of a block starts in the block's
+/// canonical encoding.
 pub const CF_TXS: &str = "txs";
 /// Address (20 bytes) → canonical [`crate::Account`].
 pub const CF_ACCOUNTS: &str = "accounts";
@@ -49,4 +51,34 @@ pub fn decode_height(bytes: &[u8]) -> Option<u64> {
 
 pub fn decode_hash(bytes: &[u8]) -> Option<Hash> {
     Some(Hash(bytes.try_into().ok()?))
+}
+
+/// The key, in [`CF_TXS`], of the start offsets of the transactions of block
+/// `height` within its canonical encoding (a big-endian `u32` each, in block order),
+/// so one transaction is read without decoding the block. Thirteen bytes: never a
+/// 32-byte transaction hash. Stores written before these keys lack them, and their
+/// transactions are read by decoding the block.
+pub fn spans_key(height: u64) -> [u8; 13] {
+    let mut key = [0u8; 13];
+    key[..5].copy_from_slice(b"spans");
+    key[5..].copy_from_slice(&height.to_be_bytes());
+    key
+}
+
+/// The start offsets [`spans_key`] stores for `block`, encoded.
+pub fn tx_spans(block: &crate::Block, block_len: usize) -> Vec<u8> {
+    use crypto::Canonical;
+    let lens: Vec<usize> = block
+        .txs
+        .iter()
+        .map(|tx| tx.to_canonical_bytes().len())
+        .collect();
+    // The transactions are the tail of the block's encoding.
+    let mut offset = block_len - lens.iter().sum::<usize>();
+    let mut spans = Vec::with_capacity(4 * lens.len());
+    for len in lens {
+        spans.extend_from_slice(&(offset as u32).to_be_bytes());
+        offset += len;
+    }
+    spans
 }
