@@ -66,8 +66,8 @@
 //!    `v + 1`, takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW, and sends VIEW-CHANGE
 //!    `<v + 1, s, C, P>` with the highest-view prepared certificate it holds for
 //!    every height above s (certificates are persisted as they form). Its view-change
-//!    timer starts once it holds `q` VIEW-CHANGEs for `v + 1` and doubles with each
-//!    consecutive failure. The primary of `v + 1` computes Q from V ([`select`]),
+//!    timer starts once `q` validators (itself among them) ask for `v + 1` or a later
+//!    view, and doubles with each consecutive failure. The primary of `v + 1` computes Q from V ([`select`]),
 //!    learns each batch's result by asking its host to execute it on the state after
 //!    `min_s` (or from its record, for heights it committed), and sends NEW-VIEW. A
 //!    backup accepts it only after checking every signature in V and recomputing Q
@@ -103,6 +103,12 @@
 //!   from one in an older view sends it its VIEW-CHANGE and the NEW-VIEW of its view
 //!   (at most once per retransmit interval); a changing replica resends its
 //!   VIEW-CHANGE, and sends it to any replica already in the view it is changing to.
+//! - The view-change timer counts VIEW-CHANGEs for later views too (PBFT counts
+//!   those for the view itself). A replica holds only each validator's latest
+//!   VIEW-CHANGE, so once one has timed out and moved on, the others could wait
+//!   for q VIEW-CHANGEs for their view forever: with a faulty validator silent, the
+//!   honest ones would stay split over two views, the lower short of q and the
+//!   higher short of f + 1.
 //! - Empty batches of a NEW-VIEW are stamped with the timestamp of the nearest
 //!   re-ordered batch above them, so Q is a function of V alone.
 //! - The host executes a batch by skipping transactions that fail

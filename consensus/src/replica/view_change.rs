@@ -3,8 +3,9 @@
 //!
 //! A replica changing to view `v` is "in" `v` (`self.view`) with `self.changing` set:
 //! it takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW. Its view-change timer starts
-//! once it holds `q` VIEW-CHANGEs for `v` (PBFT's rule, so one replica alone never
-//! races ahead of the rest) and doubles per consecutive failure.
+//! once `q` validators ask for `v` or a later view (PBFT's rule, so one replica alone
+//! never races ahead of the rest, widened to later views: see
+//! `after_view_change_recorded`) and doubles per consecutive failure.
 //!
 //! Two additions keep replicas in the same view: a replica that hears from one in an
 //! older view (a VIEW-CHANGE for a view it has passed, or an ordering message of an
@@ -347,19 +348,38 @@ impl Replica {
             .collect()
     }
 
-    /// With q VIEW-CHANGEs for our view: start the view-change timer, and, as its
-    /// primary, build the NEW-VIEW.
+    /// With q validators asking for our view or a later one: start the view-change
+    /// timer. With q VIEW-CHANGEs for our view itself, as its primary: build the
+    /// NEW-VIEW.
+    ///
+    /// The timer counts the later views too. A validator that asks for a later view
+    /// has left ours, and only its latest VIEW-CHANGE is held, so once it has moved
+    /// on, counting our view alone could stay short of q for good (the VIEW-CHANGE
+    /// it sent for our view was lost, or forgotten in a restart): with one faulty
+    /// validator silent, the honest ones would sit in two views, neither with q
+    /// VIEW-CHANGEs nor with f + 1 above the lower one, and no timer to move them.
+    /// PBFT's purpose for waiting (not racing ahead of the others) still holds: q
+    /// validators are at our view or past it. A faulty one gains nothing, since it
+    /// could as well have asked for our view.
     fn after_view_change_recorded(&mut self) {
         if self.changing.is_none() {
             return;
         }
-        let held = self.view_changes_for_current().len();
-        if held < self.q() {
+        let view = self.view;
+        let here_or_later = self
+            .view_changes
+            .values()
+            .filter(|(_, vc)| vc.new_view >= view)
+            .count();
+        if here_or_later < self.q() {
             return;
         }
         let now = self.now_ms;
         if let Some(changing) = self.changing.as_mut() {
             changing.timer_from_ms.get_or_insert(now);
+        }
+        if self.view_changes_for_current().len() < self.q() {
+            return;
         }
         // A wiped new primary may have sent a NEW-VIEW for this view already.
         if self.is_primary() && self.building.is_none() && self.may_sign_view_change(self.view) {

@@ -1,8 +1,12 @@
-//! Edges the review found: a new primary whose checkpoint lags V's, and view changes
-//! padded to overflow a NEW-VIEW.
+//! Edges the review found: a new primary whose checkpoint lags V's, view changes
+//! padded to overflow a NEW-VIEW, and a view that can no longer gather q
+//! VIEW-CHANGEs because a validator moved past it.
 
 use super::*;
-use consensus::{check_view_change_size, largest_view_change_messages, BadViewChange, Replica};
+use consensus::{
+    check_view_change_size, largest_view_change_messages, BadViewChange, Replica, ViewChangeReason,
+    ViewChangeStarted,
+};
 
 /// The new primary (replica 1) never saw a CHECKPOINT, so its h is 0 while V proves
 /// 10, and Q (11..25) reaches above its H (20). It takes V's checkpoint as stable
@@ -160,4 +164,71 @@ fn padded_view_changes_are_refused() {
     };
     let nv = open_new_view(&signed, &validators, CHAIN).expect("opens");
     assert_eq!(nv.new_view().view_changes.len(), q, "V is exactly q");
+}
+
+/// PBFT paper section 4.5.2 (the view-change timer), found by the simulator (seed
+/// 50485 with `--byzantine`). Replica 1, changing to view 1, holds VIEW-CHANGEs for
+/// view 1 from itself and replica 3, and replica 0's for view 2 (0 timed out view 1
+/// and moved on; only a validator's latest VIEW-CHANGE is held); replica 2 is
+/// faulty and silent. View 1 can never gather q = 3, and one validator above is not
+/// f + 1 to join. Three validators are at view 1 or past it, so the timer runs, and
+/// when it runs out replica 1 moves to view 2, where 0 waits.
+#[test]
+fn the_view_change_timer_counts_validators_already_past_the_view() {
+    let config = config(N, 1);
+    let timeout = config.view_change_timeout_ms;
+    let validators = config.validators.clone();
+    let mut replica = Replica::new(config, keys(N)[1].clone(), None).expect("valid config");
+    let _ = replica.step(Input::Tick { now_ms: 1 });
+    let deliver = |replica: &mut Replica, from: u32, view: u64| {
+        let signed = signed_view_change(from, &view_change(view, None, Vec::new()));
+        let input =
+            verify_envelope(&Envelope::ViewChange(signed), &validators, CHAIN).expect("verifies");
+        replica.step(input)
+    };
+    let _ = deliver(&mut replica, 3, 1);
+    let joined = deliver(&mut replica, 0, 2);
+    assert_eq!(
+        joined.view_changes,
+        vec![ViewChangeStarted {
+            from: View(0),
+            to: View(1),
+            reason: ViewChangeReason::JoinedQuorum,
+        }],
+        "two validators above view 0: replica 1 joins the smaller view"
+    );
+    assert!(
+        !joined
+            .then_send
+            .iter()
+            .any(|out| matches!(out.message, Envelope::NewView(_))),
+        "two VIEW-CHANGEs for view 1 build no NEW-VIEW"
+    );
+    let early = replica.step(Input::Tick { now_ms: timeout });
+    assert!(early.view_changes.is_empty(), "{:?}", early.view_changes);
+    assert_eq!(
+        (replica.view(), replica.is_changing_view()),
+        (View(1), true)
+    );
+
+    let expired = replica.step(Input::Tick {
+        now_ms: timeout + 1,
+    });
+    assert_eq!(
+        expired.view_changes,
+        vec![ViewChangeStarted {
+            from: View(1),
+            to: View(2),
+            reason: ViewChangeReason::ViewChangeTimeout,
+        }],
+        "the timer ran out in view 1"
+    );
+    assert_eq!(
+        (replica.view(), replica.is_changing_view()),
+        (View(2), true)
+    );
+    assert!(expired
+        .then_send
+        .iter()
+        .any(|out| matches!(out.message, Envelope::ViewChange(_))));
 }
