@@ -532,23 +532,15 @@ impl Store {
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.db
-            .cf_handle(name)
-            .expect("every column family is created when the store opens")
+        self.reader.cf(name)
     }
 
     fn db_error(&self, source: rocksdb::Error) -> StoreError {
-        StoreError::Db {
-            path: self.path.clone(),
-            source,
-        }
+        self.reader.db_error(source)
     }
 
     fn corrupt(&self, what: impl ToString) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.clone(),
-            what: what.to_string(),
-        }
+        self.reader.corrupt(what)
     }
 }
 

@@ -219,20 +219,20 @@ impl ChainReader {
         Ok(tx)
     }
 
-    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+    pub(super) fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(name)
             .expect("every column family is created when the store opens")
     }
 
-    fn db_error(&self, source: rocksdb::Error) -> StoreError {
+    pub(super) fn db_error(&self, source: rocksdb::Error) -> StoreError {
         StoreError::Db {
             path: self.path.as_ref().clone(),
             source,
         }
     }
 
-    fn corrupt(&self, what: impl ToString) -> StoreError {
+    pub(super) fn corrupt(&self, what: impl ToString) -> StoreError {
         StoreError::Corrupt {
             path: self.path.as_ref().clone(),
             what: what.to_string(),
