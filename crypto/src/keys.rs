@@ -97,7 +97,12 @@ impl SigningKey {
     }
 
     pub fn sign(&self, domain: Domain, payload: &[u8]) -> Signature {
-        Signature(self.0.sign(&domain.message(payload)).to_bytes())
+        let message = domain.message(payload);
+        #[cfg(feature = "stand-in")]
+        if let Some(signature) = crate::stand_in::sign(self, &message) {
+            return signature;
+        }
+        Signature(self.0.sign(&message).to_bytes())
     }
 }
 
@@ -137,6 +142,10 @@ impl PublicKey {
     }
 
     fn verify_message(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        #[cfg(feature = "stand-in")]
+        if let Some(valid) = crate::stand_in::verify(self, message, signature) {
+            return if valid { Ok(()) } else { Err(SignatureError) };
+        }
         let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
         self.0
             .verify_strict(message, &signature)
@@ -264,6 +273,10 @@ pub fn verify_batch(items: &[BatchItem]) -> Vec<bool> {
             })
             .collect()
     };
+    #[cfg(feature = "stand-in")]
+    if crate::stand_in::StandIn::is_active() {
+        return strict_each();
+    }
     if items.len() < MIN_BATCH || items.iter().any(|item| item.key.0.is_weak()) {
         return strict_each();
     }

@@ -4,6 +4,8 @@
 //! - [`SigningKey`], [`PublicKey`], [`Signature`]: ed25519 (ed25519-dalek) with
 //!   domain-separated signing ([`Domain`]) and strict verification
 //!   (`verify_strict`), plus [`verify_batch`] for admitting many signatures at once.
+//! - `stand_in` (feature `stand-in`): a deterministic stand-in for ed25519 that a
+//!   thread can put in force, for the simulator.
 //! - [`merkle_root`]: a binary merkle root over a list of hashes.
 //! - [`keyfile`]: reading and writing key files.
 //! - [`codec`]: the one canonical binary encoding (postcard) used for the wire, the
@@ -18,6 +20,8 @@ mod hash;
 pub mod keyfile;
 mod keys;
 mod merkle;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 
 pub use codec::{BoundedBytes, BoundedString, BoundedVec, Canonical, DecodeError, TooMany};
 pub use hash::{sha256, Hash, HashParseError, Sha256};
