@@ -42,8 +42,12 @@ pub trait Canonical: Serialize + DeserializeOwned {
     const MAX_ENCODED_LEN: usize;
 
     fn to_canonical_bytes(&self) -> Vec<u8> {
-        let bytes = postcard::to_allocvec(self)
-            .expect("postcard encodes every rbft type: no maps of unknown length, no floats");
+        const ENCODES: &str =
+            "postcard encodes every rbft type: no maps of unknown length, no floats";
+        // Sized first: postcard writes fixed arrays (every hash and key) byte by byte,
+        // which would otherwise grow the vector many times over.
+        let size = postcard::experimental::serialized_size(self).expect(ENCODES);
+        let bytes = postcard::to_extend(self, Vec::with_capacity(size)).expect(ENCODES);
         assert!(
             bytes.len() <= Self::MAX_ENCODED_LEN,
             "{} encodes to {} bytes, above its limit {}",
@@ -75,15 +79,52 @@ pub trait Canonical: Serialize + DeserializeOwned {
         }
         // Re-encoding is the simplest complete canonicality check: postcard accepts
         // some encodings it never produces (over-long varints), and any such input
-        // changes here.
-        let again = postcard::to_allocvec(&value).map_err(|e| DecodeError::Malformed {
-            what: Self::NAME,
-            reason: e.to_string(),
-        })?;
-        if again != bytes {
-            return Err(DecodeError::NonCanonical { what: Self::NAME });
+        // changes here. The re-encoding is compared as it is written, not stored.
+        match postcard::serialize_with_flavor(
+            &value,
+            SameAs {
+                expected: bytes,
+                at: 0,
+            },
+        ) {
+            Ok(true) => Ok(value),
+            Ok(false) | Err(postcard::Error::SerializeBufferFull) => {
+                Err(DecodeError::NonCanonical { what: Self::NAME })
+            }
+            Err(e) => Err(DecodeError::Malformed {
+                what: Self::NAME,
+                reason: e.to_string(),
+            }),
         }
-        Ok(value)
+    }
+}
+
+/// A postcard output that stores nothing: it compares each byte that would be
+/// written with the bytes that were decoded, stops at the first difference (as a
+/// full buffer), and ends with whether every byte was matched.
+struct SameAs<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+impl postcard::ser_flavors::Flavor for SameAs<'_> {
+    type Output = bool;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if self.expected[self.at..].starts_with(data) {
+            self.at += data.len();
+            Ok(())
+        } else {
+            Err(postcard::Error::SerializeBufferFull)
+        }
+    }
+
+    fn finalize(self) -> postcard::Result<bool> {
+        Ok(self.at == self.expected.len())
     }
 }
 
