@@ -45,9 +45,8 @@ impl State {
     /// A state holding exactly `accounts` (genesis, or a store being reopened).
     pub fn from_accounts(accounts: impl IntoIterator<Item = (Address, Account)>) -> State {
         let accounts: BTreeMap<Address, Account> = accounts.into_iter().collect();
-        let empty = State::default();
-        let delta = StateDelta::compute(&empty.view(), accounts, Vec::new());
         let mut state = State::default();
+        let delta = StateDelta::compute(&state.view(), accounts, Vec::new());
         state.apply(delta);
         state
     }

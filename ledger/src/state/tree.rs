@@ -77,31 +77,49 @@ fn inner_hash(left: &Hash, right: &Hash) -> Hash {
 
 /// The committed tree: every bucket and every node.
 pub struct Tree {
-    buckets: Vec<Bucket>,
-    /// Heap order; index 0 is unused.
-    nodes: Vec<Hash>,
+    /// The buckets that hold accounts; a missing one is empty.
+    buckets: HashMap<u32, Bucket, BuildIndexHasher>,
+    /// The nodes in heap order (node 1 is the root; node 0 is unused), in pages of
+    /// [`PAGE_NODES`]. A page that was never written is missing and reads as zeros,
+    /// so a tree with few accounts (a test's, each simulated replica's) holds the
+    /// pages its paths reach, not 8 MiB.
+    nodes: Vec<Option<Box<[Hash; PAGE_NODES]>>>,
 }
+
+/// Nodes per page of [`Tree::nodes`]: 2 KiB. An account reaches 17 nodes on its
+/// path, in about 12 pages; the top 6 levels share the first page.
+const PAGE_NODES: usize = 64;
+
+/// What a missing bucket reads as.
+static EMPTY_BUCKET: Bucket = Vec::new();
 
 impl Default for Tree {
     fn default() -> Self {
         Tree {
-            buckets: vec![Vec::new(); BUCKETS],
-            nodes: vec![Hash::ZERO; 2 * BUCKETS],
+            buckets: HashMap::default(),
+            nodes: vec![None; 2 * BUCKETS / PAGE_NODES],
         }
     }
 }
 
 impl Tree {
     pub fn root(&self) -> Hash {
-        self.nodes[1]
+        self.node(1)
     }
 
     pub fn apply(&mut self, update: TreeUpdate) {
         for (b, bucket) in update.buckets {
-            self.buckets[b as usize] = bucket;
+            if bucket.is_empty() {
+                self.buckets.remove(&b);
+            } else {
+                self.buckets.insert(b, bucket);
+            }
         }
         for (i, hash) in update.nodes {
-            self.nodes[i as usize] = hash;
+            let i = i as usize;
+            let page = self.nodes[i / PAGE_NODES]
+                .get_or_insert_with(|| Box::new([Hash::ZERO; PAGE_NODES]));
+            page[i % PAGE_NODES] = hash;
         }
     }
 }
@@ -114,11 +132,13 @@ pub trait TreeSource {
 
 impl TreeSource for Tree {
     fn bucket(&self, b: usize) -> &Bucket {
-        &self.buckets[b]
+        self.buckets.get(&(b as u32)).unwrap_or(&EMPTY_BUCKET)
     }
 
     fn node(&self, i: usize) -> Hash {
-        self.nodes[i]
+        self.nodes[i / PAGE_NODES]
+            .as_ref()
+            .map_or(Hash::ZERO, |page| page[i % PAGE_NODES])
     }
 }
 
