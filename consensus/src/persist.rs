@@ -92,14 +92,23 @@ impl PersistedState {
                 self.stable_checkpoint = Some(stable.clone());
             }
             PersistEntry::Prepared(certificate) => {
+                // Kept in height order. Heights mostly prepare in order, so the place
+                // is found from the newest back, decoding one or two certificates.
                 let seq = certificate_seq(certificate);
-                match self.prepared.iter().position(|c| certificate_seq(c) == seq) {
-                    Some(index) => self.prepared[index] = certificate.clone(),
-                    None => {
-                        self.prepared.try_push(certificate.clone())?;
-                        self.prepared.sort_by_key(certificate_seq);
+                let mut at = self.prepared.len();
+                while at > 0 {
+                    let here = certificate_seq(&self.prepared[at - 1]);
+                    if here == seq {
+                        self.prepared[at - 1] = certificate.clone();
+                        return Ok(());
                     }
+                    if here < seq {
+                        break;
+                    }
+                    at -= 1;
                 }
+                self.prepared.try_push(certificate.clone())?;
+                self.prepared[at..].rotate_right(1);
             }
             PersistEntry::ViewChange(signed) => {
                 if let Some(vc) = crate::verify::decode_view_change(signed) {
@@ -238,5 +247,46 @@ mod tests {
         let before = state.clone();
         assert!(state.apply(&PersistEntry::Message(signed)).is_err());
         assert_eq!(state, before);
+    }
+
+    fn certificate(key: &SigningKey, view: u64, seq: u64) -> PreparedCertificate {
+        let pre_prepare = Message::PrePrepare(crate::message::PrePrepare {
+            view: View(view),
+            seq: SeqNo(seq),
+            digest: Hash([seq as u8; 32]),
+            batch: crate::message::Batch {
+                tx_hashes: BoundedVec::empty(),
+                proposer: ReplicaId(0),
+                timestamp_ms: seq,
+            },
+            result: Hash::ZERO,
+        });
+        PreparedCertificate {
+            pre_prepare: SignedMessage::sign(key, "c", ReplicaId(0), &pre_prepare),
+            prepares: BoundedVec::empty(),
+        }
+    }
+
+    /// Prepared certificates stay one per height, in height order, whatever order
+    /// they are written in; a newer one for a height replaces the older.
+    #[test]
+    fn prepared_certificates_stay_one_per_height_in_order() {
+        let key = SigningKey::from_seed([2; 32]);
+        let mut state = PersistedState::default();
+        for seq in [3, 5, 4, 1, 6, 2] {
+            state
+                .apply(&PersistEntry::Prepared(certificate(&key, 0, seq)))
+                .unwrap();
+        }
+        state
+            .apply(&PersistEntry::Prepared(certificate(&key, 1, 4)))
+            .unwrap();
+        let seqs: Vec<u64> = state
+            .prepared
+            .iter()
+            .map(|c| certificate_seq(c).unwrap().0)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(state.prepared[3], certificate(&key, 1, 4));
     }
 }

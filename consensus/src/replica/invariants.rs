@@ -31,7 +31,11 @@ impl Replica {
             self.log.len() as u64 <= self.config.log_window,
             "log longer than L"
         );
-        for seq in self.held_heights() {
+        for seq in self
+            .held_height_bounds()
+            .into_iter()
+            .flat_map(|(l, h)| [l, h])
+        {
             assert!(
                 self.log.in_window(seq),
                 "holding {seq} outside ({low}, {high}]"

@@ -410,6 +410,21 @@ impl Replica {
         self.log.len()
     }
 
+    /// The lowest and highest height this replica holds anything at (log slots and
+    /// checkpoint votes), found without listing them: the window is a range, so
+    /// these two say whether every held height is inside it.
+    pub fn held_height_bounds(&self) -> Option<(SeqNo, SeqNo)> {
+        let mut heights = self
+            .log
+            .iter()
+            .map(|(seq, _)| *seq)
+            .chain(self.checkpoints.vote_heights().map(|(seq, _)| *seq));
+        let first = heights.next()?;
+        Some(heights.fold((first, first), |(lowest, highest), seq| {
+            (lowest.min(seq), highest.max(seq))
+        }))
+    }
+
     /// Every height at which this replica holds a pre-prepare, vote or checkpoint
     /// vote, in order; all lie in `(h, H]`.
     pub fn held_heights(&self) -> Vec<SeqNo> {
