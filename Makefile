@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build run test lint unit bench clean
+.PHONY: all deps build run test lint unit bench sim-sweep clean
 
 all: build
 
@@ -39,6 +39,15 @@ bench: deps
 	$(CARGO) build --release -p node -p testnet
 	./target/release/testnet bench --duration 60 --rate 5000
 	./target/release/testnet bench-catch-up --blocks 100000
+
+# Every simulator suite over fresh seeds: SWEEP_SEEDS per suite from SWEEP_SEED.
+# Prints progress, a table per suite and each failing seed's replay command.
+SWEEP_SEED ?= 1000000
+SWEEP_SEEDS ?= 2000
+SWEEP_SUITES ?= all
+sim-sweep: deps
+	$(CARGO) build --release -p node -p testnet
+	./target/release/testnet sweep --seed $(SWEEP_SEED) --seeds $(SWEEP_SEEDS) --suites $(SWEEP_SUITES)
 
 clean:
 	$(CARGO) clean

@@ -5,7 +5,8 @@
 //! - [`membership`]: `add-node` and `remove-node`, validators added and removed;
 //! - [`bench`]: the load generator and its measurements;
 //! - [`catch_up_bench`]: how fast a node far behind catches up;
-//! - [`sim`]: the deterministic simulator.
+//! - [`sim`]: the deterministic simulator;
+//! - [`sweep`]: every simulator suite over a range of fresh seeds.
 #![forbid(unsafe_code)]
 
 pub mod bench;
@@ -14,3 +15,4 @@ pub mod layout;
 pub mod membership;
 pub mod procs;
 pub mod sim;
+pub mod sweep;

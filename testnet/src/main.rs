@@ -3,11 +3,12 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod sim_command;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use testnet::sim::{run_seeds, Scenario, SeedReport, SimOptions};
+use testnet::sim::{Scenario, SimOptions};
 
 #[derive(Parser)]
 #[command(
@@ -132,6 +133,30 @@ enum Command {
         /// validator and one crash during the changes (DESIGN.md section 6).
         #[arg(long, conflicts_with_all = ["scenario", "crash_primary", "nodes"])]
         membership: bool,
+        /// Seeds whose number this divides sign with real ed25519, the others with
+        /// the simulator's deterministic stand-in (1: every seed real).
+        #[arg(long, default_value_t = testnet::sim::ED25519_EVERY, value_name = "N")]
+        ed25519_every: u64,
+    },
+    /// Run simulator suites over a range of fresh seeds, with progress, and list
+    /// every failing seed with its replay command.
+    Sweep {
+        /// Seeds per suite.
+        #[arg(long, default_value_t = 2000)]
+        seeds: u64,
+        /// The first seed of every suite (start far from the seeds CI runs).
+        #[arg(long, default_value_t = 1_000_000)]
+        seed: u64,
+        /// Comma-separated: all, plain, byzantine, crash-primary,
+        /// scenario:NAME (one per recovery scenario), membership.
+        #[arg(long, default_value = "all")]
+        suites: String,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print a JSON summary as the last line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -195,6 +220,7 @@ fn main() -> ExitCode {
             crash_primary,
             scenario,
             membership,
+            ed25519_every,
         } => {
             let options = SimOptions {
                 nodes,
@@ -202,157 +228,17 @@ fn main() -> ExitCode {
                 crash_primary,
                 scenario,
                 membership,
+                ed25519_every,
                 ..SimOptions::default()
             };
-            sim(seed, seeds, threads, json, &options)
+            sim_command::sim(seed, seeds, threads, json, &options)
         }
-    }
-}
-
-fn sim(
-    first: u64,
-    seeds: u64,
-    threads: Option<usize>,
-    json: bool,
-    options: &SimOptions,
-) -> ExitCode {
-    let nodes = options.nodes;
-    if !(4..=16).contains(&nodes) {
-        eprintln!("testnet sim: --nodes must be between 4 and 16");
-        return ExitCode::FAILURE;
-    }
-    if seeds == 0 {
-        eprintln!("testnet sim: --seeds must be at least 1");
-        return ExitCode::FAILURE;
-    }
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let started = std::time::Instant::now();
-    let reports = run_seeds(first, seeds, threads, options);
-    let failing: Vec<&SeedReport> = reports
-        .iter()
-        .filter(|r| !r.violations.is_empty())
-        .collect();
-    for report in &failing {
-        println!("seed {} FAILED:", report.seed);
-        for v in &report.violations {
-            println!("  {v}");
-        }
-        let mut flags = match (options.byzantine, options.crash_primary) {
-            (true, true) => " --byzantine --crash-primary".to_string(),
-            (true, false) => " --byzantine".to_string(),
-            (false, true) => " --crash-primary".to_string(),
-            (false, false) => String::new(),
-        };
-        if let Some(scenario) = options.scenario {
-            flags.push_str(&format!(" --scenario {}", scenario.name()));
-        }
-        if options.membership {
-            flags.push_str(" --membership");
-        }
-        println!(
-            "  replay: cargo run --release -p testnet -- sim --nodes {nodes} --seeds 1 --seed {}{flags}",
-            report.seed
-        );
-    }
-    let violations: usize = reports.iter().map(|r| r.violations.len()).sum();
-    let min_height = reports.iter().map(|r| r.quorum_height).min().unwrap_or(0);
-    let max_height = reports.iter().map(|r| r.max_tip).max().unwrap_or(0);
-    let min_replica_height = reports.iter().map(|r| r.min_tip).min().unwrap_or(0);
-    let lagging: usize = reports.iter().map(|r| r.lagging_replicas).sum();
-    let crashes: usize = reports.iter().map(|r| r.crashes).sum();
-    let partitions: usize = reports.iter().map(|r| r.partitions).sum();
-    let committed: usize = reports.iter().map(|r| r.committed_txs).sum();
-    let last = reports.last().expect("at least one seed");
-    let mut view_changes = std::collections::BTreeMap::<&str, usize>::new();
-    let mut behaviours = std::collections::BTreeMap::<String, usize>::new();
-    for report in &reports {
-        for (reason, count) in &report.view_changes {
-            *view_changes.entry(reason).or_default() += count;
-        }
-        for (_, behaviour) in &report.byzantine {
-            *behaviours.entry(format!("{behaviour:?}")).or_default() += 1;
-        }
-    }
-    let progress_after_heal = reports.iter().filter(|r| r.progress_after_heal).count();
-    let injected: usize = reports.iter().map(|r| r.equivocations_injected).sum();
-    let detected: usize = reports.iter().map(|r| r.equivocations_detected).sum();
-    let resumes: Vec<u64> = reports.iter().filter_map(|r| r.resume_ms).collect();
-    let max_resume_ms = resumes.iter().max().copied();
-    let view_change_total: usize = view_changes.values().sum();
-    let transfers: usize = reports.iter().map(|r| r.transfers).sum();
-    let refused_blocks: usize = reports.iter().map(|r| r.refused_blocks).sum();
-    let behind: Vec<u64> = reports.iter().map(|r| r.behind_by).collect();
-    let (behind_min, behind_max) = (
-        behind.iter().min().copied().unwrap_or(0),
-        behind.iter().max().copied().unwrap_or(0),
-    );
-    let behind_mean = behind.iter().sum::<u64>() as f64 / behind.len().max(1) as f64;
-    println!(
-        "{} seeds ({}..{}) in {:.1} s: {} violations in {} seeds; quorum height min {} max {}; \
-         lowest replica {}; {} lagging replicas; {} crashes, {} partitions; {} transactions committed",
-        reports.len(),
-        first,
-        first + seeds - 1,
-        started.elapsed().as_secs_f64(),
-        violations,
-        failing.len(),
-        min_height,
-        max_height,
-        min_replica_height,
-        lagging,
-        crashes,
-        partitions,
-        committed
-    );
-    println!(
-        "view changes {view_change_total} {view_changes:?}; progress after heal in {progress_after_heal} seeds; \
-         Byzantine {behaviours:?}; equivocations injected {injected}, detected {detected}; \
-         slowest resume after a primary crash {max_resume_ms:?} ms"
-    );
-    println!(
-        "state transfers {transfers}, blocks refused {refused_blocks}; \
-         victim behind by min {behind_min} mean {behind_mean:.0} max {behind_max} heights"
-    );
-    let seven = reports.iter().filter(|r| r.largest_set == 7).count();
-    let newcomer_signatures: usize = reports.iter().map(|r| r.newcomer_signatures).sum();
-    if options.membership {
-        println!(
-            "membership: {seven} seeds reached 7 validators; {newcomer_signatures} certificate \
-             signatures by validators that joined"
-        );
-    }
-    if json {
-        let summary = serde_json::json!({
-            "seeds": reports.len(),
-            "violations": violations,
-            "failing_seeds": failing.iter().map(|r| r.seed).collect::<Vec<_>>(),
-            "min_height": min_height,
-            "max_height": max_height,
-            "min_replica_height": min_replica_height,
-            "lagging_replicas": lagging,
-            "crashes": crashes,
-            "partitions": partitions,
-            "committed_txs": committed,
-            "trace_hash": last.trace_hash.to_string(),
-            "view_changes": view_changes,
-            "progress_after_heal": progress_after_heal,
-            "byzantine_behaviours": behaviours,
-            "equivocations_injected": injected,
-            "equivocations_detected": detected,
-            "max_resume_ms": max_resume_ms,
-            "transfers": transfers,
-            "refused_blocks": refused_blocks,
-            "behind_by": { "min": behind_min, "mean": behind_mean, "max": behind_max },
-            "seeds_with_7_validators": seven,
-            "newcomer_signatures": newcomer_signatures,
-            "elapsed_s": started.elapsed().as_secs_f64(),
-        });
-        println!("{summary}");
-    }
-    if violations == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        Command::Sweep {
+            seeds,
+            seed,
+            suites,
+            threads,
+            json,
+        } => sim_command::sweep(seed, seeds, &suites, threads, json),
     }
 }

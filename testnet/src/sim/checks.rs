@@ -248,8 +248,9 @@ impl Checker {
     pub fn check_log_bounds(&mut self, node: usize, replica: &Replica) {
         let (low, high) = (replica.low_watermark(), replica.high_watermark());
         if let Some(outside) = replica
-            .held_heights()
+            .held_height_bounds()
             .into_iter()
+            .flat_map(|(lowest, highest)| [lowest, highest])
             .find(|seq| *seq <= low || *seq > high)
         {
             self.violation(format!(

@@ -30,6 +30,13 @@
 //! fault and commit (and each replica's state if liveness fails); `RBFT_SIM_TRACE=1`
 //! adds every delivery and every ignored input.
 //!
+//! Signatures: one seed in [`ED25519_EVERY`] (those whose number it divides) signs
+//! with real ed25519; the others with the deterministic stand-in of
+//! `crypto::stand_in`, which keeps the rules the protocol relies on (only a key's
+//! holder signs; other bytes or another key fail) at the cost of a hash. The run of
+//! a seed is the same under either; only the signature bytes, and so the trace
+//! hash, differ. `--ed25519-every 1` signs every seed with ed25519.
+//!
 //! Transaction bodies reach every replica's pool when sent (the node forwards them;
 //! a body a replica still lacks at execution is fetched, which the simulator models as
 //! always succeeding).
@@ -94,6 +101,43 @@ pub struct SimOptions {
     /// Grow from 4 validators to 7 and back under load, with a Byzantine validator
     /// and a crash during the changes ([`membership`]).
     pub membership: bool,
+    /// One seed in this many (those whose number it divides) signs with real
+    /// ed25519; the others with the deterministic stand-in (`crypto::stand_in`),
+    /// which keeps the rules that matter and costs a hash. 1: every seed real.
+    pub ed25519_every: u64,
+}
+
+/// The share of seeds that sign with real ed25519 unless told otherwise.
+pub const ED25519_EVERY: u64 = 10;
+
+impl SimOptions {
+    /// Whether `seed` signs with real ed25519.
+    pub fn real_signatures(&self, seed: u64) -> bool {
+        seed % self.ed25519_every.max(1) == 0
+    }
+
+    /// The command that replays `seed` with these options alone.
+    pub fn replay_command(&self, seed: u64) -> String {
+        let mut flags = String::new();
+        if self.byzantine {
+            flags.push_str(" --byzantine");
+        }
+        if self.crash_primary {
+            flags.push_str(" --crash-primary");
+        }
+        if let Some(scenario) = self.scenario {
+            flags.push_str(&format!(" --scenario {}", scenario.name()));
+        }
+        if self.membership {
+            flags.push_str(" --membership");
+        } else {
+            flags.push_str(&format!(" --nodes {}", self.nodes));
+        }
+        if self.ed25519_every != ED25519_EVERY {
+            flags.push_str(&format!(" --ed25519-every {}", self.ed25519_every));
+        }
+        format!("cargo run --release -p testnet -- sim --seeds 1 --seed {seed}{flags}")
+    }
 }
 
 impl Default for SimOptions {
@@ -107,6 +151,7 @@ impl Default for SimOptions {
             crash_primary: false,
             scenario: None,
             membership: false,
+            ed25519_every: ED25519_EVERY,
         }
     }
 }
@@ -153,6 +198,8 @@ pub struct SeedReport {
     /// Commit-certificate signatures (counted per committing replica) by validators
     /// that joined after genesis.
     pub newcomer_signatures: usize,
+    /// The seed signed with real ed25519, not the stand-in.
+    pub ed25519: bool,
 }
 
 struct Client {
@@ -546,7 +593,10 @@ impl World {
                 }
             }
         }
-        let mut parent = {
+        // Most steps commit nothing; only then is the parent's hash worth computing.
+        let mut parent = if committed.is_empty() {
+            Hash::ZERO
+        } else {
             let blocks = &self.nodes[i].ledger.blocks;
             blocks[blocks.len() - 1 - committed.len()].hash()
         };
@@ -565,7 +615,7 @@ impl World {
                 .on_commit(i, &parent, c, change, CHAIN_ID, &mut self.cache);
             parent = c.block.hash();
             let mut t = Sha256::new();
-            t.update(&[i as u8]).update(&c.block.hash().0);
+            t.update(&[i as u8]).update(&parent.0);
             self.trace.update(&t.finish().0);
         }
         if let Some(replica) = &self.nodes[i].replica {
@@ -580,7 +630,11 @@ impl World {
 
 /// Runs one seed.
 pub fn run_seed(seed: u64, options: &SimOptions) -> SeedReport {
-    World::new(seed, options).run(seed)
+    let ed25519 = options.real_signatures(seed);
+    let _stand_in = (!ed25519).then(crypto::stand_in::StandIn::install);
+    let mut report = World::new(seed, options).run(seed);
+    report.ed25519 = ed25519;
+    report
 }
 
 /// Runs `seeds` seeds from `first` on `threads` threads; reports in seed order.

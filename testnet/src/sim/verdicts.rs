@@ -74,6 +74,7 @@ impl World {
             behind_by: self.behind_by,
             largest_set: self.checker.largest_set,
             newcomer_signatures: self.checker.newcomer_signatures,
+            ed25519: false,
         }
     }
 
