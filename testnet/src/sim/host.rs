@@ -184,19 +184,21 @@ impl SimNode {
     }
 
     /// What the replica is told about the pool.
+    ///
+    /// Found without walking the pool, which grows to thousands while a replica is
+    /// cut off: the proposed transactions are a few batches, and arrival order is
+    /// time order, so the oldest waiting one is the first in order not proposed.
     pub fn pool_report(&self) -> Input {
-        let mut count = 0;
-        let mut oldest_ms = u64::MAX;
-        for (hash, (_, arrived, _)) in &self.pool.txs {
-            if !self.pool.proposed.contains_key(hash) {
-                count += 1;
-                oldest_ms = oldest_ms.min(*arrived);
-            }
-        }
-        Input::TxsAvailable {
-            count,
-            oldest_ms: if count == 0 { 0 } else { oldest_ms },
-        }
+        let proposed = self.pool.proposed.keys();
+        let in_pool = proposed.filter(|h| self.pool.txs.contains_key(*h)).count();
+        let count = self.pool.txs.len() - in_pool;
+        let oldest_ms = self
+            .pool
+            .order
+            .values()
+            .find(|h| !self.pool.proposed.contains_key(*h))
+            .map_or(0, |h| self.pool.txs[h].1);
+        Input::TxsAvailable { count, oldest_ms }
     }
 
     /// Steps the replica and carries out its outputs, feeding the answers to
