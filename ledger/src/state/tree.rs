@@ -9,9 +9,12 @@
 //!   `SHA-256(0x01 || left || right)`, or zero when both children are zero, so the
 //!   empty state has root zero.
 //!
-//! The tree is stored as one flat array in heap order (node 1 is the root; node `i`
-//! has children `2i` and `2i + 1`; bucket `b` is node `2^17 + b`): 8 MiB that stay in
-//! cache far better than a pointer or hash-map tree. An update that touches `k`
+//! The nodes are stored in heap order (node 1 is the root; node `i` has children
+//! `2i` and `2i + 1`; bucket `b` is node `2^17 + b`) in 2 KiB pages of one array:
+//! 8 MiB when full, which stay in cache far better than a pointer or hash-map tree.
+//! A page is made when first written, and buckets are kept only when they hold
+//! accounts, so a small state (a test's, a simulated replica's) costs little to make
+//! and drop. An update that touches `k`
 //! accounts rehashes the `k` buckets they fall in and the paths above them (at most
 //! `17k` nodes, fewer where paths share ancestors), so its cost follows the block,
 //! not the state. Bucket rehashing grows with accounts per bucket (`n / 131072`):
