@@ -593,7 +593,7 @@ impl World {
                 }
             }
         }
-        // Most steps commit nothing; only then is the parent's hash worth computing.
+        // Most steps commit nothing; the parent's hash is computed only for those that do.
         let mut parent = if committed.is_empty() {
             Hash::ZERO
         } else {
