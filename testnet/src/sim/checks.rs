@@ -139,6 +139,7 @@ impl Checker {
             .iter()
             .filter(|s| !genesis.contains(s.sender))
             .count();
+        let block_hash = committed.block.hash();
         let mut signers = HashSet::new();
         for signed in &info.certificate {
             if !epoch.contains(signed.sender) {
@@ -159,7 +160,7 @@ impl Checker {
                 Message::Commit(c)
                     if c.seq == info.seq
                         && c.digest == info.digest
-                        && c.block_hash == committed.block.hash() =>
+                        && c.block_hash == block_hash =>
                 {
                     signers.insert(signed.sender);
                 }

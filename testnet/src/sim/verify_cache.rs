@@ -5,7 +5,7 @@
 //! signed message, so a forged variant is a different key and is verified anew.
 
 use consensus::{Envelope, Input, Rejected, SignedMessage, Verified};
-use crypto::{Canonical, Hash, PublicKey};
+use crypto::{Hash, PublicKey, Sha256};
 use std::collections::HashMap;
 
 /// Above this many entries the memo starts over, so a long run stays bounded.
@@ -23,7 +23,15 @@ impl VerifyCache {
         validators: &[PublicKey],
         chain_id: &str,
     ) -> Result<Verified, Rejected> {
-        let key = crypto::sha256(&message.to_canonical_bytes());
+        // Every field, the payload with its length: the same key means the same
+        // message. Hashed in place; encoding the message first would copy it.
+        let mut key = Sha256::new();
+        key.update(&message.sender.0.to_le_bytes())
+            .update(&[message.kind as u8])
+            .update(&(message.payload.len() as u64).to_le_bytes())
+            .update(&message.payload)
+            .update(&message.signature.0);
+        let key = key.finish();
         if let Some(known) = self.memo.get(&key) {
             return known.clone();
         }
