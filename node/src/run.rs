@@ -24,6 +24,9 @@ pub fn start(home: &Path) -> Result<(), String> {
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&home.config.log))
         .map_err(|e| format!("config.toml: log filter {:?}: {e}", home.config.log))?;
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // Nothing is written before this: a node that cannot listen, or whose genesis
+    // lists a validator nobody can dial, leaves no data directory behind.
+    crate::preflight::check(&home).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
