@@ -32,6 +32,7 @@ pub use execute::{
 };
 pub use genesis::{
     ChainId, ConsensusParams, Genesis, GenesisBalance, GenesisError, ValidatorInfo, MAX_VALIDATORS,
+    MIN_VALIDATORS,
 };
 pub use state::{State, StateDelta, StateView, ValidatorChange};
 pub use store::{

@@ -5,7 +5,11 @@
 //! HOME/node.key       the validator key (hex seed, mode 0600)
 //! HOME/genesis.json   the chain's genesis document
 //! HOME/data/          the RocksDB ledger and consensus log
+//! HOME/validator_card.json   what `rbft init` printed (public key, peer address)
 //! ```
+//!
+//! `rbft init` writes the config, the key and the card; the genesis comes from
+//! whoever built it from every operator's card (`rbft genesis build`).
 //!
 //! Every field of `config.toml` has a default, so an empty file is a valid
 //! configuration; unknown fields are refused, so a typo is an error, not a silent
@@ -27,6 +31,11 @@ pub struct NodeConfig {
     /// The libp2p address this node listens on for peers, e.g.
     /// `/ip4/127.0.0.1/tcp/8100`. Peers dial the address the genesis lists for it.
     pub p2p_listen: String,
+    /// The address peers dial (`rbft init --external-address`; on the validator
+    /// card, then in the genesis). Only compared with the genesis at start: a
+    /// difference is logged, since peers will dial what the genesis says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p2p_external_addr: Option<String>,
     /// The data directory, relative to the home directory unless absolute.
     pub data_dir: PathBuf,
     /// A `tracing` filter, e.g. `info` or `node=debug,info`; `RUST_LOG` wins.
@@ -41,6 +50,7 @@ impl Default for NodeConfig {
         NodeConfig {
             api_addr: "127.0.0.1:8000".parse().expect("a valid address"),
             p2p_listen: "/ip4/127.0.0.1/tcp/8100".to_owned(),
+            p2p_external_addr: None,
             data_dir: PathBuf::from("data"),
             log: "info".to_owned(),
             mempool: MempoolSection::default(),
@@ -164,6 +174,7 @@ impl Home {
     pub const CONFIG: &'static str = "config.toml";
     pub const KEY: &'static str = "node.key";
     pub const GENESIS: &'static str = "genesis.json";
+    pub const CARD: &'static str = "validator_card.json";
 
     /// Loads and checks `dir`'s configuration, key and genesis.
     pub fn load(dir: &Path) -> Result<Home, HomeError> {

@@ -10,20 +10,28 @@
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
 //! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
 //! - [`client`]: the HTTP client the CLI and the testnet use;
-//! - [`governance`]: signing, submitting and awaiting validator changes.
+//! - [`governance`]: signing, submitting and awaiting validator changes;
+//! - the operator's path: [`init`] (a home and its validator card), [`card`],
+//!   [`genesis_build`] (a genesis from the cards), [`addr`] (listen and dial
+//!   addresses) and [`preflight`] (what `rbft start` checks before writing).
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod admit;
 pub mod api;
+pub mod card;
 pub mod client;
 pub mod config;
 pub mod driver;
 pub mod edge;
+pub mod genesis_build;
 pub mod governance;
+pub mod init;
 pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod net;
+pub mod preflight;
 pub mod run;
 pub mod serve;
 pub mod shared;

@@ -1,13 +1,16 @@
 //! `rbft`: the validator node and its command line tool (DESIGN.md section 9).
 //!
-//! `keygen` writes keys, `start` runs a validator, and the client commands (`tx`,
-//! `block`, `account`, `status`, `validator`) talk to a node's HTTP API (the `cli` module).
+//! `keygen` writes keys; `init` makes a node's home and validator card and `genesis`
+//! builds and checks the genesis from the cards (the operator's path: README, "Run
+//! a network across machines"); `start` runs a validator; the client commands
+//! (`tx`, `block`, `account`, `status`, `validator`) talk to a node's HTTP API (the
+//! `cli` module).
 #![forbid(unsafe_code)]
 
 mod cli;
 
 use clap::{Parser, Subcommand};
-use cli::{BlockCommand, NodeArg, TxCommand, ValidatorCommand};
+use cli::{BlockCommand, GenesisCommand, InitArgs, NodeArg, TxCommand, ValidatorCommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +38,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
     },
+    /// Make a node's home on this machine: key (mode 0600), config.toml and the
+    /// validator card (printed) to send to whoever builds the genesis.
+    Init(InitArgs),
+    /// Build the genesis from validator cards; check a genesis and print its hash.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
     /// Run a validator from its home directory until Ctrl-C or SIGTERM.
     Start {
         /// The home directory: config.toml, node.key, genesis.json, data/.
@@ -70,6 +79,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen { out } => keygen(&out, cli.json),
         Command::Address { key } => address(&key, cli.json),
+        Command::Init(args) => cli::init(args, cli.json),
+        Command::Genesis(command) => cli::genesis(command, cli.json),
         Command::Start { home } => node::run::start(&home),
         Command::Tx(command) => cli::tx(command, cli.json),
         Command::Block(command) => cli::block(command, cli.json),

@@ -24,6 +24,9 @@ pub fn start(home: &Path) -> Result<(), String> {
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&home.config.log))
         .map_err(|e| format!("config.toml: log filter {:?}: {e}", home.config.log))?;
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // Nothing is written before this: a node that cannot listen, or whose genesis
+    // lists a validator nobody can dial, leaves no data directory behind.
+    crate::preflight::check(&home).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,7 +78,12 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
         )
     };
     let network = &home.config.network;
-    let mut net_config = NetConfig::new(home.key.clone(), roster, home.config.p2p_listen.clone());
+    let mut net_config = NetConfig::new(
+        home.key.clone(),
+        roster,
+        home.config.p2p_listen.clone(),
+        home.genesis.hash(),
+    );
     net_config.dial = dial;
     net_config.max_frame_bytes = max_frame_bytes(set_size, params.log_window, params.batch_max_txs);
     net_config.max_request_bytes = <FetchRequest as Canonical>::MAX_ENCODED_LEN;
@@ -109,7 +117,7 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
     let api_task = tokio::spawn(api::serve(shared.clone(), listener, async move {
         let _ = api_stop.wait_for(|stop| *stop).await;
     }));
-    tracing::info!(replica = ?shared.me().map(|me| me.0), api = %home.config.api_addr, p2p = %home.config.p2p_listen, data = %data_dir.display(), "node started");
+    tracing::info!(replica = ?shared.me().map(|me| me.0), api = %home.config.api_addr, p2p = %home.config.p2p_listen, data = %data_dir.display(), genesis = %home.genesis.hash(), "node started");
     let result = async {
         // A validator added while the network runs syncs until its AddValidator is
         // in its ledger (issue 7); a genesis or already-added one goes straight on.

@@ -13,6 +13,11 @@ use tokio::time::{timeout, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
+/// The genesis hash every node of these tests shows in its hello.
+fn genesis() -> crypto::Hash {
+    crypto::sha256(b"the net tests' chain")
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
@@ -46,6 +51,7 @@ impl Testnet {
             self.keys[me].clone(),
             self.validators.clone(),
             self.validators[me].1.clone(),
+            genesis(),
         );
         config.redial_min = Duration::from_millis(50);
         config.redial_max = Duration::from_millis(400);
@@ -378,7 +384,12 @@ async fn a_non_validator_cannot_connect_nor_deliver_frames() {
         outsider_key.public_key(),
         format!("/ip4/127.0.0.1/tcp/{}", free_port()),
     ));
-    let mut config = NetConfig::new(outsider_key, validators.clone(), validators[2].1.clone());
+    let mut config = NetConfig::new(
+        outsider_key,
+        validators.clone(),
+        validators[2].1.clone(),
+        genesis(),
+    );
     config.redial_min = Duration::from_millis(20);
     config.redial_max = Duration::from_millis(50);
     let outsider = start(config).await;
@@ -400,6 +411,41 @@ async fn a_non_validator_cannot_connect_nor_deliver_frames() {
     assert_in_order(&got[&1], 1, 1);
 
     for handle in [&node0.handle, &node1.handle, &outsider.handle] {
+        handle.shutdown();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_with_another_genesis_delivers_no_frame() {
+    let testnet = Testnet::new(3);
+    let mut node0 = start(testnet.config(0)).await;
+    let node1 = start(testnet.config(1)).await;
+    // Node 2 holds a validator key but was started with another genesis.
+    let mut config2 = testnet.config(2);
+    config2.genesis = crypto::sha256(b"another chain");
+    let node2 = start(config2).await;
+    until_connected(&node0.handle, &[1]).await;
+
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        node2.handle.send(ReplicaId(0), numbered(2, 0, 10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Refused: not connected (it is disconnected and banned at each hello)...
+    assert_eq!(node0.handle.connected(), vec![ReplicaId(1)]);
+    assert!(!node2.handle.connected().contains(&ReplicaId(0)));
+    // ...and none of its frames reached node 0.
+    while let Ok(event) = node0.events.try_recv() {
+        if let NetEvent::Message { from, .. } = event {
+            assert_ne!(from, ReplicaId(2), "a frame of another genesis got through");
+        }
+    }
+    // Nodes of the same genesis still talk.
+    node1.handle.send(ReplicaId(0), numbered(1, 0, 10));
+    let got = frames(&mut node0.events, 1).await;
+    assert_in_order(&got[&1], 1, 1);
+
+    for handle in [&node0.handle, &node1.handle, &node2.handle] {
         handle.shutdown();
     }
 }

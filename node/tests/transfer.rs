@@ -188,6 +188,7 @@ async fn try_network() -> Option<Network> {
             keys[me].clone(),
             validators.clone(),
             validators[me].1.clone(),
+            crypto::sha256(b"the transfer tests' chain"),
         );
         config.redial_min = Duration::from_millis(50);
         config.redial_max = Duration::from_millis(400);

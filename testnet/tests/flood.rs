@@ -159,7 +159,12 @@ async fn flood(
     asked: Vec<Hash>,
     height_of: &HashMap<Hash, u64>,
 ) -> Tally {
-    let mut config = NetConfig::new(home.key.clone(), roster, home.config.p2p_listen.clone());
+    let mut config = NetConfig::new(
+        home.key.clone(),
+        roster,
+        home.config.p2p_listen.clone(),
+        home.genesis.hash(),
+    );
     config.dial = (0..3).map(consensus::ReplicaId).collect();
     config.max_request_bytes = <FetchRequest as Canonical>::MAX_ENCODED_LEN;
     config.max_response_bytes = 64 << 20;

@@ -1,7 +1,10 @@
-//! The client commands of `rbft` (DESIGN.md section 9): `tx`, `block`, `account`,
-//! `status` and `validator`. Each talks to one node through [`node::client::Client`] and prints
-//! text for people, or one line of JSON with `--json`.
+//! The commands of `rbft` (DESIGN.md section 9). The operator's commands, `init`
+//! and `genesis`, work on files on this machine. The client commands, `tx`, `block`,
+//! `account`, `status` and `validator`, each talk to one node through
+//! [`node::client::Client`]. All print text for people, or JSON with `--json`.
 
+mod genesis;
+mod init;
 mod show;
 mod tx;
 mod validator;
@@ -9,6 +12,8 @@ mod validator;
 use clap::{Args, Subcommand};
 use node::client::{Client, ClientError, DEFAULT_NODE_URL};
 
+pub use genesis::GenesisCommand;
+pub use init::InitArgs;
 pub use tx::TxCommand;
 pub use validator::ValidatorCommand;
 
@@ -123,6 +128,14 @@ pub fn tx(command: TxCommand, json: bool) -> CliResult {
 
 pub fn validator(command: ValidatorCommand, json: bool) -> CliResult {
     validator::run(command, json)
+}
+
+pub fn init(args: InitArgs, json: bool) -> CliResult {
+    init::run(args, json)
+}
+
+pub fn genesis(command: GenesisCommand, json: bool) -> CliResult {
+    genesis::run(command, json)
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 //! instead of memory here. A peer that breaks the framing is punished.
 
 use super::framing::{read_frame, FrameError};
-use super::outbound::STREAM_ACCEPTED;
+use super::hello;
 use super::peers::{Peers, ReaderPlace};
 use super::{NetEvent, Punisher, Shutdown};
 use consensus::ReplicaId;
 use futures::io::BufReader;
-use futures::{AsyncWriteExt, StreamExt};
+use futures::StreamExt;
+use libp2p::PeerId;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -24,6 +25,8 @@ pub struct Acceptor {
     pub punisher: Punisher,
     pub max_frame_bytes: usize,
     pub shutdown: Shutdown,
+    /// Our genesis hash: a stream whose opener shows another is refused.
+    pub genesis: crypto::Hash,
 }
 
 impl Acceptor {
@@ -50,6 +53,8 @@ impl Acceptor {
             };
             let reader = Reader {
                 from,
+                peer_id,
+                genesis: self.genesis,
                 _place: place,
                 events: self.events.clone(),
                 punisher: self.punisher.clone(),
@@ -63,6 +68,8 @@ impl Acceptor {
 
 struct Reader {
     from: ReplicaId,
+    peer_id: PeerId,
+    genesis: crypto::Hash,
     _place: ReaderPlace,
     events: mpsc::Sender<NetEvent>,
     punisher: Punisher,
@@ -72,12 +79,29 @@ struct Reader {
 
 impl Reader {
     async fn run(mut self, mut stream: libp2p::Stream) {
-        let accepted = async {
-            stream.write_all(&[STREAM_ACCEPTED]).await?;
-            stream.flush().await
+        let hello = async {
+            let theirs = hello::read_hash(&mut stream).await?;
+            hello::answer(&mut stream, &self.genesis).await?;
+            Ok::<_, std::io::Error>(theirs)
         };
-        if let Err(error) = accepted.await {
-            tracing::debug!(peer = self.from.0, %error, "frame stream gone before it was accepted");
+        let theirs = match tokio::time::timeout(hello::HELLO_TIMEOUT, hello).await {
+            Ok(Ok(theirs)) => theirs,
+            Ok(Err(error)) => {
+                tracing::debug!(peer = self.from.0, %error, "frame stream gone before it was accepted");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(peer = self.from.0, "no hello on a frame stream in time");
+                return;
+            }
+        };
+        if !hello::agree(
+            &self.punisher,
+            self.from,
+            &self.peer_id,
+            &self.genesis,
+            &theirs,
+        ) {
             return;
         }
         let mut stream = BufReader::with_capacity(READ_BUFFER_BYTES, stream);

@@ -8,7 +8,9 @@
 //!   roster or is serving a punishment. The roster (every key ever admitted, ids =
 //!   positions) grows while the node runs: [`NetHandle::set_roster`].
 //! - One-way frames ([`outbound`], [`inbound`]): one long-lived `libp2p-stream` stream
-//!   per direction and peer, `u32` big-endian length + bytes ([`framing`]). Each peer has
+//!   per direction and peer, opened with the genesis hello ([`hello`]: a peer whose
+//!   genesis hash differs from ours is refused, with both hashes in the log), then
+//!   `u32` big-endian length + bytes ([`framing`]). Each peer has
 //!   a bounded outbound [`queue`] that drops its oldest frame when full; inbound frames
 //!   go to a bounded channel, and a full channel stops the reading (backpressure).
 //! - Request-response ([`codec`]) for fetches, bounded both ways, with a timeout.
@@ -23,6 +25,7 @@ mod error;
 mod framing;
 mod gate;
 mod handle;
+mod hello;
 mod identity;
 mod inbound;
 mod outbound;
@@ -56,6 +59,9 @@ pub struct NetConfig {
     pub dial: Vec<ReplicaId>,
     /// Multiaddr to listen on.
     pub listen: String,
+    /// The hash of our genesis: every frame stream starts by comparing it with the
+    /// peer's ([`hello`]), and a peer with another genesis is refused.
+    pub genesis: crypto::Hash,
     /// The largest one-way frame, sent or received.
     pub max_frame_bytes: usize,
     pub max_request_bytes: usize,
@@ -75,12 +81,13 @@ pub struct NetConfig {
 }
 
 impl NetConfig {
-    /// A configuration with the node's default limits.
-    /// A configuration that dials every key on `roster`.
+    /// A configuration with the node's default limits that dials every key on
+    /// `roster`.
     pub fn new(
         key: crypto::SigningKey,
         roster: Vec<(crypto::PublicKey, String)>,
         listen: String,
+        genesis: crypto::Hash,
     ) -> Self {
         let dial = (0..roster.len()).map(|i| ReplicaId(i as u32)).collect();
         NetConfig {
@@ -88,6 +95,7 @@ impl NetConfig {
             roster,
             dial,
             listen,
+            genesis,
             max_frame_bytes: 16 << 20,
             max_request_bytes: 1 << 20,
             max_response_bytes: 16 << 20,
@@ -264,6 +272,8 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         peers: peers.clone(),
         control: control.clone(),
         shutdown: shutdown.clone(),
+        punisher: punisher.clone(),
+        genesis: config.genesis,
     };
     let incoming = control
         .accept(outbound::FRAME_PROTOCOL)
@@ -276,6 +286,7 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
             punisher: punisher.clone(),
             max_frame_bytes: config.max_frame_bytes,
             shutdown: shutdown.clone(),
+            genesis: config.genesis,
         }
         .run(),
     );
@@ -316,6 +327,8 @@ pub(crate) struct Writers {
     peers: Arc<Peers>,
     control: libp2p_stream::Control,
     shutdown: Shutdown,
+    punisher: Punisher,
+    genesis: crypto::Hash,
 }
 
 impl Writers {
@@ -329,6 +342,8 @@ impl Writers {
             peers: self.peers.clone(),
             control: self.control.clone(),
             shutdown: self.shutdown.clone(),
+            punisher: self.punisher.clone(),
+            genesis: self.genesis,
         };
         tokio::spawn(writer.run());
     }

@@ -6,21 +6,19 @@
 //! retransmits. Frames queued while the peer is away wait in its bounded queue.
 
 use super::framing::write_frame;
+use super::hello;
 use super::peers::{PeerSlot, Peers};
-use super::Shutdown;
+use super::{Punisher, Shutdown};
 use consensus::ReplicaId;
 use futures::io::BufWriter;
-use futures::{AsyncReadExt, AsyncWriteExt};
+use futures::AsyncWriteExt;
 use libp2p::{PeerId, StreamProtocol};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const FRAME_PROTOCOL: StreamProtocol = StreamProtocol::new("/rbft/frames/1");
-/// The one byte a reader sends when it takes a stream. libp2p-stream drops inbound
-/// streams it has no room for; without this a writer could pour frames into a stream
-/// nobody reads until Yamux tells it so.
-pub const STREAM_ACCEPTED: u8 = 0xA5;
+/// Version 2: the stream starts with the genesis hello ([`super::hello`]).
+pub const FRAME_PROTOCOL: StreamProtocol = StreamProtocol::new("/rbft/frames/2");
 
 /// Coalesces small frames into one write; larger frames bypass the buffer.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
@@ -35,6 +33,10 @@ pub struct Writer {
     pub peers: Arc<Peers>,
     pub control: libp2p_stream::Control,
     pub shutdown: Shutdown,
+    pub punisher: Punisher,
+    /// Our genesis hash, shown to the peer first; the stream is used only if the
+    /// peer's is the same.
+    pub genesis: crypto::Hash,
 }
 
 impl Writer {
@@ -75,11 +77,22 @@ impl Writer {
         .await;
         match opened {
             Ok(Ok(mut stream)) => {
-                let mut ack = [0u8; 1];
-                match tokio::time::timeout(OPEN_TIMEOUT, stream.read_exact(&mut ack)).await {
-                    Ok(Ok(())) if ack[0] == STREAM_ACCEPTED => {
-                        tracing::debug!(peer = self.peer.0, "frame stream open");
-                        return Some(stream);
+                let hello = async {
+                    hello::send(&mut stream, &self.genesis).await?;
+                    hello::read_answer(&mut stream).await
+                };
+                match tokio::time::timeout(hello::HELLO_TIMEOUT, hello).await {
+                    Ok(Ok(theirs)) => {
+                        if hello::agree(
+                            &self.punisher,
+                            self.peer,
+                            &self.peer_id,
+                            &self.genesis,
+                            &theirs,
+                        ) {
+                            tracing::debug!(peer = self.peer.0, "frame stream open");
+                            return Some(stream);
+                        }
                     }
                     _ => tracing::debug!(peer = self.peer.0, "frame stream not accepted"),
                 }

@@ -79,6 +79,10 @@ pub fn build(
             yamux::Config::default,
         )
         .map_err(|e| transport_error(&e))?
+        // Validators may be listed by DNS name (`/dns4/node1.example.org/tcp/8100`);
+        // names are resolved with the system's resolver at every dial.
+        .with_dns()
+        .map_err(|e| transport_error(&e))?
         .with_behaviour(|_| Behaviour {
             gate: Gate::new(peers),
             frames: libp2p_stream::Behaviour::new(),
