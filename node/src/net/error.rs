@@ -29,6 +29,8 @@ pub enum NetError {
     UnknownPeer { peer: ReplicaId },
     #[error("not connected to {peer:?}")]
     NotConnected { peer: ReplicaId },
+    #[error("{peer:?} has not shown our genesis hash on this connection")]
+    NotAgreed { peer: ReplicaId },
     #[error("request of {len} bytes is over the limit of {max}")]
     RequestTooLarge { len: usize, max: usize },
     #[error("response from {peer:?} is over the limit of {max} bytes")]

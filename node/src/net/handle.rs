@@ -2,6 +2,7 @@
 //! but `request` returns at once. Dropping the last handle stops the network, as
 //! [`NetHandle::shutdown`] does.
 
+use super::hello::HELLO_TIMEOUT;
 use super::peers::Peers;
 use super::swarm::Command;
 use super::{NetError, Punisher, Writers};
@@ -107,7 +108,9 @@ impl NetHandle {
         }
     }
 
-    /// Sends a request and waits for the answer, at most `request_timeout`.
+    /// Sends a request and waits for the answer, at most `request_timeout` (after the
+    /// peer's genesis hello, if it just connected). A peer that has not shown our
+    /// genesis hash gets no request: [`NetError::NotAgreed`].
     pub async fn request(&self, to: ReplicaId, bytes: Vec<u8>) -> Result<Vec<u8>, NetError> {
         let max = self.inner.max_request_bytes;
         if bytes.len() > max {
@@ -122,6 +125,7 @@ impl NetHandle {
         if !self.inner.peers.is_connected(to) {
             return Err(NetError::NotConnected { peer: to });
         }
+        self.until_agreed(to).await?;
         let (reply, answer) = oneshot::channel();
         let exchange = async {
             self.inner
@@ -136,6 +140,29 @@ impl NetHandle {
         tokio::time::timeout(deadline, exchange)
             .await
             .unwrap_or(Err(NetError::Timeout { peer: to }))
+    }
+
+    /// Waits for a just-connected peer's genesis hello, at most `HELLO_TIMEOUT` (and
+    /// never longer than a request may take): fetches go only to peers that showed our
+    /// genesis.
+    async fn until_agreed(&self, peer: ReplicaId) -> Result<(), NetError> {
+        let Some(slot) = self.inner.peers.slot(peer) else {
+            return Err(NetError::UnknownPeer { peer });
+        };
+        let mut agreed = slot.agreed.subscribe();
+        let wait = HELLO_TIMEOUT.min(self.inner.request_timeout);
+        let waited = tokio::time::timeout(wait, agreed.wait_for(|a| *a)).await;
+        if matches!(waited, Ok(Ok(_))) {
+            Ok(())
+        } else {
+            Err(NetError::NotAgreed { peer })
+        }
+    }
+
+    /// Fetch requests refused because their sender had not shown our genesis hash
+    /// (for metrics).
+    pub fn refused_requests(&self) -> u64 {
+        self.inner.peers.refused_requests()
     }
 
     /// Disconnects a peer that sent garbage and refuses it for the cooldown.

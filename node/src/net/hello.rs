@@ -65,8 +65,9 @@ pub async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Has
     Ok(Hash(hash))
 }
 
-/// Whether `theirs` is our genesis; if not, says so in the log, naming both
-/// hashes, and disconnects and refuses the peer for a while.
+/// Whether `theirs` is our genesis. If so, the peer is agreed: fetches may flow with
+/// it. If not, says so in the log, naming both hashes, and disconnects and refuses the
+/// peer for a while.
 pub fn agree(
     punisher: &Punisher,
     peer: ReplicaId,
@@ -75,6 +76,9 @@ pub fn agree(
     theirs: &Hash,
 ) -> bool {
     if ours == theirs {
+        if let Some(slot) = punisher.peers.slot(peer) {
+            slot.agreed.send_replace(true);
+        }
         return true;
     }
     tracing::error!(

@@ -13,7 +13,10 @@
 //!   `u32` big-endian length + bytes ([`framing`]). Each peer has
 //!   a bounded outbound [`queue`] that drops its oldest frame when full; inbound frames
 //!   go to a bounded channel, and a full channel stops the reading (backpressure).
-//! - Request-response ([`codec`]) for fetches, bounded both ways, with a timeout.
+//! - Request-response ([`codec`]) for fetches, bounded both ways, with a timeout, and
+//!   only with agreed peers: those whose hello on the current connection showed our
+//!   genesis. Others get no request, their requests are refused (counted:
+//!   [`NetHandle::refused_requests`]) and their answers are not delivered.
 //! - The [`swarm`] task dials every roster key marked to dial (the members of the
 //!   current and pending sets) and re-dials with exponential backoff.
 //!

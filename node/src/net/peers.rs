@@ -10,7 +10,7 @@ use super::queue::FrameQueue;
 use super::NetError;
 use consensus::ReplicaId;
 use libp2p::PeerId;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -18,6 +18,10 @@ use tokio::sync::watch;
 pub struct PeerSlot {
     pub queue: FrameQueue,
     pub connected: watch::Sender<bool>,
+    /// Whether the peer showed our genesis hash in a hello on its current connection.
+    /// Until it has, no fetch goes to it, none of its fetches is served and none of its
+    /// answers is delivered. Cleared when it connects anew and when it is banned.
+    pub agreed: watch::Sender<bool>,
     banned_until: Mutex<Option<Instant>>,
     /// Inbound frame streams being read from this peer; bounded so that a validator
     /// cannot make us run a task per stream it opens.
@@ -41,6 +45,8 @@ pub struct Peers {
     peer_queue: usize,
     peer_queue_bytes: usize,
     pub punish_cooldown: Duration,
+    /// Fetch requests refused because their sender had not agreed on the genesis.
+    refused_requests: AtomicU64,
 }
 
 impl Peers {
@@ -62,6 +68,7 @@ impl Peers {
             peer_queue,
             peer_queue_bytes,
             punish_cooldown,
+            refused_requests: AtomicU64::new(0),
         };
         {
             let mut members = write(&peers.members);
@@ -84,6 +91,7 @@ impl Peers {
             members.slots.push(Arc::new(PeerSlot {
                 queue: FrameQueue::new(self.peer_queue, self.peer_queue_bytes),
                 connected: watch::Sender::new(false),
+                agreed: watch::Sender::new(false),
                 banned_until: Mutex::new(None),
                 readers: AtomicUsize::new(0),
             }));
@@ -174,7 +182,21 @@ impl Peers {
     pub fn ban(&self, peer: ReplicaId, now: Instant) {
         if let Some(slot) = self.slot(peer) {
             *lock(&slot.banned_until) = Some(now + self.punish_cooldown);
+            slot.agreed.send_replace(false);
         }
+    }
+
+    /// Whether `peer` showed our genesis hash on its current connection.
+    pub fn is_agreed(&self, peer: ReplicaId) -> bool {
+        self.slot(peer).is_some_and(|slot| *slot.agreed.borrow())
+    }
+
+    pub fn count_refused_request(&self) -> u64 {
+        self.refused_requests.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn refused_requests(&self) -> u64 {
+        self.refused_requests.load(Ordering::Relaxed)
     }
 
     pub fn is_banned(&self, peer: ReplicaId, now: Instant) -> bool {

@@ -112,6 +112,7 @@ pub struct SwarmTask {
     backlog: VecDeque<NetEvent>,
     outbound: HashMap<OutboundRequestId, (ReplicaId, RequestReply)>,
     answers: FuturesUnordered<requests::PendingAnswer>,
+    unagreed: FuturesUnordered<requests::WaitingRequest>,
     dialers: Vec<Dialer>,
 }
 
@@ -134,6 +135,7 @@ impl SwarmTask {
             backlog: VecDeque::new(),
             outbound: HashMap::new(),
             answers: FuturesUnordered::new(),
+            unagreed: FuturesUnordered::new(),
             dialers: Vec::new(),
         }
     }
@@ -169,6 +171,9 @@ impl SwarmTask {
                 Some(command) = self.commands.recv() => self.on_command(command),
                 Some((channel, answer)) = self.answers.next(), if !self.answers.is_empty() => {
                     self.on_answer(channel, answer)
+                }
+                Some(waited) = self.unagreed.next(), if !self.unagreed.is_empty() => {
+                    self.on_waited_request(waited)
                 }
                 // An owned permit, so that the branch does not hold `self` borrowed.
                 permit = self.events.clone().reserve_owned(), if !self.backlog.is_empty() => {
@@ -247,6 +252,9 @@ impl SwarmTask {
                     tracing::info!(me = ?self.peers.me().map(|me| me.0), peer = replica.0, "connected");
                     self.dialer(replica).connected_at = Some(Instant::now());
                     if let Some(slot) = self.peers.slot(replica) {
+                        // A new connection must show the genesis again (the peer may
+                        // have restarted with another).
+                        slot.agreed.send_replace(false);
                         slot.connected.send_replace(true);
                     }
                     self.emit(NetEvent::Connected(replica));
@@ -295,6 +303,7 @@ impl SwarmTask {
     fn on_disconnected(&mut self, replica: ReplicaId) {
         let now = Instant::now();
         if let Some(slot) = self.peers.slot(replica) {
+            slot.agreed.send_replace(false);
             slot.connected.send_replace(false);
         }
         let redial_min = self.limits.redial_min;

@@ -1,9 +1,16 @@
 //! Request-response inside the swarm task: a request from the node goes to libp2p, a
 //! request from a peer goes to the node with a oneshot to answer through, and failures
 //! come back as typed [`NetError`]s.
+//!
+//! Fetches flow only with agreed peers (those that showed our genesis hash in a hello
+//! on their current connection, [`crate::net::hello`]): no request goes to another,
+//! no answer of another is delivered, and a request of another is refused. A request
+//! that arrives while the hello is still under way (it runs on its own stream, so it
+//! may lose the race) waits for it, at most `HELLO_TIMEOUT`, in a bounded set.
 
 use super::{NetEvent, RequestReply, SwarmTask};
 use crate::net::codec::OverLimit;
+use crate::net::hello::HELLO_TIMEOUT;
 use crate::net::NetError;
 use consensus::ReplicaId;
 use futures::future::BoxFuture;
@@ -13,6 +20,12 @@ use tokio::sync::oneshot;
 
 /// A peer's request waiting for the node's answer (`None`: no answer in time).
 pub type PendingAnswer = BoxFuture<'static, (ResponseChannel<Vec<u8>>, Option<Vec<u8>>)>;
+
+/// A peer's request waiting for its sender to agree; the `bool` says whether it did.
+pub type WaitingRequest = BoxFuture<'static, (ReplicaId, Vec<u8>, ResponseChannel<Vec<u8>>, bool)>;
+
+/// Requests waiting for their sender's hello, from all peers together.
+const MAX_UNAGREED_REQUESTS: usize = 64;
 
 impl SwarmTask {
     pub(super) fn on_request_command(
@@ -30,6 +43,10 @@ impl SwarmTask {
         };
         if !self.swarm.is_connected(&validator.peer_id) {
             let _ = reply.send(Err(NetError::NotConnected { peer: to }));
+            return;
+        }
+        if !self.peers.is_agreed(to) {
+            let _ = reply.send(Err(NetError::NotAgreed { peer: to }));
             return;
         }
         let id = self
@@ -55,8 +72,8 @@ impl SwarmTask {
                     request_id,
                     response,
                 } => {
-                    if let Some((_, reply)) = self.outbound.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
+                    if let Some((from, reply)) = self.outbound.remove(&request_id) {
+                        let _ = reply.send(self.agreed_answer(from, response));
                     }
                 }
             },
@@ -80,7 +97,68 @@ impl SwarmTask {
         }
     }
 
+    /// An answer is delivered only if its sender is still agreed (it may have been
+    /// banned, or have reconnected without a hello, since the request left).
+    fn agreed_answer(&self, from: ReplicaId, bytes: Vec<u8>) -> Result<Vec<u8>, NetError> {
+        if self.peers.is_agreed(from) {
+            return Ok(bytes);
+        }
+        tracing::debug!(
+            peer = from.0,
+            "answer of a peer not agreed on the genesis dropped"
+        );
+        Err(NetError::NotAgreed { peer: from })
+    }
+
     fn on_inbound_request(
+        &mut self,
+        from: ReplicaId,
+        bytes: Vec<u8>,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        let Some(slot) = self.peers.slot(from) else {
+            return;
+        };
+        if *slot.agreed.borrow() {
+            return self.on_agreed_request(from, bytes, channel);
+        }
+        if self.unagreed.len() >= MAX_UNAGREED_REQUESTS || !*slot.connected.borrow() {
+            return self.refuse_request(from);
+        }
+        let mut agreed = slot.agreed.subscribe();
+        self.unagreed.push(
+            async move {
+                let waited = tokio::time::timeout(HELLO_TIMEOUT, agreed.wait_for(|a| *a)).await;
+                let agreed = matches!(waited, Ok(Ok(_)));
+                (from, bytes, channel, agreed)
+            }
+            .boxed(),
+        );
+    }
+
+    pub(super) fn on_waited_request(
+        &mut self,
+        (from, bytes, channel, agreed): (ReplicaId, Vec<u8>, ResponseChannel<Vec<u8>>, bool),
+    ) {
+        // Checked again: the peer may have been banned since it agreed.
+        if agreed && self.peers.is_agreed(from) {
+            self.on_agreed_request(from, bytes, channel);
+        } else {
+            self.refuse_request(from); // dropping `channel` tells the peer no
+        }
+    }
+
+    /// Counts and logs a request of a peer not agreed on the genesis; it is not served.
+    fn refuse_request(&self, from: ReplicaId) {
+        let refused = self.peers.count_refused_request();
+        tracing::debug!(
+            peer = from.0,
+            refused,
+            "request of a peer not agreed on the genesis refused"
+        );
+    }
+
+    fn on_agreed_request(
         &mut self,
         from: ReplicaId,
         bytes: Vec<u8>,
