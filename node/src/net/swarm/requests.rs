@@ -6,7 +6,8 @@
 //! on their current connection, [`crate::net::hello`]): no request goes to another,
 //! no answer of another is delivered, and a request of another is refused. A request
 //! that arrives while the hello is still under way (it runs on its own stream, so it
-//! may lose the race) waits for it, at most `HELLO_TIMEOUT`, in a bounded set.
+//! may lose the race) waits for it, at most `HELLO_TIMEOUT` or `request_timeout`, in a
+//! bounded set.
 
 use super::{NetEvent, RequestReply, SwarmTask};
 use crate::net::codec::OverLimit;
@@ -126,9 +127,11 @@ impl SwarmTask {
             return self.refuse_request(from);
         }
         let mut agreed = slot.agreed.subscribe();
+        // libp2p drops the request after `request_timeout` anyway.
+        let wait = HELLO_TIMEOUT.min(self.limits.request_timeout);
         self.unagreed.push(
             async move {
-                let waited = tokio::time::timeout(HELLO_TIMEOUT, agreed.wait_for(|a| *a)).await;
+                let waited = tokio::time::timeout(wait, agreed.wait_for(|a| *a)).await;
                 let agreed = matches!(waited, Ok(Ok(_)));
                 (from, bytes, channel, agreed)
             }
