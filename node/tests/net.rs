@@ -450,6 +450,239 @@ async fn a_validator_with_another_genesis_delivers_no_frame() {
     }
 }
 
+/// Answers every request with its bytes reversed and reports who asked.
+fn serve_recording(mut node: Node) -> (NetHandle, mpsc::Receiver<ReplicaId>) {
+    let handle = node.handle.clone();
+    let (asked_tx, asked) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        while let Some(event) = node.events.recv().await {
+            if let NetEvent::Request { from, bytes, reply } = event {
+                let _ = asked_tx.try_send(from);
+                let _ = reply.send(bytes.into_iter().rev().collect());
+            }
+        }
+    });
+    (handle, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_with_another_genesis_gets_and_gives_no_fetch() {
+    let testnet = Testnet::new(3);
+    // A short ban, so that node 2 comes back (and is refused again) many times.
+    let config = |me: usize| {
+        let mut config = testnet.config(me);
+        config.punish_cooldown = Duration::from_millis(100);
+        config
+    };
+    let (node0, mut asked0) = serve_recording(start(config(0)).await);
+    let (node1, _) = serve_recording(start(config(1)).await);
+    let mut config2 = config(2);
+    config2.genesis = crypto::sha256(b"another chain");
+    let (node2, mut asked2) = serve_recording(start(config2).await);
+    until_connected(&node0, &[1]).await;
+
+    // Both ways, all the time, through every reconnection of node 2.
+    let mut fetches = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        for (from, to) in [(&node2, 0), (&node0, 2)] {
+            let from = from.clone();
+            fetches.push(tokio::spawn(async move {
+                from.request(ReplicaId(to), b"abc".to_vec()).await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for fetch in fetches {
+        let answer = within("a fetch across genesis", fetch).await.unwrap();
+        assert!(answer.is_err(), "a fetch across genesis was answered");
+    }
+    // Neither side's node ever saw the other's request.
+    while let Ok(from) = asked0.try_recv() {
+        assert_ne!(from, ReplicaId(2), "node 0 served node 2");
+    }
+    while let Ok(from) = asked2.try_recv() {
+        assert_ne!(from, ReplicaId(0), "node 2 served node 0");
+    }
+
+    // Nodes of the same genesis still fetch from each other.
+    let answer = within("a fetch", node1.request(ReplicaId(0), b"abc".to_vec())).await;
+    assert_eq!(answer.unwrap(), b"cba");
+    assert_eq!(within("who asked", asked0.recv()).await, Some(ReplicaId(1)));
+    let answer = within("a fetch", node0.request(ReplicaId(1), b"xyz".to_vec())).await;
+    assert_eq!(answer.unwrap(), b"zyx");
+
+    for handle in [&node0, &node1, &node2] {
+        handle.shutdown();
+    }
+}
+
+/// A Byzantine validator's client: request-response only, length-prefixed bytes as
+/// the node's codec has them, and no frame stream, so it never shows a genesis.
+mod silent {
+    use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use libp2p::{request_response, StreamProtocol};
+    use std::io;
+
+    #[derive(Clone, Default)]
+    pub struct Codec;
+
+    async fn read<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+        let mut len = [0u8; 4];
+        io.read_exact(&mut len).await?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > 1 << 20 {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+        let mut bytes = vec![0; len];
+        io.read_exact(&mut bytes).await?;
+        Ok(bytes)
+    }
+
+    async fn write<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
+        io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
+        io.write_all(bytes).await?;
+        io.flush().await
+    }
+
+    #[async_trait::async_trait]
+    impl request_response::Codec for Codec {
+        type Protocol = StreamProtocol;
+        type Request = Vec<u8>;
+        type Response = Vec<u8>;
+
+        async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+        where
+            T: AsyncRead + Unpin + Send,
+        {
+            read(io).await
+        }
+
+        async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+        where
+            T: AsyncRead + Unpin + Send,
+        {
+            read(io).await
+        }
+
+        async fn write_request<T>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+            req: Vec<u8>,
+        ) -> io::Result<()>
+        where
+            T: AsyncWrite + Unpin + Send,
+        {
+            write(io, &req).await
+        }
+
+        async fn write_response<T>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+            res: Vec<u8>,
+        ) -> io::Result<()>
+        where
+            T: AsyncWrite + Unpin + Send,
+        {
+            write(io, &res).await
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_that_never_shows_its_genesis_gets_no_fetch_served() {
+    use futures::StreamExt;
+    use libp2p::request_response::{self, ProtocolSupport};
+    use libp2p::swarm::{dial_opts::DialOpts, SwarmEvent};
+
+    let testnet = Testnet::new(3);
+    let (node0, mut asked0) = serve_recording(start(testnet.config(0)).await);
+    // Node 2's key, but a client that skips the hello and asks for a fetch at once.
+    let mut silent = libp2p::SwarmBuilder::with_existing_identity(net::keypair(&testnet.keys[2]))
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                silent::Codec,
+                [(
+                    libp2p::StreamProtocol::new("/rbft/request/1"),
+                    ProtocolSupport::Full,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    let node0_id = net::peer_id(&testnet.validators[0].0).unwrap();
+    let node0_addr: libp2p::Multiaddr = testnet.validators[0].1.parse().unwrap();
+    silent
+        .dial(
+            DialOpts::peer_id(node0_id)
+                .addresses(vec![node0_addr])
+                .build(),
+        )
+        .unwrap();
+
+    // Connected, so node 0 would have served it before; now the request waits for a
+    // hello that never comes and is refused.
+    let outcome = timeout(Duration::from_secs(10), async {
+        loop {
+            match silent.select_next_some().await {
+                SwarmEvent::ConnectionEstablished { .. } => {
+                    silent
+                        .behaviour_mut()
+                        .send_request(&node0_id, b"abc".to_vec());
+                }
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: request_response::Message::Response { response, .. },
+                    ..
+                }) => return Ok(response),
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: request_response::Message::Request { .. },
+                    ..
+                }) => panic!("node 0 sent a fetch to a peer that showed no genesis"),
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    error, ..
+                }) => return Err(error),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the request ends");
+    assert!(outcome.is_err(), "node 0 answered: {outcome:?}");
+    // Refused (and counted) once its wait for the hello ends.
+    within("the refusal counted", async {
+        while node0.refused_requests() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // Node 0 does not fetch from it either, though it is connected.
+    assert!(node0.connected().contains(&ReplicaId(2)));
+    let fetch = within("a fetch", node0.request(ReplicaId(2), b"abc".to_vec())).await;
+    assert!(
+        matches!(fetch, Err(NetError::NotAgreed { peer: ReplicaId(2) })),
+        "{fetch:?}"
+    );
+    while let Ok(from) = asked0.try_recv() {
+        assert_ne!(
+            from,
+            ReplicaId(2),
+            "node 0 served a peer that showed no genesis"
+        );
+    }
+    node0.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_for_an_absent_peer_stays_bounded() {
     let testnet = Testnet::new(2); // node 1 never starts
