@@ -118,12 +118,20 @@ fn seeds_that_once_failed_hold() {
         byzantine: true,
         ..SimOptions::default()
     };
-    let found: [(u64, &SimOptions, &str); 1] = [(
-        50485,
-        &byzantine,
-        "a silent BadViewChange replica, crashes and lost VIEW-CHANGEs left the honest \
-         replicas in views 1 and 2, with no view-change timer running in view 1",
-    )];
+    let found: [(u64, &SimOptions, &str); 2] = [
+        (
+            50485,
+            &byzantine,
+            "a silent BadViewChange replica, crashes and lost VIEW-CHANGEs left the honest \
+             replicas in views 1 and 2, with no view-change timer running in view 1",
+        ),
+        (
+            2006866,
+            &byzantine,
+            "a new primary that had committed a height without its commit record \
+             accused the NEW-VIEW it was building of conflicting with it",
+        ),
+    ];
     for (seed, options, what) in found {
         let report = run_seed(seed, options);
         assert!(

@@ -44,16 +44,24 @@ impl Replica {
                     }
                     return true;
                 }
-                _ => {
+                Some(record) => {
                     // V orders another digest where we committed: more than f faulty.
                     self.ready
                         .faults
                         .push(Fault::NewViewConflictsWithCommitted {
                             view: self.view,
                             seq,
-                            committed: record.map_or(Hash([0; 32]), |r| r.digest),
+                            committed: record.digest,
                             proposed: digest,
                         });
+                    self.building = None;
+                    return false;
+                }
+                None => {
+                    // Committed here without a record (state transfer brought the
+                    // block, or the record was pruned): nothing says V is wrong, but
+                    // this primary cannot give the height's result. It builds no
+                    // NEW-VIEW, and the view-change timer hands the view to the next.
                     self.building = None;
                     return false;
                 }
