@@ -333,7 +333,7 @@ fn genesis(
         .collect::<Vec<_>>();
     let genesis = Genesis {
         chain_id,
-        genesis_time_ms: now_ms(),
+        genesis_time_ms: node::shared::Shared::now_ms(),
         admin: admin.public_key(),
         validators: BoundedVec::new(validators)
             .map_err(|_| invalid("too many validators".into()))?,
@@ -402,12 +402,6 @@ fn is_empty_dir(dir: &Path) -> Result<bool, LayoutError> {
 
 fn write_file(path: &Path, text: &str) -> Result<(), LayoutError> {
     std::fs::write(path, text).map_err(io(path))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

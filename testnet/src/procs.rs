@@ -155,7 +155,7 @@ impl ChildProcess {
         let program = PathBuf::from(command.get_program());
         let banner = format!(
             "--- testnet: starting {name} at {} ms since the epoch ---",
-            now_ms()
+            node::shared::Shared::now_ms()
         );
         let child = spawn_logged(command, log, &banner).map_err(|failure| match failure {
             SpawnFailure::Log(source) => ProcError::Io {
@@ -570,12 +570,6 @@ impl Drop for Network {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

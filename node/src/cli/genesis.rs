@@ -112,7 +112,7 @@ pub fn run(command: GenesisCommand, json: bool) -> CliResult {
                 .map_err(|e| e.to_string())?;
             let plan = GenesisPlan {
                 chain_id,
-                genesis_time_ms: genesis_time_ms.unwrap_or_else(now_ms),
+                genesis_time_ms: genesis_time_ms.unwrap_or_else(node::shared::Shared::now_ms),
                 admin,
                 balances: funds,
                 cards,
@@ -193,12 +193,6 @@ fn write_new(path: &Path, text: &str) -> CliResult {
         return Err(fail(e));
     }
     Ok(())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

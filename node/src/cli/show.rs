@@ -22,9 +22,7 @@ fn field(name: &str, value: impl std::fmt::Display) {
 
 /// `1712345678901 (3 s ago)`: the raw milliseconds, and an age people can read.
 fn time(ms: u64) -> String {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = node::shared::Shared::now_ms();
     if ms == 0 || ms > now_ms {
         return ms.to_string();
     }

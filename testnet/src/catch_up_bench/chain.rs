@@ -97,7 +97,7 @@ pub fn generate(
         recipients,
     };
     let mut store = Store::open(data_dir, &genesis)?;
-    let stamp_ms = now_ms();
+    let stamp_ms = node::shared::Shared::now_ms();
     let mut recent: Vec<CommitRecord> = Vec::new();
     let mut next = store.tip().height + 1;
     while next <= blocks {
@@ -297,12 +297,6 @@ pub fn copy_store(from: &Path, to: &Path) -> Result<(), ChainError> {
         }
     }
     Ok(())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
