@@ -5,12 +5,17 @@
 //! - [`membership`]: `add-node` and `remove-node`, validators added and removed;
 //! - [`bench`]: the load generator and its measurements;
 //! - [`catch_up_bench`]: how fast a node far behind catches up;
+//! - [`chaos`]: load across namespaced hosts while faults come and go, then a check;
+//! - [`hosts`]: nodes in network namespaces, built by the operators' commands, with
+//!   faults between them;
 //! - [`sim`]: the deterministic simulator;
 //! - [`sweep`]: every simulator suite over a range of fresh seeds.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod catch_up_bench;
+pub mod chaos;
+pub mod hosts;
 pub mod layout;
 pub mod membership;
 pub mod procs;

@@ -310,6 +310,9 @@ pub struct Network {
     pub layout: Layout,
     bin: PathBuf,
     nodes: Vec<Option<ChildProcess>>,
+    /// The network namespace each node runs in (`ip netns exec NS rbft start`);
+    /// `None`: the namespace of this process.
+    netns: Vec<Option<String>>,
     interrupt: Option<Arc<AtomicBool>>,
 }
 
@@ -317,10 +320,12 @@ impl Network {
     /// A network of `layout` with no node running yet.
     pub fn new(layout: Layout, rbft_bin: &Path) -> Network {
         let nodes = layout.nodes.iter().map(|_| None).collect();
+        let netns = layout.nodes.iter().map(|_| None).collect();
         Network {
             layout,
             bin: rbft_bin.to_owned(),
             nodes,
+            netns,
             interrupt: None,
         }
     }
@@ -339,7 +344,14 @@ impl Network {
     pub fn adopt(&mut self, layout: Layout) {
         let nodes = layout.nodes.len().max(self.nodes.len());
         self.nodes.resize_with(nodes, || None);
+        self.netns.resize_with(nodes, || None);
         self.layout = layout;
+    }
+
+    /// Node `i` runs in the network namespace `netns` from its next start on (a
+    /// host of [`crate::hosts`]).
+    pub fn set_netns(&mut self, i: usize, netns: &str) {
+        self.netns[i] = Some(netns.to_owned());
     }
 
     /// Waits give up with [`ProcError::Interrupted`] once `flag` is set (Ctrl-C).
@@ -374,7 +386,16 @@ impl Network {
             }
         }
         let node = &self.layout.nodes[i];
-        let mut command = Command::new(&self.bin);
+        // `ip netns exec` enters the namespace and execs the node in its place, so
+        // the child's pid is the node's.
+        let mut command = match &self.netns[i] {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(&self.bin);
+                command
+            }
+            None => Command::new(&self.bin),
+        };
         command.arg("start").arg("--home").arg(&node.home);
         let child = ChildProcess::spawn(&format!("node {i}"), command, &node.log_path())?;
         // `testnet remove-node` stops a node through its pid file, whoever started it.
