@@ -50,8 +50,18 @@ pub async fn submit(
             let refused = txs.iter().map(|_| Err(full.clone())).collect();
             return (refused, Vec::new());
         }
+        // Validators send what waits long in their pools again (edge::reforward):
+        // one this pool already holds is a duplicate, known without its signature.
+        let (txs, known) = match origin {
+            Origin::Client => (txs, Vec::new()),
+            Origin::Peer(_) => split_known(&admitting, txs),
+        };
         let checked = mempool::check(txs, admitting.genesis.chain_id.as_str());
-        insert_checked(&admitting, source, checked)
+        let (mut results, admitted) = insert_checked(&admitting, source, checked);
+        for at in known {
+            results.insert(at, Err(AdmitError::Duplicate));
+        }
+        (results, admitted)
     })
     .await
     {
@@ -73,6 +83,25 @@ pub async fn submit(
         }
     }
     results
+}
+
+/// Takes out of `txs` those the pool holds; returns the rest and the positions
+/// (ascending) the taken ones had.
+fn split_known(
+    shared: &Shared,
+    txs: Vec<SignedTransaction>,
+) -> (Vec<SignedTransaction>, Vec<usize>) {
+    let pool = shared.mempool.lock().expect("mempool lock");
+    let mut fresh = Vec::with_capacity(txs.len());
+    let mut known = Vec::new();
+    for (at, tx) in txs.into_iter().enumerate() {
+        if pool.contains(&tx.hash()) {
+            known.push(at);
+        } else {
+            fresh.push(tx);
+        }
+    }
+    (fresh, known)
 }
 
 /// Stage 2 for every checked transaction, under the store's and the pool's locks

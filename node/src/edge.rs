@@ -153,6 +153,41 @@ fn set_connected(shared: &Shared, peer: ReplicaId, up: bool) {
     shared.metrics.peers.set(connected.len() as i64);
 }
 
+/// How often the pool is looked through for transactions to send again...
+pub const REFORWARD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// ...those that have waited this long since they arrived or were last sent...
+pub const REFORWARD_AGE_MS: u64 = 3_000;
+/// ...at most this many each time.
+pub const REFORWARD_MAX: usize = 1_024;
+
+/// Sends the other validators, again, the pooled transactions that have waited
+/// long ([`crate::mempool::Mempool::take_to_reforward`]). A forward is sent once and
+/// lost if a peer is cut off or its connection drops; a transaction left only in
+/// a backup's pool would never be proposed, nor any later nonce of its sender.
+/// Healthy pools empty within a block or two, so this sends nothing then; under
+/// load it is bounded by [`REFORWARD_MAX`] per [`REFORWARD_EVERY`], and receivers
+/// drop what they hold before checking a signature.
+pub async fn reforward(shared: Arc<Shared>, net: NetHandle) {
+    let mut tick = tokio::time::interval(REFORWARD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let txs = shared
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .take_to_reforward(Shared::now_ms(), REFORWARD_AGE_MS, REFORWARD_MAX);
+        if txs.is_empty() {
+            continue;
+        }
+        shared.metrics.reforwarded_txs.inc_by(txs.len() as u64);
+        for chunk in txs.chunks(MAX_FORWARD_TXS) {
+            let chunk = BoundedVec::new(chunk.to_vec()).expect("chunks are within the bound");
+            net.broadcast(PeerMessage::Txs(chunk).to_canonical_bytes().into());
+        }
+    }
+}
+
 /// Forwards the transactions clients gave this node to every other validator, in
 /// batches of at most [`MAX_FORWARD_TXS`].
 pub async fn forward(net: NetHandle, mut batches: mpsc::Receiver<Vec<SignedTransaction>>) {

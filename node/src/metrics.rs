@@ -31,6 +31,8 @@ pub struct Metrics {
     /// Batches of transactions other validators forwarded that were dropped
     /// unread because admission was behind.
     pub dropped_forwarded: Counter,
+    /// Pooled transactions sent to the other validators again after waiting long.
+    pub reforwarded_txs: Counter,
     /// View changes this node started, by reason.
     pub view_changes: Family<ReasonLabel, Counter>,
     pub recoveries: Family<ReasonLabel, Counter>,
@@ -68,6 +70,7 @@ impl Metrics {
             committed_blocks: Counter::default(),
             committed_txs: Counter::default(),
             admitted_txs: Counter::default(),
+            reforwarded_txs: Counter::default(),
             rejected_txs: Counter::default(),
             dropped_forwarded: Counter::default(),
             view_changes: Family::default(),
@@ -112,6 +115,11 @@ impl Metrics {
             "admitted_txs",
             "Transactions admitted to the pool",
             metrics.admitted_txs.clone(),
+        );
+        registry.register(
+            "reforwarded_txs",
+            "Pooled transactions sent to the other validators again after waiting long",
+            metrics.reforwarded_txs.clone(),
         );
         registry.register(
             "rejected_txs",

@@ -109,6 +109,7 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
         server,
     ));
     tokio::spawn(edge::forward(net.clone(), forwarded));
+    tokio::spawn(edge::reforward(shared.clone(), net.clone()));
 
     let listener = tokio::net::TcpListener::bind(home.config.api_addr)
         .await

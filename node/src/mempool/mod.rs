@@ -167,6 +167,8 @@ struct Entry {
     sender: Address,
     arrival: u64,
     arrived_ms: u64,
+    /// When this node last sent it to the other validators, or when it arrived.
+    forwarded_ms: u64,
     bytes: usize,
     /// The height of this node's proposal that holds it, if one does.
     proposed_at: Option<u64>,
@@ -287,6 +289,7 @@ impl Mempool {
                 sender,
                 arrival,
                 arrived_ms: now_ms,
+                forwarded_ms: now_ms,
                 bytes,
                 proposed_at: None,
             },
@@ -332,6 +335,40 @@ impl Mempool {
             .values()
             .next()
             .map(|hash| self.entries[hash].arrived_ms)
+    }
+
+    /// Up to `max` pooled transactions that no proposal of this node holds and that
+    /// arrived, or were last handed out here, `age_ms` or more before `now_ms`,
+    /// oldest first; they count as handed out at `now_ms`. The node sends them to
+    /// the other validators again ([`crate::edge::reforward`]): a forward lost to a
+    /// partition or a dropped connection would otherwise leave a transaction in a
+    /// backup's pool, where no primary ever sees it.
+    pub fn take_to_reforward(
+        &mut self,
+        now_ms: u64,
+        age_ms: u64,
+        max: usize,
+    ) -> Vec<SignedTransaction> {
+        let mut out = Vec::new();
+        for hash in self.unproposed.values() {
+            if out.len() >= max {
+                break;
+            }
+            let entry = self
+                .entries
+                .get_mut(hash)
+                .expect("unproposed entries are pooled");
+            if now_ms.saturating_sub(entry.forwarded_ms) >= age_ms {
+                entry.forwarded_ms = now_ms;
+                out.push(entry.tx.signed().clone());
+            }
+        }
+        out
+    }
+
+    /// Whether the pool holds the transaction `hash`.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
     }
 
     /// Why a transaction that was in the pool was dropped, if it was recently.

@@ -365,3 +365,32 @@ fn a_transaction_that_no_longer_executes_is_dropped_with_its_reason() {
         Some(AdmitError::Unexecutable { reason }) if reason.contains("balance")
     ));
 }
+
+#[test]
+fn only_transactions_waiting_long_are_handed_out_again_and_then_wait_anew() {
+    let k = key(7);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let txs: Vec<SignedTransaction> = (0..4).map(|n| transfer(&k, n, 1)).collect();
+    for (n, tx) in txs.iter().enumerate() {
+        pool.insert(verified(tx.clone()), rich(), 1_000 + 1_000 * n as u64)
+            .unwrap();
+    }
+    // Arrived at 1,000, 2,000, 3,000 and 4,000: at 4,500 with an age of 2,000 only
+    // the first two have waited long enough, oldest first.
+    let again = pool.take_to_reforward(4_500, 2_000, 10);
+    assert_eq!(again, vec![txs[0].clone(), txs[1].clone()]);
+    // They wait anew; nothing else is old enough yet.
+    assert!(pool.take_to_reforward(4_900, 2_000, 10).is_empty());
+    // One in a proposal of this node is not handed out: the proposal carries it.
+    pool.mark_proposed(&txs[2].hash(), 1);
+    let again = pool.take_to_reforward(6_600, 2_000, 10);
+    assert_eq!(again, vec![txs[0].clone(), txs[1].clone(), txs[3].clone()]);
+    // At most `max` at once, the oldest.
+    assert_eq!(
+        pool.take_to_reforward(9_000, 2_000, 1),
+        vec![txs[0].clone()]
+    );
+    assert!(pool.contains(&txs[3].hash()));
+    pool.remove_committed([&txs[3].hash()]);
+    assert!(!pool.contains(&txs[3].hash()));
+}
