@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building rbft needs when it is missing. Today that is libclang,
-# which RocksDB's Rust bindings (bindgen) load at build time: Debian's libclang-dev.
+# Installs what building and testing rbft need when it is missing: libclang,
+# which RocksDB's Rust bindings (bindgen) load at build time (Debian's
+# libclang-dev), and for the namespaced hosts of `testnet hosts` and their test,
+# iproute2 (`ip`, `tc`) and nftables (`nft`).
 set -euo pipefail
 
 have_libclang() {
@@ -29,4 +31,10 @@ if ! have_libclang; then
 fi
 if ! command -v c++ >/dev/null 2>&1; then
   apt_install g++
+fi
+if ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then
+  apt_install iproute2
+fi
+if ! command -v nft >/dev/null 2>&1; then
+  apt_install nftables
 fi

@@ -16,14 +16,14 @@ const FIRST_BLOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many client keys `up` prints.
 const SHOWN_CLIENTS: usize = 5;
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("testnet: {message}");
     ExitCode::FAILURE
 }
 
 /// Set on Ctrl-C, SIGTERM or SIGHUP. Installed before any node starts, so an
 /// interrupted start still stops what it started.
-fn interrupt_flag() -> Result<Arc<AtomicBool>, String> {
+pub fn interrupt_flag() -> Result<Arc<AtomicBool>, String> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = flag.clone();
     ctrlc::set_handler(move || set.store(true, Ordering::SeqCst))

@@ -1,8 +1,10 @@
-//! `testnet`: local networks (`up`), the benchmarks (`bench`, `bench-catch-up`) and
-//! the deterministic simulator (`sim`), DESIGN.md section 9.
+//! `testnet`: local networks (`up`), networks of namespaced hosts (`hosts`, `chaos`),
+//! the benchmarks (`bench`, `bench-catch-up`) and the deterministic simulator (`sim`,
+//! `sweep`), DESIGN.md section 9.
 #![forbid(unsafe_code)]
 
 mod commands;
+mod hosts_command;
 mod sim_command;
 
 use clap::{Parser, Subcommand};
@@ -138,6 +140,35 @@ enum Command {
         #[arg(long, default_value_t = testnet::sim::ED25519_EVERY, value_name = "N")]
         ed25519_every: u64,
     },
+    /// A network whose nodes each run in their own network namespace (root only),
+    /// built with `rbft init` and `rbft genesis`, and faults between them.
+    Hosts {
+        #[command(subcommand)]
+        command: HostsCommand,
+    },
+    /// Load across namespaced hosts for N minutes while the primary is cut off,
+    /// the hosts split 2|2, backups are killed and wiped, with loss on every link;
+    /// then every node's chain and every accepted transfer is checked.
+    Chaos {
+        /// Minutes of faults (the cycle of faults runs at least once).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        minutes: u64,
+        /// Transfers per second offered.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        rate: u64,
+        /// Percentage of packets dropped on every link.
+        #[arg(long, default_value_t = 2.0)]
+        loss: f64,
+        /// Hosts (validators).
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// Build the network here and keep it (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print a JSON summary as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run simulator suites over a range of fresh seeds, with progress, and list
     /// every failing seed with its replay command.
     Sweep {
@@ -157,6 +188,36 @@ enum Command {
         /// Print a JSON summary as the last line.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostsCommand {
+    /// Make the namespaces, build the network with the operators' commands, start
+    /// every node in its namespace, and on Ctrl-C stop them and remove it all.
+    Up {
+        /// A new (or empty) directory for the homes, genesis and client keys.
+        #[arg(long, default_value = "./hosts-data")]
+        dir: PathBuf,
+        /// Hosts (validators).
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// Funded client keys (clients/), for `testnet bench --dir`.
+        #[arg(long, default_value_t = testnet::layout::DEFAULT_CLIENTS)]
+        clients: usize,
+    },
+    /// Apply or remove a fault on the network `testnet hosts up` runs in DIR.
+    Fault {
+        #[arg(long, default_value = "./hosts-data")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        fault: hosts_command::FaultCommand,
+    },
+    /// Remove the namespaces and bridge of DIR (after an `up` that could not clean
+    /// up), killing any node still running there.
+    Down {
+        #[arg(long, default_value = "./hosts-data")]
+        dir: PathBuf,
     },
 }
 
@@ -233,6 +294,30 @@ fn main() -> ExitCode {
             };
             sim_command::sim(seed, seeds, threads, json, &options)
         }
+        Command::Hosts { command } => match command {
+            HostsCommand::Up {
+                dir,
+                nodes,
+                clients,
+            } => hosts_command::up(&dir, nodes, clients),
+            HostsCommand::Fault { dir, fault } => hosts_command::fault(&dir, &fault),
+            HostsCommand::Down { dir } => hosts_command::down(&dir),
+        },
+        Command::Chaos {
+            minutes,
+            rate,
+            loss,
+            nodes,
+            dir,
+            json,
+        } => hosts_command::chaos(&hosts_command::ChaosArgs {
+            minutes,
+            rate,
+            loss_percent: loss,
+            nodes,
+            dir: dir.as_deref(),
+            json,
+        }),
         Command::Sweep {
             seeds,
             seed,

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 pub const HOSTS_FILE: &str = "hosts.json";
 /// The faults in force.
 pub const FAULTS_FILE: &str = "faults.json";
+/// A marker in a node's home: `testnet hosts fault restart` asks the `up` that
+/// supervises the node to start it again.
+pub const RESTART_REQUEST: &str = "restart-request";
 
 /// Why a network of hosts could not be made or changed.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +147,21 @@ impl Hosts {
         Ok(self.network.start_node(i)?)
     }
 
+    /// Starts again every node whose home holds a [`RESTART_REQUEST`] (and removes
+    /// it). Returns the nodes started.
+    pub fn serve_restart_requests(&mut self) -> Result<Vec<usize>, HostsError> {
+        let mut started = Vec::new();
+        for i in 0..self.len() {
+            let request = self.network.layout.nodes[i].home.join(RESTART_REQUEST);
+            if std::fs::remove_file(&request).is_ok() {
+                self.network.forget_exited();
+                self.restart(i)?;
+                started.push(i);
+            }
+        }
+        Ok(started)
+    }
+
     /// Kills host `i`'s node, deletes its data directory (the ledger and the
     /// consensus state; the key, config and genesis stay) and starts it again: it
     /// must recover everything from its peers.
@@ -190,4 +208,26 @@ pub fn open(dir: &Path) -> Result<(HostNet, Faults), HostsError> {
 pub fn apply_in(dir: &Path, net: &HostNet, faults: &Faults) -> Result<(), HostsError> {
     faults.apply(net)?;
     write_json(&dir.join(FAULTS_FILE), faults)
+}
+
+/// kill -9 of the node of `home` through its pid file (a node another process
+/// supervises). Returns whether one was running.
+pub fn kill_by_pid_file(node: &crate::layout::NodeLayout) -> bool {
+    match crate::membership::running_pid(node) {
+        Some(pid) => {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Asks the `testnet hosts up` supervising `node` to start it again.
+pub fn request_restart(node: &crate::layout::NodeLayout) -> Result<(), HostsError> {
+    let path = node.home.join(RESTART_REQUEST);
+    std::fs::write(&path, b"").map_err(|e| HostsError::File {
+        path,
+        message: e.to_string(),
+    })
 }
