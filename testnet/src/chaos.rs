@@ -30,6 +30,22 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(100);
 /// Blocks per `GET /blocks` page.
 const PAGE_BLOCKS: u64 = 100;
+/// The load has started once the chain grew this much...
+const LOAD_STARTED_HEIGHTS: u64 = 5;
+/// ...which must happen within this long.
+const LOAD_START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long one pass over `steps` takes at least (faults and pauses, not the
+/// waits after heals).
+fn steps_time(steps: &[Step]) -> Duration {
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Settle(t) | Step::IsolatePrimary(t) | Step::Split(t) | Step::Kill(t) => *t,
+            Step::Wipe => Duration::ZERO,
+        })
+        .sum()
+}
 
 /// One step of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,8 +284,10 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
     let bench = BenchOptions {
         rate: Some(options.rate),
         // The load runs until stopped; this bounds what is signed ahead.
-        duration: options.duration.unwrap_or(Duration::from_secs(60)) * 2
-            + Duration::from_secs(300),
+        duration: options
+            .duration
+            .unwrap_or_else(|| steps_time(&options.steps))
+            + Duration::from_secs(120),
         progress: false,
         ..BenchOptions::default()
     };
@@ -288,6 +306,20 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
     let (outcome, run) = std::thread::scope(|scope| {
         let load = scope.spawn(|| run_tracked(&target, &keys, &bench, &stop));
         let outcome = (|| -> Result<(), ChaosError> {
+            // The generator signs its transfers before it sends any: the faults
+            // start once blocks carry its load.
+            let from = max_height(hosts);
+            let flowing = Instant::now();
+            while max_height(hosts) < from + LOAD_STARTED_HEIGHTS {
+                if flowing.elapsed() > LOAD_START_TIMEOUT {
+                    return Err(ChaosError::Load(format!(
+                        "no block committed the load within {} s",
+                        LOAD_START_TIMEOUT.as_secs()
+                    )));
+                }
+                std::thread::sleep(POLL);
+            }
+            say(format!("the load commits (height {})", max_height(hosts)));
             let mut turn = 0usize;
             loop {
                 for step in &options.steps {

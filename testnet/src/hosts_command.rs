@@ -42,12 +42,13 @@ pub enum FaultCommand {
     Wipe { host: usize },
 }
 
-fn spec(clients: usize) -> BuildSpec {
+fn spec(clients: usize, dns_names: bool) -> BuildSpec {
     BuildSpec {
         chain_id: "rbft-hosts".into(),
         clients,
         client_balance: CLIENT_BALANCE,
         params: Vec::new(),
+        dns_names,
     }
 }
 
@@ -62,7 +63,7 @@ fn fresh_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn up(dir: &Path, nodes: usize, clients: usize) -> ExitCode {
+pub fn up(dir: &Path, nodes: usize, clients: usize, dns_names: bool) -> ExitCode {
     let interrupt = match interrupt_flag() {
         Ok(flag) => flag,
         Err(e) => return fail(e),
@@ -77,7 +78,7 @@ pub fn up(dir: &Path, nodes: usize, clients: usize) -> ExitCode {
     eprintln!(
         "testnet: making {nodes} hosts and building their network with rbft init and rbft genesis"
     );
-    let mut hosts = match Hosts::up(dir, nodes, &bin, &spec(clients)) {
+    let mut hosts = match Hosts::up(dir, nodes, &bin, &spec(clients, dns_names)) {
         Ok(hosts) => hosts,
         Err(e) => return fail(e),
     };
@@ -93,9 +94,10 @@ pub fn up(dir: &Path, nodes: usize, clients: usize) -> ExitCode {
     );
     for (i, host) in hosts.net.hosts.iter().enumerate() {
         println!(
-            "  host {i}: namespace {}  address {}  API {}  log {}",
+            "  host {i}: namespace {}  address {}  name {}  API {}  log {}",
             host.netns,
             host.ip,
+            hosts.net.dns_name(i),
             hosts.network.layout.nodes[i].api_url(),
             hosts.network.layout.nodes[i].log_path().display()
         );
@@ -305,7 +307,7 @@ pub fn chaos(args: &ChaosArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let senders = (args.rate as usize).clamp(10, 1000);
-    let mut hosts = match Hosts::up(dir, args.nodes, &bin, &spec(senders)) {
+    let mut hosts = match Hosts::up(dir, args.nodes, &bin, &spec(senders, false)) {
         Ok(hosts) => hosts,
         Err(e) => return fail(e),
     };

@@ -205,6 +205,9 @@ enum HostsCommand {
         /// Funded client keys (clients/), for `testnet bench --dir`.
         #[arg(long, default_value_t = testnet::layout::DEFAULT_CLIENTS)]
         clients: usize,
+        /// Cards carry each host's DNS name (hI.PREFIX.test) instead of its address.
+        #[arg(long)]
+        dns_names: bool,
     },
     /// Apply or remove a fault on the network `testnet hosts up` runs in DIR.
     Fault {
@@ -299,7 +302,8 @@ fn main() -> ExitCode {
                 dir,
                 nodes,
                 clients,
-            } => hosts_command::up(&dir, nodes, clients),
+                dns_names,
+            } => hosts_command::up(&dir, nodes, clients, dns_names),
             HostsCommand::Fault { dir, fault } => hosts_command::fault(&dir, &fault),
             HostsCommand::Down { dir } => hosts_command::down(&dir),
         },

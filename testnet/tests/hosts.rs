@@ -1,5 +1,6 @@
-//! Four hosts, each in its own network namespace with its own address, built with
-//! the operators' commands (`rbft init`, `rbft keygen`, `rbft genesis build` and
+//! Four hosts, each in its own network namespace with its own address and DNS
+//! name (the cards carry names, which each host resolves), built with the
+//! operators' commands (`rbft init`, `rbft keygen`, `rbft genesis build` and
 //! `check`, `rbft start`), under load from the benchmark's generator, through 2%
 //! loss on every link, a partition that cuts the primary off and heals, a 2|2
 //! split that heals, a backup killed with SIGKILL and restarted, and one wiped.
@@ -35,6 +36,8 @@ fn four_namespaced_hosts_survive_partitions_loss_a_kill_and_a_wipe() {
         clients: 100,
         client_balance: CLIENT_BALANCE,
         params: Vec::new(),
+        // Peers dial each other by name, as operators on real machines would.
+        dns_names: true,
     };
     let mut hosts = Hosts::up(dir.path(), 4, &rbft_bin(), &spec).unwrap_or_else(|e| {
         panic!("the namespaced network could not be made (this test needs root): {e}")

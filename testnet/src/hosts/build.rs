@@ -54,6 +54,9 @@ pub struct BuildSpec {
     pub client_balance: u64,
     /// `--param NAME=VALUE` of `rbft genesis build`.
     pub params: Vec<String>,
+    /// Cards carry each host's DNS name (`--external-address`) instead of its
+    /// address, so peers dial names.
+    pub dns_names: bool,
 }
 
 /// Runs `rbft args...`, in host `host`'s namespace when given, and parses the JSON
@@ -121,21 +124,15 @@ pub fn build(
         let home = dir.join(format!("node{i}"));
         let listen = format!("{}:{P2P_PORT}", host.ip);
         let api = format!("{}:{API_PORT}", host.ip);
-        rbft(
-            bin,
-            net,
-            Some(i),
-            &[
-                "init",
-                "--home",
-                &path_str(&home),
-                "--listen",
-                &listen,
-                "--api",
-                &api,
-                "--json",
-            ],
-        )?;
+        let home_str = path_str(&home);
+        let mut args = vec![
+            "init", "--home", &home_str, "--listen", &listen, "--api", &api, "--json",
+        ];
+        let name = format!("{}:{P2P_PORT}", net.dns_name(i));
+        if spec.dns_names {
+            args.extend(["--external-address", &name]);
+        }
+        rbft(bin, net, Some(i), &args)?;
         cards.push(path_str(&home.join("validator_card.json")));
     }
     // 2. The admin's key, and the load generator's funded clients.

@@ -13,6 +13,11 @@
 //!                        eth0 10.A.B.10  eth0 .11    eth0 .12 ...
 //! ```
 //!
+//! Each host also has a DNS name, `hI.PREFIX.test`, which every host resolves
+//! through its own `/etc/hosts`: `ip netns exec` mounts `/etc/netns/NETNS/hosts`
+//! there, and this module writes that file for each namespace. Cards can then
+//! carry names instead of addresses, as they would between real machines.
+//!
 //! Names carry a prefix picked at random among those not in use, so that several
 //! networks (tests running side by side) never meet. [`HostNet::remove`] deletes
 //! the namespaces (which takes their veth ends and rules with them) and the bridge;
@@ -20,7 +25,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Where `ip netns exec` finds the files it mounts over `/etc` in a namespace.
+const NETNS_ETC: &str = "/etc/netns";
 
 /// The host part of the first host's address: hosts are 10.A.B.10, .11, ...
 const FIRST_HOST: u8 = 10;
@@ -158,7 +167,35 @@ impl HostNet {
             run("ip", &["-n", &host.netns, "link", "set", "eth0", "up"])?;
             run("ip", &["-n", &host.netns, "link", "set", "lo", "up"])?;
         }
+        net.write_hosts_files()?;
         Ok(net)
+    }
+
+    /// Host `i`'s DNS name.
+    pub fn dns_name(&self, i: usize) -> String {
+        format!("h{i}.{}.test", self.prefix)
+    }
+
+    fn hosts_file_dir(netns: &str) -> PathBuf {
+        Path::new(NETNS_ETC).join(netns)
+    }
+
+    /// `/etc/netns/NETNS/hosts` for every host: localhost and every host's name.
+    fn write_hosts_files(&self) -> Result<(), NetnsError> {
+        let mut table = String::from("127.0.0.1 localhost\n");
+        for (i, host) in self.hosts.iter().enumerate() {
+            table.push_str(&format!("{} {}\n", host.ip, self.dns_name(i)));
+        }
+        for host in &self.hosts {
+            let dir = Self::hosts_file_dir(&host.netns);
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(dir.join("hosts"), &table))
+                .map_err(|source| NetnsError::Missing {
+                    program: format!("writing {}/hosts", dir.display()),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     /// Leaves the network in place when this value is dropped.
@@ -172,6 +209,7 @@ impl HostNet {
     pub fn remove(&self) -> Result<(), NetnsError> {
         let mut first_error = None;
         for host in &self.hosts {
+            let _ = std::fs::remove_dir_all(Self::hosts_file_dir(&host.netns));
             if let Err(e) = run("ip", &["netns", "del", &host.netns]) {
                 if netns_exists(&host.netns) {
                     first_error.get_or_insert(e);
