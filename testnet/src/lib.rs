@@ -5,12 +5,16 @@
 //! - [`membership`]: `add-node` and `remove-node`, validators added and removed;
 //! - [`bench`]: the load generator and its measurements;
 //! - [`catch_up_bench`]: how fast a node far behind catches up;
+//! - [`check`]: `testnet check`, whether every node holds one valid ledger (the
+//!   same blocks, valid commit certificates for the validator set of each height,
+//!   the genesis supply, every committed transaction once);
 //! - [`sim`]: the deterministic simulator;
 //! - [`sweep`]: every simulator suite over a range of fresh seeds.
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod catch_up_bench;
+pub mod check;
 pub mod layout;
 pub mod membership;
 pub mod procs;
