@@ -15,8 +15,9 @@ pub enum InputError {
     #[error("genesis {path}: {source}")]
     Genesis {
         path: PathBuf,
+        // Boxed: it names keys, which are large (see `ledger`'s crate doc).
         #[source]
-        source: GenesisError,
+        source: Box<GenesisError>,
     },
     #[error("{path}: {source}")]
     Io {
@@ -51,7 +52,7 @@ pub fn of_testnet_dir(dir: &Path) -> Result<(Vec<NodeApi>, Genesis), InputError>
 pub fn load_genesis(path: &Path) -> Result<Genesis, InputError> {
     Genesis::load(path).map_err(|source| InputError::Genesis {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -58,6 +58,9 @@ impl fmt::Display for BlockFault {
 }
 
 /// Why a commit certificate does not prove its block.
+// `PublicKey` keeps its decompressed point (192 bytes), so `WrongKey` is large; a
+// report holds a handful of problems, so boxing would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum CertificateFault {
     /// The node answered `/blocks/{height}/commit` with an error (the client's
@@ -123,6 +126,8 @@ impl fmt::Display for CertificateFault {
 }
 
 /// One thing wrong with the network's ledgers.
+// Large through `CertificateFault` (see there).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Problem {
     /// A node could not be read (it is left out of the other checks).
