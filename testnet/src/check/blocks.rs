@@ -1,6 +1,8 @@
 //! Each distinct block the nodes hold, checked once: its body matches its header
 //! (transaction count and merkle root, so the hash the nodes compare covers the
-//! transactions) and every transaction in it is validly signed.
+//! transactions) and every transaction in it is validly signed. And each node's
+//! summary of a block (what the chains are compared on) says what the block's
+//! header says.
 
 use super::fetch::NodeChain;
 use super::report::{BlockFault, Problem};
@@ -27,6 +29,33 @@ pub fn check_bodies(chains: &[NodeChain], bodies: &BTreeMap<Hash, Block>) -> Vec
             height,
             fault,
         }));
+    }
+    problems
+}
+
+/// Summaries that differ from the header of the block whose hash they give.
+pub fn check_summaries(chains: &[NodeChain], bodies: &BTreeMap<Hash, Block>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for chain in chains {
+        for summary in &chain.blocks {
+            let Some(block) = bodies.get(&summary.hash) else {
+                continue;
+            };
+            let h = &block.header;
+            let same = summary.height == h.height
+                && summary.parent == h.parent
+                && summary.state_root == h.state_root
+                && summary.tx_count == h.tx_count
+                && summary.timestamp_ms == h.timestamp_ms
+                && summary.proposer == h.proposer;
+            if !same {
+                problems.push(Problem::BadBlock {
+                    node: chain.node.name.clone(),
+                    height: summary.height,
+                    fault: BlockFault::SummaryMismatch,
+                });
+            }
+        }
     }
     problems
 }

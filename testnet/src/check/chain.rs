@@ -31,17 +31,21 @@ pub fn compare(chains: &[NodeChain], genesis: &Genesis, equal_heights: bool) -> 
     }
     for height in 0..=findings.highest_height {
         let hashes = grouped(chains, height, |c| c.hash_at(height));
-        if hashes.len() > 1 {
+        // Compared apart from the hashes: a node's summary may claim another's
+        // hash with its own state root (`blocks` holds each summary to its body).
+        let roots = grouped(chains, height, |c| {
+            c.blocks.get(height as usize).map(|b| b.state_root)
+        });
+        if hashes.len() > 1 || roots.len() > 1 {
             findings.divergent_heights += 1;
+        }
+        if hashes.len() > 1 {
             findings.problems.push(Problem::Fork { height, hashes });
-            let roots = grouped(chains, height, |c| {
-                c.blocks.get(height as usize).map(|b| b.state_root)
-            });
-            if roots.len() > 1 {
-                findings
-                    .problems
-                    .push(Problem::StateRootDiffers { height, roots });
-            }
+        }
+        if roots.len() > 1 {
+            findings
+                .problems
+                .push(Problem::StateRootDiffers { height, roots });
         }
     }
     for chain in chains {

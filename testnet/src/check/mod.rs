@@ -5,8 +5,9 @@
 //! - a node that cannot be read (no answer within the timeouts, an error, JSON
 //!   that is not what the route returns), or that runs another genesis or chain id;
 //! - a fork: two nodes with different block hashes (and state roots) at a height;
-//! - a node whose blocks do not link by their parent hashes, a block whose body
-//!   does not match its header or holds a badly signed transaction;
+//! - a node whose blocks do not link by their parent hashes, or whose summary of
+//!   a block differs from that block's header; a block whose body does not match
+//!   its header or holds a badly signed transaction;
 //! - a commit certificate (`/blocks/{height}/commit`) that does not prove its
 //!   block: fewer than the quorum of distinct members of the validator set in
 //!   force at that height, a COMMIT that is not for this block, a signature that
@@ -145,6 +146,9 @@ pub fn judge(observed: Observed, genesis: &Genesis, options: &CheckOptions) -> C
     report
         .problems
         .extend(blocks::check_bodies(&chains, &bodies));
+    report
+        .problems
+        .extend(blocks::check_summaries(&chains, &bodies));
 
     let certified: Vec<certificate::CertificateFindings> = std::thread::scope(|scope| {
         let handles: Vec<_> = chains

@@ -28,6 +28,8 @@ pub enum BlockFault {
     },
     /// Its governance transactions make a validator set the membership refuses.
     BadMembership(String),
+    /// The node's `/blocks` summary of it differs from its header.
+    SummaryMismatch,
 }
 
 impl fmt::Display for BlockFault {
@@ -47,6 +49,9 @@ impl fmt::Display for BlockFault {
             BlockFault::BadTxSignature { tx, index } => {
                 write!(f, "transaction {index} ({tx}) is not validly signed")
             }
+            BlockFault::SummaryMismatch => f.write_str(
+                "the node's /blocks summary of it differs from the header of the block with its hash",
+            ),
             BlockFault::BadMembership(reason) => {
                 write!(
                     f,
@@ -325,7 +330,7 @@ pub struct CheckReport {
     pub highest_height: u64,
     /// Heights looked at: 0 to the highest node's height.
     pub heights_checked: u64,
-    /// Heights at which two nodes hold different blocks.
+    /// Heights at which two nodes hold different blocks (or state roots).
     pub divergent_heights: u64,
     /// Certificates judged (every node's, every height from 1), and the bad ones.
     pub certificates_checked: u64,

@@ -50,6 +50,32 @@ fn a_fork_names_the_height_and_the_nodes_on_each_side() {
 }
 
 #[test]
+fn a_summary_claiming_a_hash_with_another_state_root_is_caught() {
+    let fixture = Fixture::new(3);
+    let mut chains = fixture.chains();
+    chains[1].blocks[2].state_root = Hash([0x42; 32]);
+    let report = fixture.judge(fixture.observed(chains), &CheckOptions::default());
+    assert_eq!(report.divergent_heights, 1, "{}", lines(&report));
+    assert!(
+        report.problems.iter().any(|p| matches!(
+            p,
+            Problem::StateRootDiffers { height: 2, roots } if roots[1].1 == ["node1"]
+        )),
+        "{}",
+        lines(&report)
+    );
+    assert!(
+        report.problems.iter().any(|p| matches!(
+            p,
+            Problem::BadBlock { node, height: 2, fault: crate::check::BlockFault::SummaryMismatch }
+                if node == "node1"
+        )),
+        "{}",
+        lines(&report)
+    );
+}
+
+#[test]
 fn a_block_that_does_not_name_its_parent_breaks_the_chain() {
     let fixture = Fixture::new(3);
     let mut chains = fixture.chains();
