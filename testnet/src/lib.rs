@@ -6,6 +6,9 @@
 //! - [`bench`]: the load generator and its measurements;
 //! - [`catch_up_bench`]: how fast a node far behind catches up;
 //! - [`chaos`]: load across namespaced hosts while faults come and go, then a check;
+//! - [`check`]: `testnet check`, whether every node holds one valid ledger (the
+//!   same blocks, valid commit certificates for the validator set of each height,
+//!   the genesis supply, every committed transaction once);
 //! - [`hosts`]: nodes in network namespaces, built by the operators' commands, with
 //!   faults between them;
 //! - [`sim`]: the deterministic simulator;
@@ -15,6 +18,7 @@
 pub mod bench;
 pub mod catch_up_bench;
 pub mod chaos;
+pub mod check;
 pub mod hosts;
 pub mod layout;
 pub mod membership;

@@ -1,8 +1,9 @@
 //! `testnet`: local networks (`up`), networks of namespaced hosts (`hosts`, `chaos`),
-//! the benchmarks (`bench`, `bench-catch-up`) and the deterministic simulator (`sim`,
-//! `sweep`), DESIGN.md section 9.
+//! the benchmarks (`bench`, `bench-catch-up`), the ledger checker (`check`) and the
+//! deterministic simulator (`sim`, `sweep`), DESIGN.md section 9.
 #![forbid(unsafe_code)]
 
+mod check_command;
 mod commands;
 mod hosts_command;
 mod sim_command;
@@ -102,6 +103,33 @@ enum Command {
         /// Keep the temporary testnet (logs, stores) after a success too.
         #[arg(long)]
         keep: bool,
+    },
+    /// Check that every node holds one valid ledger: the same block hashes and
+    /// state roots, valid commit certificates for the validator set of each
+    /// height, the genesis supply, every committed transaction exactly once.
+    /// Prints each problem, then a JSON summary as the last line; exits 1 when
+    /// anything fails, 2 when the input cannot be read.
+    Check {
+        /// A testnet directory (`testnet up`): its nodes and its genesis.json.
+        #[arg(long, conflicts_with = "api", required_unless_present = "api")]
+        dir: Option<PathBuf>,
+        /// A node's API URL, once per node (a network not made by `testnet up`);
+        /// needs --genesis.
+        #[arg(long, requires = "genesis")]
+        api: Vec<String>,
+        /// The genesis file (default with --dir: DIR/genesis.json).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Transaction hashes seen committed (hex, one per line): each must be in
+        /// the chain.
+        #[arg(long)]
+        txs: Option<PathBuf>,
+        /// Fail when the nodes' heights differ (by default a lagging node is a note).
+        #[arg(long)]
+        equal_heights: bool,
+        /// Seconds each request to a node may take.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
     },
     /// Run the deterministic simulator over many seeds.
     Sim {
@@ -240,6 +268,21 @@ fn main() -> ExitCode {
             clients,
         } => commands::up(&dir, nodes, base_port, clients),
         Command::AddNode { dir } => commands::add_node(&dir),
+        Command::Check {
+            dir,
+            api,
+            genesis,
+            txs,
+            equal_heights,
+            timeout,
+        } => check_command::check(&check_command::CheckArgs {
+            dir,
+            api,
+            genesis,
+            txs,
+            equal_heights,
+            timeout_s: timeout,
+        }),
         Command::RemoveNode { id, dir } => commands::remove_node(&dir, id),
         Command::Bench {
             rate,

@@ -98,6 +98,24 @@ impl Checker {
         }
     }
 
+    /// A checker for a chain from `genesis` on: its validators first, then the
+    /// sets the governance transactions of the blocks it is given make (a caller
+    /// following a chain block by block reports each with
+    /// [`Checker::record_changes`]).
+    pub fn of_genesis(genesis: &ledger::Genesis) -> Result<Self, consensus::MembershipError> {
+        let params = &genesis.consensus;
+        let keys: Vec<crypto::PublicKey> =
+            genesis.validators.iter().map(|v| v.public_key).collect();
+        Ok(Checker {
+            membership: Membership::new(&keys, &[], params.checkpoint_interval, params.log_window)?,
+            validators: genesis.validators.to_vec(),
+            chain_id: genesis.chain_id.to_string(),
+            interval: params.checkpoint_interval,
+            window: params.log_window,
+            known_through: 0,
+        })
+    }
+
     /// Whether the set that orders `seq` is final for this checker.
     fn knows(&self, seq: SeqNo) -> bool {
         seq.0
@@ -167,7 +185,7 @@ impl Checker {
             if height == target.seq.0 && hash != target.block_hash {
                 return Err(BadBlocks::NotTheTarget { height });
             }
-            for item in self.certificate_items(certified, hash)? {
+            for item in self.certificate_items(&certified.block, &certified.certificate, hash)? {
                 commit_items.push(item);
                 commit_heights.push(height);
             }
@@ -208,9 +226,32 @@ impl Checker {
         Ok(CheckedChunk { blocks })
     }
 
+    /// Checks `certificate` for `block` (whose hash is `hash`) alone: every entry a
+    /// COMMIT of a member of the epoch ordering its height for this block and
+    /// batch digest in the certificate's view, `q` distinct members, and every
+    /// signature valid. [`Checker::check_chunk`] does the same for many blocks with
+    /// one batch of signatures; `testnet check` judges each certificate on its own.
+    pub fn check_certificate(
+        &self,
+        block: &Block,
+        certificate: &Certificate,
+        hash: Hash,
+    ) -> Result<(), BadBlocks> {
+        let items = self.certificate_items(block, certificate, hash)?;
+        if crypto::verify_batch(&items).iter().all(|ok| *ok) {
+            Ok(())
+        } else {
+            Err(BadBlocks::BadCommitSignature {
+                height: block.header.height,
+            })
+        }
+    }
+
     /// Records the membership change `block` makes, if it holds governance
     /// transactions (the ledger's set after it, as the consensus crate takes it).
-    fn record_changes(&mut self, block: &Block) -> Result<(), BadBlocks> {
+    /// [`Checker::check_chunk`] calls it for every block it accepts; a caller that
+    /// follows a chain with [`Checker::check_certificate`] calls it itself.
+    pub fn record_changes(&mut self, block: &Block) -> Result<(), BadBlocks> {
         let changes = ledger::changes_in(block);
         if changes.is_empty() {
             return Ok(());
@@ -229,17 +270,17 @@ impl Checker {
             })
     }
 
-    /// The signatures to verify for `certified`'s certificate, once every entry
+    /// The signatures to verify for `block`'s certificate, once every entry
     /// is a COMMIT of a member of the epoch ordering its height for this block,
     /// and that epoch's `q` distinct members sign.
     fn certificate_items(
         &self,
-        certified: &CertifiedBlock,
+        block: &Block,
+        certificate: &Certificate,
         hash: Hash,
     ) -> Result<Vec<BatchItem>, BadBlocks> {
-        let header = &certified.block.header;
+        let header = &block.header;
         let height = header.height;
-        let certificate = &certified.certificate;
         let domain = MessageKind::Commit.domain(&self.chain_id);
         let epoch = self.membership.at(SeqNo(height));
         let quorum = epoch.q();
