@@ -11,25 +11,26 @@
 //! node that was away reaches that height (`caught_up_after_ms`).
 //!
 //! At the end the load stops, the faults are removed, and once every node is on
-//! one tip with an empty pool the run compares every node's chain block by block
-//! and looks up every transfer a node accepted. The report's JSON is what
+//! one tip with an empty pool the ledger checker ([`crate::check`]) reads every
+//! node: the same blocks and state roots, every commit certificate valid for its
+//! height's validator set, the supply, and every transfer a node accepted on the
+//! chain exactly once. The report's JSON is what
 //! `testnet chaos --json` prints last.
 
 use crate::bench::tracked::run_tracked;
 use crate::bench::{BenchOptions, BenchReport, BenchTarget};
+use crate::check::{check_network, CheckOptions, NodeApi};
 use crate::hosts::{Hosts, HostsError};
 use crypto::Hash;
-use node::api::types::BlockSummary;
+use ledger::Genesis;
 use node::client::{Client, Timeouts};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often the run polls the nodes' heights.
 const POLL: Duration = Duration::from_millis(100);
-/// Blocks per `GET /blocks` page.
-const PAGE_BLOCKS: u64 = 100;
 /// The load has started once the chain grew this much...
 const LOAD_STARTED_HEIGHTS: u64 = 5;
 /// ...which must happen within this long.
@@ -149,21 +150,29 @@ pub struct ChaosReport {
     pub longest_resume_ms: Option<u64>,
     /// Transfers a node accepted.
     pub accepted: u64,
-    /// Transfers on the chain at the end.
+    /// Of those, on the chain at the end.
     pub committed: u64,
-    /// Accepted transfers that are not on the chain.
+    /// Accepted transfers that are in no node's chain.
     pub lost: u64,
     /// Up to ten of the lost transfers, to look up in the nodes' logs.
     pub lost_sample: Vec<Hash>,
-    /// Transfers on the chain twice.
+    /// Transfers on the chain more than once.
     pub duplicated: u64,
     /// Whether every node settled on one tip with an empty pool.
     pub converged: bool,
     /// Each node's height, tip and pool at the end (`null`: no answer).
     pub nodes: Vec<Option<NodeEnd>>,
     pub tip: u64,
-    /// Heights at which two nodes hold different blocks.
+    /// From the ledger checker ([`crate::check`]), run on every node at the end:
+    /// heights at which two nodes hold different blocks or state roots...
     pub divergent_heights: u64,
+    /// ...commit certificates judged against the validator set of their height,
+    /// and the bad ones...
+    pub certificates_checked: u64,
+    pub bad_certificates: u64,
+    /// ...whether it found nothing wrong, and what it found.
+    pub check_ok: bool,
+    pub problems: Vec<String>,
     pub load: BenchReport,
 }
 
@@ -187,6 +196,8 @@ pub enum ChaosError {
     Load(String),
     #[error("no node answers")]
     NoAnswer,
+    #[error("the network's genesis: {0}")]
+    Genesis(String),
 }
 
 fn client(hosts: &Hosts, i: usize) -> Client {
@@ -360,15 +371,6 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
         run.committed.len()
     ));
     let (converged, tip) = converge(hosts, options.converge_timeout);
-    let chains: Vec<Vec<BlockSummary>> = (0..n).map(|i| chain_of(&client(hosts, i), tip)).collect();
-    let divergent_heights = divergent_heights(&chains, tip);
-    let (located, duplicated) = locate_txs(&client(hosts, 0), &chains[0]);
-    let accepted: HashSet<Hash> = run.accepted.iter().chain(&run.committed).copied().collect();
-    let missing: Vec<Hash> = accepted
-        .iter()
-        .filter(|h| !located.contains_key(h))
-        .copied()
-        .collect();
     let nodes = (0..n)
         .map(|i| {
             client(hosts, i).status().ok().map(|s| NodeEnd {
@@ -379,6 +381,27 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
             })
         })
         .collect();
+    say("checking every node's ledger".into());
+    let accepted: Vec<Hash> = run
+        .accepted
+        .iter()
+        .chain(&run.committed)
+        .copied()
+        .collect::<HashSet<Hash>>()
+        .into_iter()
+        .collect();
+    let layout = &hosts.network.layout;
+    let genesis_path = layout.dir.join(node::config::Home::GENESIS);
+    let genesis = Genesis::load(&genesis_path).map_err(|e| ChaosError::Genesis(e.to_string()))?;
+    let check = check_network(
+        &NodeApi::of_layout(layout),
+        &genesis,
+        &CheckOptions {
+            equal_heights: true,
+            txs: accepted.clone(),
+            ..CheckOptions::default()
+        },
+    );
     let longest_resume_ms = heals
         .iter()
         .filter_map(|h: &HealRecord| h.resumed_after_ms)
@@ -389,14 +412,23 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
         heals,
         longest_resume_ms,
         accepted: accepted.len() as u64,
-        committed: located.len() as u64,
-        lost: missing.len() as u64,
-        lost_sample: missing.into_iter().take(10).collect(),
-        duplicated,
+        committed: (accepted.len() - check.missing_txs.len()) as u64,
+        lost: check.missing_txs.len() as u64,
+        lost_sample: check.missing_txs.iter().take(10).copied().collect(),
+        duplicated: check.duplicated_txs.len() as u64,
         converged,
         nodes,
         tip,
-        divergent_heights,
+        divergent_heights: check.divergent_heights,
+        certificates_checked: check.certificates_checked,
+        bad_certificates: check.bad_certificates,
+        check_ok: check.ok(),
+        problems: check
+            .problems
+            .iter()
+            .take(20)
+            .map(|p| p.to_string())
+            .collect(),
         load: run.report,
     })
 }
@@ -511,58 +543,4 @@ fn converge(hosts: &Hosts, timeout: Duration) -> (bool, u64) {
         std::thread::sleep(POLL * 5);
     }
     (false, last_max)
-}
-
-/// Node `client`'s blocks 1 to `tip` (fewer if it has fewer or stops answering).
-fn chain_of(client: &Client, tip: u64) -> Vec<BlockSummary> {
-    let mut blocks = Vec::new();
-    let mut from = 1;
-    while from <= tip {
-        let Ok(page) = client.blocks(Some(from), Some(PAGE_BLOCKS)) else {
-            break;
-        };
-        if page.blocks.is_empty() {
-            break;
-        }
-        for block in page.blocks.into_iter().take_while(|b| b.height <= tip) {
-            from = block.height + 1;
-            blocks.push(block);
-        }
-    }
-    blocks
-}
-
-/// Heights up to `tip` where some node's block differs from node 0's or is
-/// missing.
-fn divergent_heights(chains: &[Vec<BlockSummary>], tip: u64) -> u64 {
-    let at = |chain: &Vec<BlockSummary>, h: u64| {
-        chain
-            .get(h as usize - 1)
-            .filter(|b| b.height == h)
-            .map(|b| b.hash)
-    };
-    (1..=tip)
-        .filter(|&h| {
-            let first = at(&chains[0], h);
-            first.is_none() || chains.iter().any(|c| at(c, h) != first)
-        })
-        .count() as u64
-}
-
-/// Every transaction of `chain`'s blocks, read from `client`: hash -> height, and
-/// how many appear more than once.
-fn locate_txs(client: &Client, chain: &[BlockSummary]) -> (HashMap<Hash, u64>, u64) {
-    let mut located = HashMap::new();
-    let mut duplicated = 0;
-    for summary in chain.iter().filter(|b| b.tx_count > 0) {
-        let Ok(block) = client.block(&summary.height.to_string()) else {
-            continue;
-        };
-        for tx in block.tx_hashes {
-            if located.insert(tx, block.height).is_some() {
-                duplicated += 1;
-            }
-        }
-    }
-    (located, duplicated)
 }

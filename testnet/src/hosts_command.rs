@@ -331,10 +331,10 @@ pub fn chaos(args: &ChaosArgs) -> ExitCode {
     match run_chaos(&mut hosts, &options) {
         Ok(report) => {
             print_report(&report, args.json);
-            if report.divergent_heights == 0 && report.lost == 0 && report.converged {
+            if report.check_ok && report.lost == 0 && report.converged {
                 ExitCode::SUCCESS
             } else {
-                fail("the chaos run found divergent heights, lost transfers or no convergence")
+                fail("the chaos run found a bad ledger, lost transfers or no convergence")
             }
         }
         Err(e) => fail(e),

@@ -5,8 +5,9 @@
 //! loss on every link, a partition that cuts the primary off and heals, a 2|2
 //! split that heals, a backup killed with SIGKILL and restarted, and one wiped.
 //! The chaos run ([`testnet::chaos`]) does the faults and measures; this test holds
-//! it to: commits resume within 10 s of each heal, every node ends on the same
-//! chain, and no transfer a node accepted is lost.
+//! it to: commits resume within 10 s of each heal, and the ledger checker finds
+//! every node on the same chain with valid certificates, the supply intact and
+//! every transfer a node accepted on it exactly once.
 //!
 //! Needs root (network namespaces, nftables): CI runs as root. Without it the test
 //! fails and says why; it does not skip.
@@ -62,6 +63,9 @@ fn four_namespaced_hosts_survive_partitions_loss_a_kill_and_a_wipe() {
     };
     let report = run_chaos(&mut hosts, &options).expect("the chaos run finishes");
     println!("{}", serde_json::to_string(&report).unwrap());
+    assert!(report.check_ok, "the ledger checker: {:?}", report.problems);
+    assert!(report.certificates_checked > 0, "{report:#?}");
+    assert_eq!(report.bad_certificates, 0, "{report:#?}");
     assert_eq!(report.divergent_heights, 0, "{report:#?}");
     assert_eq!(report.lost, 0, "{report:#?}");
     assert!(report.committed > 500, "the load committed: {report:#?}");
