@@ -288,8 +288,10 @@ pub fn run_chaos(hosts: &mut Hosts, options: &ChaosOptions) -> Result<ChaosRepor
         .iter()
         .map(|n| n.api_url())
         .collect();
+    // Any node may be cut off or down: the follower moves to one that commits.
     let target = BenchTarget {
         watch_url: urls[0].clone(),
+        also_watch: urls.clone(),
         submit_urls: urls,
     };
     let bench = BenchOptions {

@@ -254,6 +254,7 @@ fn bench_attached(
     let urls: Vec<String> = layout.nodes.iter().map(|n| n.api_url()).collect();
     let target = BenchTarget {
         watch_url: urls[0].clone(),
+        also_watch: Vec::new(),
         submit_urls: urls,
     };
     let report = bench::run(&target, &keys, options, interrupt).map_err(|e| e.to_string())?;

@@ -275,6 +275,7 @@ fn a_validator_is_added_and_removed_under_load_and_commits_never_stop_long() {
     let target = BenchTarget {
         submit_urls: genesis_urls.clone(),
         watch_url: genesis_urls[0].clone(),
+        also_watch: Vec::new(),
     };
     let options = BenchOptions {
         rate: Some(RATE_TX_PER_S),

@@ -77,9 +77,16 @@ impl Default for BenchOptions {
 pub struct BenchTarget {
     /// The API of every node; senders are spread over them.
     pub submit_urls: Vec<String>,
-    /// The node whose chain is followed.
+    /// The node whose chain is followed...
     pub watch_url: String,
+    /// ...or, when it has not grown for [`FOLLOW_SWITCH`], the highest of these
+    /// (a run that cuts nodes off follows whichever still commits).
+    pub also_watch: Vec<String>,
 }
+
+/// How long the followed node may stand still before the follower looks for a
+/// higher one among [`BenchTarget::also_watch`].
+pub const FOLLOW_SWITCH: Duration = Duration::from_millis(500);
 
 impl BenchTarget {
     pub fn of(network: &Network) -> BenchTarget {
@@ -87,6 +94,7 @@ impl BenchTarget {
         BenchTarget {
             watch_url: submit_urls[0].clone(),
             submit_urls,
+            also_watch: Vec::new(),
         }
     }
 }
@@ -336,8 +344,11 @@ fn execute(
     let workers = clients.len();
     let share = options.rate.map(|r| r as f64 / workers as f64);
 
+    let watchers: Vec<Client> = std::iter::once(watcher)
+        .chain(target.also_watch.iter().map(|u| bench_client(u)))
+        .collect();
     std::thread::scope(|scope| {
-        scope.spawn(|| follow(&watcher, from_height, &plan, &shared));
+        scope.spawn(|| follow(&watchers, from_height, &plan, &shared));
         for (w, client) in clients.iter().enumerate() {
             let mine: Vec<usize> = (w..senders.len()).step_by(workers).collect();
             let (plan, shared) = (&plan, &shared);
@@ -442,9 +453,18 @@ fn sign_plan(chain_id: &ChainId, senders: &[SigningKey], nonces: &[u64], per_sen
 }
 
 /// Follows the chain from `from_height`, stamping our transactions as committed.
-fn follow(client: &Client, from_height: u64, plan: &Plan, shared: &Shared) {
+/// Reads `watchers[0]`, and when the one it reads stands still for [`FOLLOW_SWITCH`]
+/// (or fails), moves to the highest of `watchers`: every node holds the same chain.
+fn follow(watchers: &[Client], from_height: u64, plan: &Plan, shared: &Shared) {
     let mut next = from_height;
+    let mut current = 0;
+    let mut grew_at = std::time::Instant::now();
     while !shared.stop_following.load(Ordering::SeqCst) {
+        if watchers.len() > 1 && grew_at.elapsed() >= FOLLOW_SWITCH {
+            current = highest(watchers).unwrap_or(current);
+            grew_at = std::time::Instant::now();
+        }
+        let client = &watchers[current];
         let height = match client.status() {
             Ok(status) => status.height,
             Err(_) => {
@@ -457,6 +477,7 @@ fn follow(client: &Client, from_height: u64, plan: &Plan, shared: &Shared) {
             std::thread::sleep(FOLLOW_POLL);
             continue;
         }
+        grew_at = std::time::Instant::now();
         while next <= height && !shared.stop_following.load(Ordering::SeqCst) {
             match client.block(&next.to_string()) {
                 Ok(block) => {
@@ -471,10 +492,21 @@ fn follow(client: &Client, from_height: u64, plan: &Plan, shared: &Shared) {
                 Err(_) => {
                     shared.errors.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(FOLLOW_POLL * 10);
+                    break;
                 }
             }
         }
     }
+}
+
+/// The index of the watcher reporting the highest height, if any answers.
+fn highest(watchers: &[Client]) -> Option<usize> {
+    watchers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.status().ok().map(|s| (s.height, i)))
+        .max()
+        .map(|(_, i)| i)
 }
 
 fn stamp_commit(i: usize, now_us: u64, plan: &Plan, shared: &Shared) {

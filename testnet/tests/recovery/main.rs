@@ -129,6 +129,7 @@ impl Load {
                     .map(|i| urls[i].clone())
                     .collect(),
                 watch_url: urls[reference].clone(),
+                also_watch: Vec::new(),
             },
             keys: network
                 .layout
