@@ -138,7 +138,11 @@
 //!    PREPARE or COMMIT up to the `(f + 1)`-th highest committed height reported
 //!    (capped at the highest proven checkpoint plus L) plus L, and no VIEW-CHANGE or
 //!    NEW-VIEW up to the negotiated view plus one; it waits for every answer or one
-//!    retry interval first. A restored ledger past the persisted window (a transfer
+//!    retry interval first. The VIEW-CHANGE abstention ends early once its stable
+//!    checkpoint reaches the height bound: anything a VIEW-CHANGE signed before the
+//!    wipe could speak for lies at or below that checkpoint, which a new one
+//!    carries. (Otherwise it lasted until a view changed, and a primary lost before
+//!    then left the other two, a quorum with it, unable to change views.) A restored ledger past the persisted window (a transfer
 //!    cut short) restores a paused replica that waits for a transfer to a
 //!    checkpoint at or above it.
 //!

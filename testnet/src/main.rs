@@ -156,7 +156,8 @@ enum Command {
         #[arg(long)]
         crash_primary: bool,
         /// Instead of random crashes and partitions, one recovery story per seed:
-        /// partitioned, crash-restart, wiped, mid-view-change or lying-peer.
+        /// partitioned, crash-restart, wiped, mid-view-change, lying-peer or
+        /// wiped-then-crash.
         #[arg(long, value_parser = parse_scenario)]
         scenario: Option<Scenario>,
         /// Grow from 4 validators to 7 and back to 4 under load, with one Byzantine

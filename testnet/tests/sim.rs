@@ -118,7 +118,11 @@ fn seeds_that_once_failed_hold() {
         byzantine: true,
         ..SimOptions::default()
     };
-    let found: [(u64, &SimOptions, &str); 2] = [
+    let wiped_then_crash = SimOptions {
+        scenario: Some(Scenario::WipedThenCrash),
+        ..SimOptions::default()
+    };
+    let found: [(u64, &SimOptions, &str); 3] = [
         (
             50485,
             &byzantine,
@@ -130,6 +134,13 @@ fn seeds_that_once_failed_hold() {
             &byzantine,
             "a new primary that had committed a height without its commit record \
              accused the NEW-VIEW it was building of conflicting with it",
+        ),
+        (
+            196,
+            &wiped_then_crash,
+            "a wiped replica, back and voting, still would not sign a VIEW-CHANGE for \
+             the view after the one it rejoined in; the primary then crashed, and the \
+             other two could never change views (found by the namespaced chaos run)",
         ),
     ];
     for (seed, options, what) in found {

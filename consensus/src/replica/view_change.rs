@@ -382,7 +382,7 @@ impl Replica {
             return;
         }
         // A wiped new primary may have sent a NEW-VIEW for this view already.
-        if self.is_primary() && self.building.is_none() && self.may_sign_view_change(self.view) {
+        if self.is_primary() && self.building.is_none() && self.may_sign_new_view(self.view) {
             // V is exactly q VIEW-CHANGEs, ours first: more would only make NEW-VIEW
             // larger (each is bounded by what an honest replica can send).
             let me = self.config.me;

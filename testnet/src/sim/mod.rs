@@ -290,6 +290,10 @@ impl World {
             // Many heights must pass while the victim is away: little loss, and for
             // a partition short delays.
             self.net.conditions.loss = self.rng.gen_range(0.0..0.02);
+            if scenario == Scenario::WipedThenCrash {
+                // It measures the view change after the crash, as crash-primary does.
+                self.net.conditions.loss = 0.0;
+            }
             if scenario == Scenario::Partitioned {
                 self.net.conditions.loss = 0.0;
                 self.net.conditions.max_delay_ms = self.rng.gen_range(2..10);

@@ -15,7 +15,11 @@
 //!   the old primary comes back later;
 //! - `lying-peer`: as `crash-restart`, while one other replica (Byzantine) answers
 //!   recovery with a forged checkpoint, an inflated height and view, and serves
-//!   corrupted blocks.
+//!   corrupted blocks;
+//! - `wiped-then-crash`: as `wiped`, and once the victim has been back a while the
+//!   primary crashes for good: the victim and the other two must change views
+//!   without it, and commits must resume within the crash-primary bound (three
+//!   view-change timeouts). No loss, as with `--crash-primary`.
 //!
 //! Beyond every usual check, the victim must end on the others' tip (the same block
 //! at the same height) and must have signed a PREPARE or COMMIT after its last
@@ -35,15 +39,17 @@ pub enum Scenario {
     Wiped,
     MidViewChange,
     LyingPeer,
+    WipedThenCrash,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Partitioned,
         Scenario::CrashRestart,
         Scenario::Wiped,
         Scenario::MidViewChange,
         Scenario::LyingPeer,
+        Scenario::WipedThenCrash,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +59,7 @@ impl Scenario {
             Scenario::Wiped => "wiped",
             Scenario::MidViewChange => "mid-view-change",
             Scenario::LyingPeer => "lying-peer",
+            Scenario::WipedThenCrash => "wiped-then-crash",
         }
     }
 
@@ -109,6 +116,16 @@ impl World {
                 let end = start + self.rng.gen_range(300..1_500);
                 events.push((start, Fault::Crash(victim)));
                 events.push((end.min(FAULT_END_MS), Fault::WipeAndRestart(victim)));
+            }
+            Scenario::WipedThenCrash => {
+                let start = self.rng.gen_range(100..500);
+                let restart = start + self.rng.gen_range(200..500);
+                events.push((start, Fault::Crash(victim)));
+                events.push((restart, Fault::WipeAndRestart(victim)));
+                events.push((
+                    restart + self.rng.gen_range(1_200..1_800),
+                    Fault::CrashPrimary,
+                ));
             }
             Scenario::MidViewChange => {
                 let start = self.rng.gen_range(300..1_500);

@@ -157,7 +157,9 @@ impl World {
             view_changes: BTreeMap::new(),
             heights_after_heal: BTreeSet::new(),
             detected: BTreeSet::new(),
-            crash_primary: options.crash_primary,
+            // `wiped-then-crash` ends with the crash-primary story and its bound.
+            crash_primary: options.crash_primary
+                || options.scenario == Some(Scenario::WipedThenCrash),
             crashed_primary_at: None,
             resume_ms: None,
             debug: std::env::var_os("RBFT_SIM_DEBUG").is_some(),

@@ -128,8 +128,28 @@ impl Replica {
     }
 
     /// Whether this replica may sign a VIEW-CHANGE for `view`: not while it may have
-    /// signed one for it before it lost its state.
+    /// signed one for it before it lost its state, unless that can no longer matter.
+    ///
+    /// What it signed before the wipe was at heights up to `abstain_through`, so a
+    /// VIEW-CHANGE it signed then carries certificates only up to there. Once this
+    /// replica holds a stable checkpoint at or above that height, a new VIEW-CHANGE
+    /// carries that checkpoint, a NEW-VIEW starts above the highest checkpoint of
+    /// its VIEW-CHANGEs, and every request the old one could have spoken for lies
+    /// at or below it: the new one leaves out nothing that decides the new view.
+    /// Without this, a wiped replica held back the next view change for as long as
+    /// no view changed, and a primary lost in that time left the other two (with
+    /// it, a quorum) unable to change views at all.
     pub(super) fn may_sign_view_change(&self, view: View) -> bool {
+        let old_ones_settled =
+            self.abstain_through > SeqNo(0) && self.low_watermark() >= self.abstain_through;
+        !self.amnesiac
+            && self.member()
+            && (view > self.abstain_view_changes_through || old_ones_settled)
+    }
+
+    /// Whether this replica may sign a NEW-VIEW for `view`: not for a view it may
+    /// have changed to before it lost its state, where it could have sent another.
+    pub(super) fn may_sign_new_view(&self, view: View) -> bool {
         !self.amnesiac && view > self.abstain_view_changes_through && self.member()
     }
 
