@@ -103,14 +103,6 @@ pub struct NetworkSection {
     pub redial_max_ms: u64,
     /// How long a fetch from a peer may take.
     pub request_timeout_ms: u64,
-    /// Every connection is pinged this often; one whose ping goes unanswered for
-    /// `liveness_timeout_ms` is closed and redialled, so that a peer behind a cut
-    /// link comes back on a fresh connection as soon as the link does, not after
-    /// TCP's retransmission backoff.
-    pub liveness_interval_ms: u64,
-    pub liveness_timeout_ms: u64,
-    /// How long one dial (TCP, Noise, Yamux) may take.
-    pub dial_timeout_ms: u64,
     /// Peers' fetches this node answers at once, in all and for one peer; a fetch
     /// past either is answered "busy" and the peer asks another (`node::serve`).
     pub max_concurrent_answers: usize,
@@ -122,11 +114,8 @@ impl Default for NetworkSection {
         NetworkSection {
             peer_queue: 4096,
             redial_min_ms: 100,
-            redial_max_ms: 2000,
+            redial_max_ms: 5000,
             request_timeout_ms: 2000,
-            liveness_interval_ms: 2000,
-            liveness_timeout_ms: 6000,
-            dial_timeout_ms: 3000,
             max_concurrent_answers: 4,
             max_concurrent_answers_per_peer: 2,
         }
@@ -246,15 +235,6 @@ impl NodeConfig {
             || config.network.redial_max_ms < config.network.redial_min_ms
         {
             return Err("network.redial_min_ms must be positive and at most redial_max_ms".into());
-        }
-        if config.network.liveness_interval_ms == 0
-            || config.network.liveness_timeout_ms == 0
-            || config.network.dial_timeout_ms == 0
-        {
-            return Err(
-                "network.liveness_interval_ms, liveness_timeout_ms and dial_timeout_ms must be positive"
-                    .into(),
-            );
         }
         Ok(config)
     }

@@ -92,9 +92,6 @@ pub async fn run(home: Home, mut stop_rx: watch::Receiver<bool>) -> Result<(), S
     net_config.peer_queue_bytes = net_config.peer_queue_bytes.max(net_config.max_frame_bytes);
     net_config.redial_min = Duration::from_millis(network.redial_min_ms);
     net_config.redial_max = Duration::from_millis(network.redial_max_ms);
-    net_config.liveness_interval = Duration::from_millis(network.liveness_interval_ms);
-    net_config.liveness_timeout = Duration::from_millis(network.liveness_timeout_ms);
-    net_config.dial_timeout = Duration::from_millis(network.dial_timeout_ms);
     net_config.request_timeout = Duration::from_millis(network.request_timeout_ms);
     let (net, net_events) = net::start(net_config)
         .await

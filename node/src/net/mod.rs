@@ -76,12 +76,6 @@ pub struct NetConfig {
     /// Backoff between dials, doubling up to `redial_max`.
     pub redial_min: Duration,
     pub redial_max: Duration,
-    /// Every connection is pinged this often; one whose ping goes unanswered for
-    /// `liveness_timeout` is closed and redialled (a dead peer, a cut link).
-    pub liveness_interval: Duration,
-    pub liveness_timeout: Duration,
-    /// How long one dial (TCP, Noise, Yamux) may take.
-    pub dial_timeout: Duration,
     pub request_timeout: Duration,
     /// How long a punished peer is refused.
     pub punish_cooldown: Duration,
@@ -111,10 +105,7 @@ impl NetConfig {
             peer_queue: 1024,
             peer_queue_bytes: 64 << 20,
             redial_min: Duration::from_millis(100),
-            redial_max: Duration::from_secs(2),
-            liveness_interval: Duration::from_secs(2),
-            liveness_timeout: Duration::from_secs(6),
-            dial_timeout: Duration::from_secs(3),
+            redial_max: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
             punish_cooldown: Duration::from_secs(10),
             event_queue: 4096,
@@ -151,14 +142,6 @@ impl NetConfig {
         limit(
             self.redial_min <= self.redial_max,
             "redial_min must not exceed redial_max",
-        )?;
-        limit(
-            !self.liveness_interval.is_zero() && !self.liveness_timeout.is_zero(),
-            "liveness_interval and liveness_timeout must be positive",
-        )?;
-        limit(
-            !self.dial_timeout.is_zero(),
-            "dial_timeout must be positive",
         )?;
         limit(
             !self.request_timeout.is_zero(),
@@ -270,16 +253,7 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         max_request_bytes: config.max_request_bytes,
         max_response_bytes: config.max_response_bytes,
     };
-    let limits = swarm::Limits {
-        request_timeout: config.request_timeout,
-        liveness_interval: config.liveness_interval,
-        liveness_timeout: config.liveness_timeout,
-        dial_timeout: config.dial_timeout,
-        redial_min: config.redial_min,
-        redial_max: config.redial_max,
-        max_response_bytes: config.max_response_bytes,
-    };
-    let mut swarm = swarm::build(keypair, peers.clone(), codec, &limits)?;
+    let mut swarm = swarm::build(keypair, peers.clone(), codec, config.request_timeout)?;
     swarm
         .listen_on(listen)
         .map_err(|e| NetError::BadListenAddr {
@@ -322,6 +296,12 @@ pub async fn start(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
     for (peer, _) in peers.others() {
         writers.spawn(peer);
     }
+    let limits = swarm::Limits {
+        request_timeout: config.request_timeout,
+        redial_min: config.redial_min,
+        redial_max: config.redial_max,
+        max_response_bytes: config.max_response_bytes,
+    };
     let task = swarm::SwarmTask::new(
         swarm,
         peers.clone(),

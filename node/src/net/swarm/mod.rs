@@ -1,11 +1,6 @@
 //! The swarm task: owns the libp2p `Swarm`, dials and re-dials the validators to dial
 //! (the roster may grow; it is read on every redial tick) with exponential backoff, reports connections, carries request-response, and disconnects
-//! punished peers. Every connection is pinged ([`Limits::liveness_interval`]); one that
-//! answers no ping within [`Limits::liveness_timeout`] is closed and redialled. A
-//! cut-off peer otherwise stays "connected": its frames queue behind TCP's
-//! retransmissions, whose backoff grows while the cut lasts, and after a
-//! 15-second partition the first of them came 10 s after the heal. A new
-//! connection carries frames at once. Frames do not pass through here: writers and readers own their
+//! punished peers. Frames do not pass through here: writers and readers own their
 //! streams, so a busy stream never stalls the swarm.
 
 use super::codec::{BytesCodec, REQUEST_PROTOCOL};
@@ -18,7 +13,7 @@ use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identity, noise, ping, tcp, yamux, Swarm};
+use libp2p::{identity, noise, tcp, yamux, Swarm};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,18 +48,10 @@ pub struct Behaviour {
     gate: Gate,
     pub frames: libp2p_stream::Behaviour,
     requests: request_response::Behaviour<BytesCodec>,
-    ping: ping::Behaviour,
 }
 
 pub struct Limits {
     pub request_timeout: Duration,
-    /// How often each connection is pinged...
-    pub liveness_interval: Duration,
-    /// ...and how long a ping may wait for its answer before the connection is
-    /// closed (a dead peer or a cut link).
-    pub liveness_timeout: Duration,
-    /// How long a dial (TCP, Noise, Yamux) may take.
-    pub dial_timeout: Duration,
     pub redial_min: Duration,
     pub redial_max: Duration,
     pub max_response_bytes: usize,
@@ -74,9 +61,8 @@ pub fn build(
     keypair: identity::Keypair,
     peers: Arc<Peers>,
     codec: BytesCodec,
-    limits: &Limits,
+    request_timeout: Duration,
 ) -> Result<Swarm<Behaviour>, NetError> {
-    let request_timeout = limits.request_timeout;
     let transport_error = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
     let requests = request_response::Behaviour::with_codec(
         codec,
@@ -101,18 +87,10 @@ pub fn build(
             gate: Gate::new(peers),
             frames: libp2p_stream::Behaviour::new(),
             requests,
-            ping: ping::Behaviour::new(
-                ping::Config::new()
-                    .with_interval(limits.liveness_interval)
-                    .with_timeout(limits.liveness_timeout),
-            ),
         })
         .map_err(|e| transport_error(&e))?
         // Validators stay connected whether or not a stream is open right now.
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX)))
-        // A dial into a cut link gives up soon, so the next one (after the
-        // backoff) finds the link as soon as it is back.
-        .with_connection_timeout(limits.dial_timeout)
         .build();
     Ok(swarm)
 }
@@ -318,23 +296,8 @@ impl SwarmTask {
                 tracing::info!(me = ?self.peers.me().map(|me| me.0), %address, "listening");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Requests(event)) => self.on_request_event(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.on_ping(event),
             _ => {}
         }
-    }
-
-    /// A connection that answers no ping is closed (and so redialled). A peer that
-    /// does not speak ping (an older node) keeps its connection.
-    fn on_ping(&mut self, event: ping::Event) {
-        let Err(failure) = event.result else {
-            return;
-        };
-        if matches!(failure, ping::Failure::Unsupported) {
-            return;
-        }
-        let replica = self.peers.replica(&event.peer).map(|r| r.0);
-        tracing::info!(me = ?self.peers.me().map(|me| me.0), peer = ?replica, %failure, "peer does not answer; closing the connection to redial");
-        self.swarm.close_connection(event.connection);
     }
 
     fn on_disconnected(&mut self, replica: ReplicaId) {
