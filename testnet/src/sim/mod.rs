@@ -65,6 +65,7 @@ use rand_chacha::ChaCha8Rng;
 pub use scenarios::Scenario;
 use scenarios::Victim;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use transfer::PendingTransfer;
 use verify_cache::VerifyCache;
 
@@ -228,7 +229,8 @@ struct World {
     now_ms: u64,
     chain: Chain,
     nodes: Vec<SimNode>,
-    net: Network<Envelope>,
+    /// Messages travel shared: a broadcast is one allocation, not one per copy.
+    net: Network<Arc<Envelope>>,
     checker: Checker,
     bodies: HashMap<Hash, VerifiedTx>,
     clients: Vec<Client>,
@@ -461,7 +463,7 @@ impl World {
         }
     }
 
-    fn deliver(&mut self, from: usize, to: usize, message: Envelope) {
+    fn deliver(&mut self, from: usize, to: usize, message: Arc<Envelope>) {
         if !self.nodes[to].is_up() {
             return;
         }
@@ -563,6 +565,7 @@ impl World {
                     for (to, envelope) in
                         self.byzantine[b].send(&mut self.rng, &state, out.to, out.message)
                     {
+                        let envelope = Arc::new(envelope);
                         self.net.send(&mut self.rng, self.now_ms, i, to, envelope);
                     }
                 }
@@ -581,14 +584,16 @@ impl World {
                             .as_ref()
                             .map(|r| r.peers())
                             .unwrap_or_default();
+                        let message = Arc::new(out.message);
                         for to in peers.into_iter().map(|p| p.index()) {
                             self.net
-                                .send(&mut self.rng, self.now_ms, i, to, out.message.clone());
+                                .send(&mut self.rng, self.now_ms, i, to, message.clone());
                         }
                     }
                     Target::One(to) => {
+                        let message = Arc::new(out.message);
                         self.net
-                            .send(&mut self.rng, self.now_ms, i, to.index(), out.message);
+                            .send(&mut self.rng, self.now_ms, i, to.index(), message);
                     }
                 }
             }
