@@ -35,7 +35,9 @@
 //! `crypto::stand_in`, which keeps the rules the protocol relies on (only a key's
 //! holder signs; other bytes or another key fail) at the cost of a hash. The run of
 //! a seed is the same under either; only the signature bytes, and so the trace
-//! hash, differ. `--ed25519-every 1` signs every seed with ed25519.
+//! hash, differ. `--ed25519-every 1` signs every seed with ed25519. Under either, a
+//! seed checks each distinct valid (key, bytes, signature) once (`crypto::memo`):
+//! a memoised answer is the one a new check would give.
 //!
 //! Transaction bodies reach every replica's pool when sent (the node forwards them;
 //! a body a replica still lacks at execution is fetched, which the simulator models as
@@ -637,6 +639,8 @@ impl World {
 pub fn run_seed(seed: u64, options: &SimOptions) -> SeedReport {
     let ed25519 = options.real_signatures(seed);
     let _stand_in = (!ed25519).then(crypto::stand_in::StandIn::install);
+    // Each distinct valid signature is checked once per seed.
+    let _memo = crypto::memo::SignatureMemo::install();
     let mut report = World::new(seed, options).run(seed);
     report.ed25519 = ed25519;
     report
