@@ -265,6 +265,8 @@ struct World {
     needs_recover: Vec<bool>,
     /// The membership scenario runs.
     membership: bool,
+    /// The replica outputs of the step being carried out, kept between steps.
+    readies: Vec<consensus::Ready>,
     /// The admin's next nonce (= governance transactions submitted).
     admin_nonce: u64,
     /// The next governance transaction goes out no earlier than this.
@@ -514,13 +516,15 @@ impl World {
 
     /// Steps one replica and carries out its outputs; then runs the checks.
     fn step(&mut self, i: usize, input: Input) {
-        let (readies, committed) =
-            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
+        // A step that another step causes (a transfer's answer) takes a new buffer.
+        let mut readies = std::mem::take(&mut self.readies);
+        let committed =
+            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input, &mut readies);
         let mut transfers = Vec::new();
         for text in std::mem::take(&mut self.nodes[i].host_errors) {
             self.checker.violations.push(format!("host: {text}"));
         }
-        for mut ready in readies {
+        for mut ready in readies.drain(..) {
             self.watch_victim(i, &ready);
             if let Some(request) = ready.transfer.take() {
                 transfers.push(request);
@@ -600,6 +604,7 @@ impl World {
                 }
             }
         }
+        self.readies = readies;
         // Most steps commit nothing; the parent's hash is computed only for those that do.
         let mut parent = if committed.is_empty() {
             Hash::ZERO
