@@ -51,13 +51,24 @@ pub fn bucket_of(address: &Address) -> usize {
     (prefix >> (32 - BUCKET_BITS)) as usize
 }
 
+/// What a leaf hash covers after its tag: address, balance, nonce.
+const LEAF_INPUT: usize = std::mem::size_of::<Address>() + 16;
+
 pub fn leaf_hash(address: &Address, account: &Account) -> Hash {
-    let mut h = Sha256::new();
-    h.update(&[LEAF])
-        .update(&address.0)
-        .update(&account.balance.to_le_bytes())
-        .update(&account.nonce.to_le_bytes());
-    h.finish()
+    let mut input = [0u8; LEAF_INPUT];
+    let (addr, numbers) = input.split_at_mut(address.0.len());
+    addr.copy_from_slice(&address.0);
+    numbers[..8].copy_from_slice(&account.balance.to_le_bytes());
+    numbers[8..].copy_from_slice(&account.nonce.to_le_bytes());
+    let compute = || {
+        let mut h = Sha256::new();
+        h.update(&[LEAF]).update(&input);
+        h.finish()
+    };
+    #[cfg(feature = "memo")]
+    return super::hash_memo::leaf(input, compute);
+    #[cfg(not(feature = "memo"))]
+    compute()
 }
 
 fn bucket_hash(bucket: &Bucket) -> Hash {
@@ -76,9 +87,18 @@ fn inner_hash(left: &Hash, right: &Hash) -> Hash {
     if *left == Hash::ZERO && *right == Hash::ZERO {
         return Hash::ZERO;
     }
-    let mut h = Sha256::new();
-    h.update(&[INNER]).update(&left.0).update(&right.0);
-    h.finish()
+    let mut input = [0u8; 64];
+    input[..32].copy_from_slice(&left.0);
+    input[32..].copy_from_slice(&right.0);
+    let compute = || {
+        let mut h = Sha256::new();
+        h.update(&[INNER]).update(&input);
+        h.finish()
+    };
+    #[cfg(feature = "memo")]
+    return super::hash_memo::inner(input, compute);
+    #[cfg(not(feature = "memo"))]
+    compute()
 }
 
 /// The committed tree: every bucket and every node.
@@ -275,11 +295,10 @@ mod tests {
             assert!(page < PAGES && (1..PAGE_NODES).contains(&slot), "node {i}");
             assert!(seen.insert((page, slot)), "node {i} shares a slot");
         }
-        let mut pages: Vec<usize> = std::iter::successors(Some(BUCKETS + 12_345), |i| {
-            (*i > 1).then_some(i / 2)
-        })
-        .map(|i| page_of(i).0)
-        .collect();
+        let mut pages: Vec<usize> =
+            std::iter::successors(Some(BUCKETS + 12_345), |i| (*i > 1).then_some(i / 2))
+                .map(|i| page_of(i).0)
+                .collect();
         pages.dedup();
         assert_eq!(pages.len(), 3);
     }

@@ -646,6 +646,8 @@ pub fn run_seed(seed: u64, options: &SimOptions) -> SeedReport {
     let _stand_in = (!ed25519).then(crypto::stand_in::StandIn::install);
     // Each distinct valid signature is checked once per seed.
     let _memo = crypto::memo::SignatureMemo::install();
+    // Every replica computes the same tree hashes; each is computed once per seed.
+    let _tree_memo = ledger::state::hash_memo::TreeHashMemo::install();
     let mut report = World::new(seed, options).run(seed);
     report.ed25519 = ed25519;
     report
