@@ -142,6 +142,23 @@ impl PublicKey {
     }
 
     fn verify_message(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        #[cfg(feature = "memo")]
+        if crate::memo::known_valid(self, message, signature) {
+            return Ok(());
+        }
+        let result = self.verify_message_anew(message, signature);
+        #[cfg(feature = "memo")]
+        if result.is_ok() {
+            crate::memo::record_valid(self, message, signature);
+        }
+        result
+    }
+
+    fn verify_message_anew(
+        &self,
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
         #[cfg(feature = "stand-in")]
         if let Some(valid) = crate::stand_in::verify(self, message, signature) {
             return if valid { Ok(()) } else { Err(SignatureError) };
@@ -273,6 +290,15 @@ pub fn verify_batch(items: &[BatchItem]) -> Vec<bool> {
             })
             .collect()
     };
+    // Strictly valid signatures pass the batch equation too: a batch of known ones
+    // would pass.
+    #[cfg(feature = "memo")]
+    if items
+        .iter()
+        .all(|item| crate::memo::known_valid(&item.key, &item.message, &item.signature))
+    {
+        return vec![true; items.len()];
+    }
     #[cfg(feature = "stand-in")]
     if crate::stand_in::StandIn::is_active() {
         return strict_each();

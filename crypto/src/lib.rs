@@ -6,6 +6,8 @@
 //!   (`verify_strict`), plus [`verify_batch`] for admitting many signatures at once.
 //! - `stand_in` (feature `stand-in`): a deterministic stand-in for ed25519 that a
 //!   thread can put in force, for the simulator.
+//! - `memo` (feature `memo`): a per-thread memo of the signatures a thread found
+//!   valid, for the simulator.
 //! - [`merkle_root`]: a binary merkle root over a list of hashes.
 //! - [`keyfile`]: reading and writing key files.
 //! - [`codec`]: the one canonical binary encoding (postcard) used for the wire, the
@@ -19,6 +21,8 @@ mod fixed_bytes;
 mod hash;
 pub mod keyfile;
 mod keys;
+#[cfg(feature = "memo")]
+pub mod memo;
 mod merkle;
 #[cfg(feature = "stand-in")]
 pub mod stand_in;

@@ -1,6 +1,8 @@
 //! Account state: the committed [`State`], the [`StateDelta`] a block produces, and
 //! the [`StateView`] that execution reads (committed state plus speculative deltas).
 
+#[cfg(feature = "memo")]
+pub mod hash_memo;
 pub mod tree;
 
 use crate::account::{Account, Address};

@@ -9,12 +9,15 @@
 //!   `SHA-256(0x01 || left || right)`, or zero when both children are zero, so the
 //!   empty state has root zero.
 //!
-//! The nodes are stored in heap order (node 1 is the root; node `i` has children
-//! `2i` and `2i + 1`; bucket `b` is node `2^17 + b`) in 2 KiB pages of one array:
-//! 8 MiB when full, which stay in cache far better than a pointer or hash-map tree.
-//! A page is made when first written, and buckets are kept only when they hold
-//! accounts, so a small state (a test's, a simulated replica's) costs little to make
-//! and drop. An update that touches `k`
+//! The nodes are numbered in heap order (node 1 is the root; node `i` has children
+//! `2i` and `2i + 1`; bucket `b` is node `2^17 + b`) and stored in 2 KiB pages of
+//! one array: 8 MiB when full, which stay in cache far better than a pointer or
+//! hash-map tree. A page holds a subtree of six levels (63 nodes), so an account's
+//! path from its bucket to the root crosses three pages. A page is made when first
+//! written, and buckets are kept only when they hold accounts, so a small state (a
+//! test's, a simulated replica's) costs little to make and drop: three pages per
+//! account at most, where pages of consecutive nodes of one level took twelve, each
+//! holding one node of the path. An update that touches `k`
 //! accounts rehashes the `k` buckets they fall in and the paths above them (at most
 //! `17k` nodes, fewer where paths share ancestors), so its cost follows the block,
 //! not the state. Bucket rehashing grows with accounts per bucket (`n / 131072`):
@@ -48,13 +51,24 @@ pub fn bucket_of(address: &Address) -> usize {
     (prefix >> (32 - BUCKET_BITS)) as usize
 }
 
+/// What a leaf hash covers after its tag: address, balance, nonce.
+const LEAF_INPUT: usize = std::mem::size_of::<Address>() + 16;
+
 pub fn leaf_hash(address: &Address, account: &Account) -> Hash {
-    let mut h = Sha256::new();
-    h.update(&[LEAF])
-        .update(&address.0)
-        .update(&account.balance.to_le_bytes())
-        .update(&account.nonce.to_le_bytes());
-    h.finish()
+    let mut input = [0u8; LEAF_INPUT];
+    let (addr, numbers) = input.split_at_mut(address.0.len());
+    addr.copy_from_slice(&address.0);
+    numbers[..8].copy_from_slice(&account.balance.to_le_bytes());
+    numbers[8..].copy_from_slice(&account.nonce.to_le_bytes());
+    let compute = || {
+        let mut h = Sha256::new();
+        h.update(&[LEAF]).update(&input);
+        h.finish()
+    };
+    #[cfg(feature = "memo")]
+    return super::hash_memo::leaf(input, compute);
+    #[cfg(not(feature = "memo"))]
+    compute()
 }
 
 fn bucket_hash(bucket: &Bucket) -> Hash {
@@ -73,25 +87,51 @@ fn inner_hash(left: &Hash, right: &Hash) -> Hash {
     if *left == Hash::ZERO && *right == Hash::ZERO {
         return Hash::ZERO;
     }
-    let mut h = Sha256::new();
-    h.update(&[INNER]).update(&left.0).update(&right.0);
-    h.finish()
+    let mut input = [0u8; 64];
+    input[..32].copy_from_slice(&left.0);
+    input[32..].copy_from_slice(&right.0);
+    let compute = || {
+        let mut h = Sha256::new();
+        h.update(&[INNER]).update(&input);
+        h.finish()
+    };
+    #[cfg(feature = "memo")]
+    return super::hash_memo::inner(input, compute);
+    #[cfg(not(feature = "memo"))]
+    compute()
 }
 
 /// The committed tree: every bucket and every node.
 pub struct Tree {
     /// The buckets that hold accounts; a missing one is empty.
     buckets: HashMap<u32, Bucket, BuildIndexHasher>,
-    /// The nodes in heap order (node 1 is the root; node 0 is unused), in pages of
-    /// [`PAGE_NODES`]. A page that was never written is missing and reads as zeros,
-    /// so a tree with few accounts (a test's, each simulated replica's) holds the
-    /// pages its paths reach, not 8 MiB.
+    /// The nodes in subtree pages ([`page_of`]). A page that was never written is
+    /// missing and reads as zeros, so a tree with few accounts (a test's, each
+    /// simulated replica's) holds the pages its paths reach, not 8 MiB.
     nodes: Vec<Option<Box<[Hash; PAGE_NODES]>>>,
 }
 
-/// Nodes per page of [`Tree::nodes`]: 2 KiB. An account reaches 17 nodes on its
-/// path, in about 12 pages; the top 6 levels share the first page.
-const PAGE_NODES: usize = 64;
+/// Levels per page: a page holds a subtree this deep.
+const PAGE_LEVELS: u32 = 6;
+/// Slots per page: 2 KiB. Slot 0 is unused; the subtree's nodes are numbered in
+/// heap order from 1 within it.
+const PAGE_NODES: usize = 1 << PAGE_LEVELS;
+/// Pages of the whole tree: the root's subtree, then 2^6 subtrees, then 2^12 that
+/// end at the buckets (levels 0-5, 6-11, 12-17).
+const PAGES: usize = 1 + (1 << PAGE_LEVELS) + (1 << (2 * PAGE_LEVELS));
+
+/// The page and slot of node `i` (heap order, `1 <= i < 2 * BUCKETS`).
+fn page_of(i: usize) -> (usize, usize) {
+    let depth = usize::BITS - 1 - i.leading_zeros();
+    let band = depth / PAGE_LEVELS;
+    let below = depth - band * PAGE_LEVELS;
+    // The subtree's root, and the pages of the bands above this one.
+    let top = i >> below;
+    let first_page = ((1usize << (PAGE_LEVELS * band)) - 1) / (PAGE_NODES - 1);
+    let page = first_page + (top - (1 << (PAGE_LEVELS * band)));
+    let slot = (1 << below) | (i & ((1 << below) - 1));
+    (page, slot)
+}
 
 /// What a missing bucket reads as.
 static EMPTY_BUCKET: Bucket = Vec::new();
@@ -100,7 +140,7 @@ impl Default for Tree {
     fn default() -> Self {
         Tree {
             buckets: HashMap::default(),
-            nodes: vec![None; 2 * BUCKETS / PAGE_NODES],
+            nodes: vec![None; PAGES],
         }
     }
 }
@@ -119,10 +159,9 @@ impl Tree {
             }
         }
         for (i, hash) in update.nodes {
-            let i = i as usize;
-            let page = self.nodes[i / PAGE_NODES]
-                .get_or_insert_with(|| Box::new([Hash::ZERO; PAGE_NODES]));
-            page[i % PAGE_NODES] = hash;
+            let (page, slot) = page_of(i as usize);
+            let page = self.nodes[page].get_or_insert_with(|| Box::new([Hash::ZERO; PAGE_NODES]));
+            page[slot] = hash;
         }
     }
 }
@@ -139,9 +178,10 @@ impl TreeSource for Tree {
     }
 
     fn node(&self, i: usize) -> Hash {
-        self.nodes[i / PAGE_NODES]
+        let (page, slot) = page_of(i);
+        self.nodes[page]
             .as_ref()
-            .map_or(Hash::ZERO, |page| page[i % PAGE_NODES])
+            .map_or(Hash::ZERO, |page| page[slot])
     }
 }
 
@@ -246,6 +286,22 @@ impl BuildHasher for BuildIndexHasher {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn every_node_has_its_own_page_slot_and_a_path_crosses_three_pages() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 1..2 * BUCKETS {
+            let (page, slot) = page_of(i);
+            assert!(page < PAGES && (1..PAGE_NODES).contains(&slot), "node {i}");
+            assert!(seen.insert((page, slot)), "node {i} shares a slot");
+        }
+        let mut pages: Vec<usize> =
+            std::iter::successors(Some(BUCKETS + 12_345), |i| (*i > 1).then_some(i / 2))
+                .map(|i| page_of(i).0)
+                .collect();
+        pages.dedup();
+        assert_eq!(pages.len(), 3);
+    }
 
     /// The definition, computed from scratch: the reference the tree must match.
     fn reference_root(accounts: &BTreeMap<Address, Account>) -> Hash {

@@ -203,15 +203,17 @@ impl SimNode {
 
     /// Steps the replica and carries out its outputs, feeding the answers to
     /// proposal and execution requests back in until it asks for nothing more.
-    /// Returns every output (for the checks) and the blocks committed.
+    /// Appends every output to `readies` (for the checks; the caller's buffer, as an
+    /// output is large and most steps make one or two) and returns the blocks
+    /// committed.
     pub fn step(
         &mut self,
         chain: &Chain,
         bodies: &HashMap<Hash, VerifiedTx>,
         now_ms: u64,
         input: Input,
-    ) -> (Vec<Ready>, Vec<Committed>) {
-        let mut readies = Vec::new();
+        readies: &mut Vec<Ready>,
+    ) -> Vec<Committed> {
         let mut committed = Vec::new();
         let mut pending = vec![input];
         while let Some(input) = pending.pop() {
@@ -249,7 +251,7 @@ impl SimNode {
             pending.extend(answers.into_iter().rev());
             readies.push(ready);
         }
-        (readies, committed)
+        committed
     }
 
     fn env<'a>(chain: &'a Chain, validators: &'a [ValidatorInfo]) -> ExecEnv<'a> {

@@ -35,7 +35,9 @@
 //! `crypto::stand_in`, which keeps the rules the protocol relies on (only a key's
 //! holder signs; other bytes or another key fail) at the cost of a hash. The run of
 //! a seed is the same under either; only the signature bytes, and so the trace
-//! hash, differ. `--ed25519-every 1` signs every seed with ed25519.
+//! hash, differ. `--ed25519-every 1` signs every seed with ed25519. Under either, a
+//! seed checks each distinct valid (key, bytes, signature) once (`crypto::memo`):
+//! a memoised answer is the one a new check would give.
 //!
 //! Transaction bodies reach every replica's pool when sent (the node forwards them;
 //! a body a replica still lacks at execution is fetched, which the simulator models as
@@ -65,6 +67,7 @@ use rand_chacha::ChaCha8Rng;
 pub use scenarios::Scenario;
 use scenarios::Victim;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use transfer::PendingTransfer;
 use verify_cache::VerifyCache;
 
@@ -228,7 +231,8 @@ struct World {
     now_ms: u64,
     chain: Chain,
     nodes: Vec<SimNode>,
-    net: Network<Envelope>,
+    /// Messages travel shared: a broadcast is one allocation, not one per copy.
+    net: Network<Arc<Envelope>>,
     checker: Checker,
     bodies: HashMap<Hash, VerifiedTx>,
     clients: Vec<Client>,
@@ -261,6 +265,8 @@ struct World {
     needs_recover: Vec<bool>,
     /// The membership scenario runs.
     membership: bool,
+    /// The replica outputs of the step being carried out, kept between steps.
+    readies: Vec<consensus::Ready>,
     /// The admin's next nonce (= governance transactions submitted).
     admin_nonce: u64,
     /// The next governance transaction goes out no earlier than this.
@@ -465,7 +471,7 @@ impl World {
         }
     }
 
-    fn deliver(&mut self, from: usize, to: usize, message: Envelope) {
+    fn deliver(&mut self, from: usize, to: usize, message: Arc<Envelope>) {
         if !self.nodes[to].is_up() {
             return;
         }
@@ -514,13 +520,15 @@ impl World {
 
     /// Steps one replica and carries out its outputs; then runs the checks.
     fn step(&mut self, i: usize, input: Input) {
-        let (readies, committed) =
-            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input);
+        // A step that another step causes (a transfer's answer) takes a new buffer.
+        let mut readies = std::mem::take(&mut self.readies);
+        let committed =
+            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input, &mut readies);
         let mut transfers = Vec::new();
         for text in std::mem::take(&mut self.nodes[i].host_errors) {
             self.checker.violations.push(format!("host: {text}"));
         }
-        for mut ready in readies {
+        for mut ready in readies.drain(..) {
             self.watch_victim(i, &ready);
             if let Some(request) = ready.transfer.take() {
                 transfers.push(request);
@@ -567,6 +575,7 @@ impl World {
                     for (to, envelope) in
                         self.byzantine[b].send(&mut self.rng, &state, out.to, out.message)
                     {
+                        let envelope = Arc::new(envelope);
                         self.net.send(&mut self.rng, self.now_ms, i, to, envelope);
                     }
                 }
@@ -585,18 +594,21 @@ impl World {
                             .as_ref()
                             .map(|r| r.peers())
                             .unwrap_or_default();
+                        let message = Arc::new(out.message);
                         for to in peers.into_iter().map(|p| p.index()) {
                             self.net
-                                .send(&mut self.rng, self.now_ms, i, to, out.message.clone());
+                                .send(&mut self.rng, self.now_ms, i, to, message.clone());
                         }
                     }
                     Target::One(to) => {
+                        let message = Arc::new(out.message);
                         self.net
-                            .send(&mut self.rng, self.now_ms, i, to.index(), out.message);
+                            .send(&mut self.rng, self.now_ms, i, to.index(), message);
                     }
                 }
             }
         }
+        self.readies = readies;
         // Most steps commit nothing; the parent's hash is computed only for those that do.
         let mut parent = if committed.is_empty() {
             Hash::ZERO
@@ -636,6 +648,10 @@ impl World {
 pub fn run_seed(seed: u64, options: &SimOptions) -> SeedReport {
     let ed25519 = options.real_signatures(seed);
     let _stand_in = (!ed25519).then(crypto::stand_in::StandIn::install);
+    // Each distinct valid signature is checked once per seed.
+    let _memo = crypto::memo::SignatureMemo::install();
+    // Every replica computes the same tree hashes; each is computed once per seed.
+    let _tree_memo = ledger::state::hash_memo::TreeHashMemo::install();
     let mut report = World::new(seed, options).run(seed);
     report.ed25519 = ed25519;
     report

@@ -150,6 +150,7 @@ impl World {
             outstanding: Vec::new(),
             trace: Sha256::new(),
             cache: VerifyCache::default(),
+            readies: Vec::new(),
             crashes: 0,
             partitions: 0,
             transfers: 0,
