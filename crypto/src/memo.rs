@@ -32,11 +32,14 @@ use std::collections::HashMap;
 /// Above this many entries the memo starts over, so a long run stays bounded.
 const MAX_ENTRIES: usize = 500_000;
 
+/// A public key's bytes and a signature's bytes.
+type KeyAndSignature = ([u8; 32], [u8; 64]);
+
 #[derive(Default)]
 struct Memo {
     /// (key, signature) → the signed bytes it was found valid over. A signature is
     /// almost always over one message; a list keeps the rare others apart.
-    valid: HashMap<([u8; 32], [u8; 64]), Vec<Vec<u8>>>,
+    valid: HashMap<KeyAndSignature, Vec<Vec<u8>>>,
     entries: usize,
 }
 
