@@ -54,8 +54,9 @@ pub struct BuildSpec {
     pub client_balance: u64,
     /// `--param NAME=VALUE` of `rbft genesis build`.
     pub params: Vec<String>,
-    /// Cards carry each host's DNS name (`--external-address`) instead of its
-    /// address, so peers dial names.
+    /// Each host listens for peers on 0.0.0.0 and its card carries its DNS name
+    /// (`--external-address`), as the README's walkthrough has operators of real
+    /// machines do, so peers dial names.
     pub dns_names: bool,
 }
 
@@ -122,7 +123,13 @@ pub fn build(
     let mut cards = Vec::new();
     for (i, host) in net.hosts.iter().enumerate() {
         let home = dir.join(format!("node{i}"));
-        let listen = format!("{}:{P2P_PORT}", host.ip);
+        // With names, as the README tells operators of real machines: listen on
+        // every address, and tell peers the name to dial.
+        let listen = if spec.dns_names {
+            format!("0.0.0.0:{P2P_PORT}")
+        } else {
+            format!("{}:{P2P_PORT}", host.ip)
+        };
         let api = format!("{}:{API_PORT}", host.ip);
         let home_str = path_str(&home);
         let mut args = vec![
