@@ -181,10 +181,7 @@ pub async fn reforward(shared: Arc<Shared>, net: NetHandle) {
             continue;
         }
         shared.metrics.reforwarded_txs.inc_by(txs.len() as u64);
-        for chunk in txs.chunks(MAX_FORWARD_TXS) {
-            let chunk = BoundedVec::new(chunk.to_vec()).expect("chunks are within the bound");
-            net.broadcast(PeerMessage::Txs(chunk).to_canonical_bytes().into());
-        }
+        broadcast_txs(&net, &txs);
     }
 }
 
@@ -192,10 +189,14 @@ pub async fn reforward(shared: Arc<Shared>, net: NetHandle) {
 /// batches of at most [`MAX_FORWARD_TXS`].
 pub async fn forward(net: NetHandle, mut batches: mpsc::Receiver<Vec<SignedTransaction>>) {
     while let Some(txs) = batches.recv().await {
-        for chunk in txs.chunks(MAX_FORWARD_TXS) {
-            let chunk = BoundedVec::new(chunk.to_vec()).expect("chunks are within the bound");
-            let frame = PeerMessage::Txs(chunk).to_canonical_bytes();
-            net.broadcast(frame.into());
-        }
+        broadcast_txs(&net, &txs);
+    }
+}
+
+/// `txs` to every other validator, in frames of at most [`MAX_FORWARD_TXS`].
+fn broadcast_txs(net: &NetHandle, txs: &[SignedTransaction]) {
+    for chunk in txs.chunks(MAX_FORWARD_TXS) {
+        let chunk = BoundedVec::new(chunk.to_vec()).expect("chunks are within the bound");
+        net.broadcast(PeerMessage::Txs(chunk).to_canonical_bytes().into());
     }
 }

@@ -160,16 +160,7 @@ impl Layout {
         let admin_key = dir.join(ADMIN_KEY);
         write_key_file(&admin_key, &admin)?;
 
-        let mut clients = Vec::with_capacity(spec.clients);
-        for k in 0..spec.clients {
-            let key = SigningKey::generate();
-            let path = clients_dir.join(format!("client{k}.key"));
-            write_key_file(&path, &key)?;
-            clients.push(ClientKey {
-                path,
-                address: Address::of(&key.public_key()),
-            });
-        }
+        let clients = write_client_keys(&clients_dir, spec.clients)?;
 
         let node_keys: Vec<SigningKey> = (0..spec.nodes).map(|_| SigningKey::generate()).collect();
         let nodes: Vec<NodeLayout> = (0..spec.nodes)
@@ -259,6 +250,21 @@ impl Layout {
             Layout::generate(dir, spec).map(|layout| (layout, true))
         }
     }
+}
+
+/// Writes `count` new client keys into `clients_dir` (`client0.key`, ...).
+pub fn write_client_keys(clients_dir: &Path, count: usize) -> Result<Vec<ClientKey>, KeyFileError> {
+    (0..count)
+        .map(|k| {
+            let key = SigningKey::generate();
+            let path = clients_dir.join(format!("client{k}.key"));
+            write_key_file(&path, &key)?;
+            Ok(ClientKey {
+                path,
+                address: Address::of(&key.public_key()),
+            })
+        })
+        .collect()
 }
 
 fn check_spec(spec: &LayoutSpec) -> Result<(), LayoutError> {

@@ -10,10 +10,7 @@
 //! ([`crate::layout`]), so `testnet bench --dir` and `testnet check --dir` work on it.
 
 use super::netns::{HostNet, NetnsError};
-use crate::layout::{ClientKey, Layout, ADMIN_KEY, CLIENTS_DIR};
-use crypto::keyfile::write_key_file;
-use crypto::SigningKey;
-use ledger::Address;
+use crate::layout::{write_client_keys, Layout, ADMIN_KEY, CLIENTS_DIR};
 use node::config::Home;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -153,16 +150,7 @@ pub fn build(
     let admin_public = admin["public_key"].as_str().unwrap_or_default().to_owned();
     let clients_dir = dir.join(CLIENTS_DIR);
     std::fs::create_dir_all(&clients_dir).map_err(io(&clients_dir))?;
-    let mut clients = Vec::with_capacity(spec.clients);
-    for k in 0..spec.clients {
-        let key = SigningKey::generate();
-        let path = clients_dir.join(format!("client{k}.key"));
-        write_key_file(&path, &key)?;
-        clients.push(ClientKey {
-            path,
-            address: Address::of(&key.public_key()),
-        });
-    }
+    let clients = write_client_keys(&clients_dir, spec.clients)?;
     // 3. The genesis, from the cards.
     let genesis = dir.join(Home::GENESIS);
     let genesis_str = path_str(&genesis);
