@@ -106,6 +106,10 @@ pub struct HostNet {
     /// The bridge's address: where the hosts see this machine's tools come from.
     pub gateway: Ipv4Addr,
     pub hosts: Vec<HostIf>,
+    /// More names than `hI.PREFIX.test`: (host, name), in every host's
+    /// `/etc/hosts` too ([`HostNet::add_name`]).
+    #[serde(default)]
+    pub names: Vec<(usize, String)>,
     /// Whether dropping this leaves the network in place (`testnet hosts down`
     /// removes it later).
     #[serde(skip)]
@@ -124,6 +128,7 @@ impl HostNet {
             bridge: format!("{prefix}br"),
             gateway: Ipv4Addr::new(10, a, b, 1),
             hosts: Vec::with_capacity(hosts),
+            names: Vec::new(),
             prefix: prefix.clone(),
             keep: false,
         };
@@ -176,6 +181,15 @@ impl HostNet {
         format!("h{i}.{}.test", self.prefix)
     }
 
+    /// Gives host `i` one more name, which every host resolves from now on: a
+    /// walkthrough's machine names (`val1.consortium.test`) stay private to this
+    /// network, since each namespace reads its own `/etc/hosts`.
+    pub fn add_name(&mut self, i: usize, name: &str) -> Result<(), NetnsError> {
+        assert!(i < self.hosts.len(), "host {i} of {}", self.hosts.len());
+        self.names.push((i, name.to_owned()));
+        self.write_hosts_files()
+    }
+
     fn hosts_file_dir(netns: &str) -> PathBuf {
         Path::new(NETNS_ETC).join(netns)
     }
@@ -185,6 +199,9 @@ impl HostNet {
         let mut table = String::from("127.0.0.1 localhost\n");
         for (i, host) in self.hosts.iter().enumerate() {
             table.push_str(&format!("{} {}\n", host.ip, self.dns_name(i)));
+        }
+        for (i, name) in &self.names {
+            table.push_str(&format!("{} {name}\n", self.hosts[*i].ip));
         }
         for host in &self.hosts {
             let dir = Self::hosts_file_dir(&host.netns);
