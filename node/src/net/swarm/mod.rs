@@ -10,10 +10,14 @@ use super::{NetError, NetEvent, Shutdown};
 use consensus::ReplicaId;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::timeout::TransportTimeout;
+use libp2p::core::transport::Boxed;
+use libp2p::core::{upgrade, Transport};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identity, noise, tcp, yamux, Swarm};
+use libp2p::{identity, noise, tcp, yamux, PeerId, Swarm};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +33,17 @@ const EVENT_BACKLOG: usize = 256;
 const STABLE_CONNECTION: Duration = Duration::from_secs(2);
 /// Inbound requests a peer may have in flight on one connection.
 const MAX_CONCURRENT_REQUESTS: usize = 64;
+/// A connection whose sent bytes go unacknowledged this long is closed by the kernel
+/// (`TCP_USER_TIMEOUT`), so that the redial makes a new one. Without it, a peer cut
+/// off by a partition keeps the old connection, and TCP retransmits into it with an
+/// exponential backoff: after a 15 s partition the next retransmission came up to
+/// 13 s after the heal, and commits waited for it. Far above any round trip and any
+/// pause of a loaded peer's reader (the peer acknowledges what its kernel buffers).
+const SILENT_PEER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A dial (TCP connect, noise and yamux handshakes) that takes longer is abandoned
+/// and tried again by the redial: a SYN lost to a partition is otherwise
+/// retransmitted after 1, 3, 7, 15... s and the dial stays pending for minutes.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub type RequestReply = oneshot::Sender<Result<Vec<u8>, NetError>>;
 
@@ -73,11 +88,7 @@ pub fn build(
     );
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        .with_other_transport(tcp_transport)
         .map_err(|e| transport_error(&e))?
         // Validators may be listed by DNS name (`/dns4/node1.example.org/tcp/8100`);
         // names are resolved with the system's resolver at every dial.
@@ -93,6 +104,33 @@ pub fn build(
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX)))
         .build();
     Ok(swarm)
+}
+
+/// TCP with noise and yamux, as `SwarmBuilder::with_tcp` makes it, plus the two
+/// limits above: every connection, dialled or accepted, gets
+/// [`SILENT_PEER_TIMEOUT`], and every dial [`DIAL_TIMEOUT`].
+fn tcp_transport(
+    keypair: &identity::Keypair,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, Box<dyn std::error::Error + Send + Sync>> {
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true)).map(
+        |stream: tcp::tokio::TcpStream, _| {
+            if let Err(error) =
+                socket2::SockRef::from(&stream.0).set_tcp_user_timeout(Some(SILENT_PEER_TIMEOUT))
+            {
+                tracing::warn!(%error, "TCP_USER_TIMEOUT not set; a cut-off peer is noticed late");
+            }
+            stream
+        },
+    );
+    let upgraded = tcp
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(noise::Config::new(keypair)?)
+        .multiplex(yamux::Config::default());
+    Ok(
+        TransportTimeout::with_outgoing_timeout(upgraded, DIAL_TIMEOUT)
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+    )
 }
 
 /// When to dial a peer next.
