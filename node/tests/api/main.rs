@@ -360,6 +360,7 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 // ---------------------------------------------------------------------------
 
 mod bad_input;
+mod explorer;
 mod governance;
 mod others;
 mod routes;
