@@ -20,16 +20,24 @@ pub enum BadBlocks {
     BrokenChain { height: u64 },
     #[error("block {height}'s transactions do not match its header")]
     BodyMismatch { height: u64 },
-    #[error("block {height}: a certificate entry is not a COMMIT of a validator for this block in the certificate's view")]
-    ForeignCommit { height: u64 },
+    #[error("block {height}: replica {replica} signs its certificate but is not in the validator set that orders height {height}")]
+    NotAMember { height: u64, replica: u32 },
+    #[error("block {height}: the certificate entry of replica {replica} is not a COMMIT")]
+    NotACommit { height: u64, replica: u32 },
+    #[error("block {height}: the COMMIT of replica {replica} is for another block, height or view (a signature over another block)")]
+    OtherBlock { height: u64, replica: u32 },
+    /// An honest certificate holds `q` COMMITs of distinct members; a repeated one
+    /// only pads it.
+    #[error("block {height}: replica {replica} signs its certificate more than once")]
+    DuplicateSigner { height: u64, replica: u32 },
     #[error("block {height}: the certificate has {signers} distinct signers, {quorum} needed")]
     TooFewSigners {
         height: u64,
         signers: usize,
         quorum: usize,
     },
-    #[error("block {height}: a certificate signature does not verify")]
-    BadCommitSignature { height: u64 },
+    #[error("block {height}: the COMMIT signature of replica {replica} does not verify")]
+    BadCommitSignature { height: u64, replica: u32 },
     #[error("block {height} holds a badly signed transaction")]
     BadTxSignature { height: u64 },
     #[error("block {height} is not the block of the target checkpoint")]
@@ -161,7 +169,7 @@ impl Checker {
             });
         }
         let mut commit_items = Vec::new();
-        let mut commit_heights = Vec::new();
+        let mut commit_signers = Vec::new();
         let mut txs = Vec::new();
         let mut tx_heights = Vec::new();
         let mut hashes = Vec::with_capacity(served.len());
@@ -185,9 +193,10 @@ impl Checker {
             if height == target.seq.0 && hash != target.block_hash {
                 return Err(BadBlocks::NotTheTarget { height });
             }
-            for item in self.certificate_items(&certified.block, &certified.certificate, hash)? {
+            let items = self.certificate_items(&certified.block, &certified.certificate, hash)?;
+            for (item, signed) in items.into_iter().zip(certified.certificate.commits.iter()) {
                 commit_items.push(item);
-                commit_heights.push(height);
+                commit_signers.push((height, signed.sender.0));
             }
             self.record_changes(&certified.block)?;
             self.known_through = height;
@@ -203,9 +212,8 @@ impl Checker {
         }
         let valid = crypto::verify_batch(&commit_items);
         if let Some(bad) = valid.iter().position(|ok| !ok) {
-            return Err(BadBlocks::BadCommitSignature {
-                height: commit_heights[bad],
-            });
+            let (height, replica) = commit_signers[bad];
+            return Err(BadBlocks::BadCommitSignature { height, replica });
         }
         let mut verified = VerifiedTx::verify_many(txs).into_iter();
         let mut blocks = Vec::with_capacity(served.len());
@@ -238,12 +246,18 @@ impl Checker {
         hash: Hash,
     ) -> Result<(), BadBlocks> {
         let items = self.certificate_items(block, certificate, hash)?;
-        if crypto::verify_batch(&items).iter().all(|ok| *ok) {
-            Ok(())
-        } else {
-            Err(BadBlocks::BadCommitSignature {
+        let valid = crypto::verify_batch(&items);
+        // `certificate_items` gives one item per entry, in order.
+        match valid
+            .iter()
+            .zip(certificate.commits.iter())
+            .find(|(ok, _)| !**ok)
+        {
+            None => Ok(()),
+            Some((_, signed)) => Err(BadBlocks::BadCommitSignature {
                 height: block.header.height,
-            })
+                replica: signed.sender.0,
+            }),
         }
     }
 
@@ -270,9 +284,10 @@ impl Checker {
             })
     }
 
-    /// The signatures to verify for `block`'s certificate, once every entry
-    /// is a COMMIT of a member of the epoch ordering its height for this block,
-    /// and that epoch's `q` distinct members sign.
+    /// The signatures to verify for `block`'s certificate (one per entry, in
+    /// order), once every entry is a COMMIT of a member of the epoch ordering its
+    /// height for this block, no member signs twice, and that epoch's `q` members
+    /// sign. Each refusal names the entry's replica.
     fn certificate_items(
         &self,
         block: &Block,
@@ -287,24 +302,26 @@ impl Checker {
         let mut signers = BTreeSet::new();
         let mut items = Vec::with_capacity(certificate.commits.len());
         for signed in certificate.commits.iter() {
+            let replica = signed.sender.0;
             let key = epoch
                 .contains(signed.sender)
                 .then(|| self.membership.key_of(signed.sender))
-                .flatten();
-            let commit = match Message::from_canonical_bytes(&signed.payload) {
-                Ok(Message::Commit(commit)) => Some(commit),
-                _ => None,
+                .flatten()
+                .ok_or(BadBlocks::NotAMember { height, replica })?;
+            let commit = match (signed.kind, Message::from_canonical_bytes(&signed.payload)) {
+                (MessageKind::Commit, Ok(Message::Commit(commit))) => commit,
+                _ => return Err(BadBlocks::NotACommit { height, replica }),
             };
-            let matches = commit.is_some_and(|c| {
-                c.seq == SeqNo(height)
-                    && c.view.0 == certificate.view
-                    && c.block_hash == hash
-                    && c.digest == header.batch_digest
-            });
-            let (Some(key), true, MessageKind::Commit) = (key, matches, signed.kind) else {
-                return Err(BadBlocks::ForeignCommit { height });
-            };
-            signers.insert(signed.sender);
+            let matches = commit.seq == SeqNo(height)
+                && commit.view.0 == certificate.view
+                && commit.block_hash == hash
+                && commit.digest == header.batch_digest;
+            if !matches {
+                return Err(BadBlocks::OtherBlock { height, replica });
+            }
+            if !signers.insert(signed.sender) {
+                return Err(BadBlocks::DuplicateSigner { height, replica });
+            }
             items.push(BatchItem::new(
                 *key,
                 domain,
@@ -499,10 +516,20 @@ mod tests {
                     let b = s[1].block.clone();
                     s[1] = certify(b, &[3, 3, 3]);
                 },
-                BadBlocks::TooFewSigners {
+                BadBlocks::DuplicateSigner {
                     height: 12,
-                    signers: 1,
-                    quorum: 3,
+                    replica: 3,
+                },
+            ),
+            (
+                "a quorum padded with a repeated signer",
+                |s, _| {
+                    let b = s[1].block.clone();
+                    s[1] = certify(b, &[0, 1, 1, 2]);
+                },
+                BadBlocks::DuplicateSigner {
+                    height: 12,
+                    replica: 1,
                 },
             ),
             (
@@ -511,7 +538,10 @@ mod tests {
                     let other = block(12, Hash::ZERO, vec![]);
                     s[1].certificate.commits[0] = commit(0, 2, &other);
                 },
-                BadBlocks::ForeignCommit { height: 12 },
+                BadBlocks::OtherBlock {
+                    height: 12,
+                    replica: 0,
+                },
             ),
             (
                 "a COMMIT of another view",
@@ -519,7 +549,10 @@ mod tests {
                     let b = s[0].block.clone();
                     s[0].certificate.commits[2] = commit(2, 3, &b);
                 },
-                BadBlocks::ForeignCommit { height: 11 },
+                BadBlocks::OtherBlock {
+                    height: 11,
+                    replica: 2,
+                },
             ),
             (
                 "a PREPARE",
@@ -533,21 +566,30 @@ mod tests {
                     s[0].certificate.commits[1] =
                         SignedMessage::sign(&validators()[1], CHAIN, ReplicaId(1), &prepare);
                 },
-                BadBlocks::ForeignCommit { height: 11 },
+                BadBlocks::NotACommit {
+                    height: 11,
+                    replica: 1,
+                },
             ),
             (
                 "a signer that is not a validator",
                 |s, _| {
                     s[2].certificate.commits[0].sender = ReplicaId(7);
                 },
-                BadBlocks::ForeignCommit { height: 13 },
+                BadBlocks::NotAMember {
+                    height: 13,
+                    replica: 7,
+                },
             ),
             (
                 "a COMMIT signed by someone else",
                 |s, _| {
                     s[2].certificate.commits[0].sender = ReplicaId(3);
                 },
-                BadBlocks::BadCommitSignature { height: 13 },
+                BadBlocks::BadCommitSignature {
+                    height: 13,
+                    replica: 3,
+                },
             ),
             (
                 "a forged transaction",
@@ -727,7 +769,10 @@ mod tests {
             checker()
                 .check_chunk(chain(&early), 1, 53, None, &target)
                 .err(),
-            Some(BadBlocks::ForeignCommit { height: 30 })
+            Some(BadBlocks::NotAMember {
+                height: 30,
+                replica: 4
+            })
         );
     }
 }
