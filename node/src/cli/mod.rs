@@ -6,6 +6,7 @@
 mod genesis;
 mod init;
 mod show;
+mod sign;
 mod tx;
 mod validator;
 

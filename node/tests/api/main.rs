@@ -364,3 +364,4 @@ mod explorer;
 mod governance;
 mod others;
 mod routes;
+mod sign;
