@@ -324,7 +324,13 @@ async fn each_tampering_in_transit_is_refused_with_its_reason() {
     let keep_block: fn(&mut BlockInfo) = |_| {};
     let keep_commit: fn(&mut CommitInfo) = |_| {};
     type Expect = fn(&VerifyError) -> bool;
-    let cases: Vec<(&str, fn(&mut BlockInfo), fn(&mut CommitInfo), Expect)> = vec![
+    type Case = (
+        &'static str,
+        fn(&mut BlockInfo),
+        fn(&mut CommitInfo),
+        Expect,
+    );
+    let cases: Vec<Case> = vec![
         (
             "a wrong parent",
             |b| {
