@@ -279,6 +279,15 @@ async fn another_genesis_is_refused() {
         matches!(refused, Err(VerifyError::OtherGenesis { .. })),
         "{refused:?}"
     );
+    // A genesis whose validator set is no set (a key twice) is refused before
+    // anything is fetched (`Genesis::load` refuses such a file already).
+    let mut twice = node.shared.genesis.clone();
+    twice.validators[1] = twice.validators[0].clone();
+    let refused = verify_with(twice, Client::new("http://127.0.0.1:1"), 1).await;
+    assert!(
+        matches!(refused, Err(VerifyError::BadGenesis(_))),
+        "{refused:?}"
+    );
 }
 
 /// What a node served, altered in transit at one height.
@@ -356,6 +365,36 @@ async fn each_tampering_in_transit_is_refused_with_its_reason() {
                 matches!(
                     e,
                     VerifyError::Refused(BadBlocks::BodyMismatch { height: 2 })
+                )
+            },
+        ),
+        (
+            "another height",
+            |b| b.height = 7,
+            keep_commit,
+            |e| {
+                matches!(
+                    e,
+                    VerifyError::WrongHeight {
+                        asked: 2,
+                        served: 7
+                    }
+                )
+            },
+        ),
+        (
+            "a forged transaction under a matching root",
+            |b| {
+                b.transactions[0].signature.0[9] ^= 1;
+                let block = node::verify::decode::block_of(b.clone()).unwrap();
+                b.tx_root = crypto::merkle_root(&block.tx_hashes());
+                rehash(b);
+            },
+            keep_commit,
+            |e| {
+                matches!(
+                    e,
+                    VerifyError::Refused(BadBlocks::BadTxSignature { height: 2 })
                 )
             },
         ),
