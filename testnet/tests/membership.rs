@@ -372,6 +372,23 @@ fn a_validator_is_added_and_removed_under_load_and_commits_never_stop_long() {
         .as_array()
         .map_or(0, Vec::len);
     assert!(changes >= 2, "the changes were followed: {verified}");
+    // And its latest stable checkpoint: the block, then the signed CHECKPOINTs
+    // by the set of that height.
+    let out = Command::new(rbft_bin())
+        .args(["block", "verify", "--checkpoint", "--json", "--node"])
+        .arg(&genesis_urls[0])
+        .arg("--genesis")
+        .arg(&genesis_file)
+        .output()
+        .expect("rbft runs");
+    assert!(
+        out.status.success(),
+        "rbft block verify --checkpoint: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checkpoint: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    println!("membership: rbft block verify --checkpoint {checkpoint}");
+    assert!(checkpoint["height"].as_u64() > Some(0), "{checkpoint}");
 }
 
 /// The longest gap between commits around each change, and the height after it.

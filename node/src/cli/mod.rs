@@ -60,8 +60,12 @@ pub enum BlockCommand {
     /// and each commit certificate against the validator set in force at its
     /// height (following every membership change). Fails naming the problem.
     Verify {
-        #[arg(value_name = "HEIGHT")]
-        height: u64,
+        #[arg(value_name = "HEIGHT", required_unless_present = "checkpoint")]
+        height: Option<u64>,
+        /// Verify the node's latest stable checkpoint instead: its block as for
+        /// HEIGHT, then its signed CHECKPOINTs by the set of its height.
+        #[arg(long, conflicts_with = "height")]
+        checkpoint: bool,
         /// The genesis file you trust (not the node's say-so).
         #[arg(long, value_name = "FILE")]
         genesis: std::path::PathBuf,
@@ -109,9 +113,16 @@ pub fn block(command: BlockCommand, json: bool) -> CliResult {
         }
         BlockCommand::Verify {
             height,
+            checkpoint,
             genesis,
             node,
-        } => return verify::run(height, &genesis, &node, json),
+        } => {
+            let what = match height {
+                Some(height) if !checkpoint => verify::What::Block(height),
+                _ => verify::What::LatestCheckpoint,
+            };
+            return verify::run(what, &genesis, &node, json);
+        }
         BlockCommand::List { from, limit, node } => {
             let list = node.client().blocks(from, limit).map_err(explain)?;
             if json {

@@ -1,18 +1,44 @@
-//! `rbft block verify HEIGHT --genesis FILE`: runs [`node::verify::verify`] against
-//! a node and says what it checked, or names the problem.
+//! `rbft block verify HEIGHT|--checkpoint --genesis FILE`: runs
+//! [`node::verify::verify`] (or [`node::verify::verify_checkpoint`]) against a node
+//! and says what it checked, or names the problem.
 
 use super::{explain, CliResult, NodeArg};
-use node::verify::{verify, Verified, VerifyError};
+use node::verify::{verify, verify_checkpoint, Verified, VerifyError};
 use std::path::Path;
 
-pub fn run(height: u64, genesis: &Path, node: &NodeArg, json: bool) -> CliResult {
+/// What to verify.
+pub enum What {
+    Block(u64),
+    /// `GET /checkpoints/latest`: its block and its proof.
+    LatestCheckpoint,
+}
+
+pub fn run(what: What, genesis: &Path, node: &NodeArg, json: bool) -> CliResult {
     let genesis = ledger::Genesis::load(genesis).map_err(|e| e.to_string())?;
-    match verify(&genesis, &node.client(), height) {
+    let client = node.client();
+    let checkpoint = matches!(what, What::LatestCheckpoint);
+    let (verified, subject) = match what {
+        What::Block(height) => (verify(&genesis, &client, height), format!("block {height}")),
+        What::LatestCheckpoint => {
+            let info = client.latest_checkpoint().map_err(explain)?;
+            (
+                verify_checkpoint(&genesis, &client, &info),
+                format!("the stable checkpoint at {}", info.height),
+            )
+        }
+    };
+    match verified {
         Ok(verified) => {
             if json {
                 super::show::json(&verified);
             } else {
                 print(&verified);
+                if checkpoint && verified.height > 0 {
+                    println!(
+                        "  checkpoint    proven by a quorum ({}) of the set's signed CHECKPOINTs",
+                        verified.quorum
+                    );
+                }
             }
             Ok(())
         }
@@ -20,7 +46,7 @@ pub fn run(height: u64, genesis: &Path, node: &NodeArg, json: bool) -> CliResult
             Err(format!("fetching {what}: {}", explain(source)))
         }
         Err(problem) => Err(format!(
-            "block {height} does NOT verify against the genesis file: {problem}"
+            "{subject} does NOT verify against the genesis file: {problem}"
         )),
     }
 }

@@ -1,11 +1,12 @@
-//! The API's JSON blocks and commit certificates turned back into the ledger's
-//! [`Block`] and the node's stored [`Certificate`], so that the checks run on the
+//! The API's JSON blocks, commit certificates and stable checkpoints turned back
+//! into the ledger's [`Block`], the node's stored [`Certificate`] and the
+//! replica's [`StableCheckpoint`], so that the checks run on the
 //! very types the node hashes and verifies. Nothing a node served is trusted: a
 //! value that does not fit its bound is a [`DecodeFault`], not a panic.
 
-use crate::api::types::{BlockInfo, CommitInfo};
+use crate::api::types::{BlockInfo, CheckpointInfo, CommitInfo};
 use crate::wire::Certificate;
-use consensus::{MessageKind, ReplicaId, SignedMessage};
+use consensus::{MessageKind, ReplicaId, SeqNo, SignedMessage, StableCheckpoint};
 use crypto::{BoundedBytes, BoundedVec};
 use ledger::{Block, BlockHeader};
 
@@ -16,9 +17,9 @@ pub enum DecodeFault {
     TooManyTxs { count: usize },
     #[error("{count} signatures, more than a validator set has")]
     TooManySignatures { count: usize },
-    #[error("the COMMIT of replica {replica} is not hex: {reason}")]
+    #[error("the signed message of replica {replica} is not hex: {reason}")]
     PayloadNotHex { replica: u32, reason: String },
-    #[error("the COMMIT of replica {replica} is {len} bytes, longer than any message")]
+    #[error("the signed message of replica {replica} is {len} bytes, longer than any message")]
     PayloadTooLong { replica: u32, len: usize },
 }
 
@@ -68,6 +69,35 @@ pub fn certificate_of(info: &CommitInfo) -> Result<Certificate, DecodeFault> {
     Ok(Certificate {
         view: info.view,
         commits: BoundedVec::new(commits).map_err(|_| DecodeFault::TooManySignatures { count })?,
+    })
+}
+
+/// The stable checkpoint `info` describes, as the replicas keep it: the signed
+/// CHECKPOINTs (sender = roster id). As for certificates, the keys `info` names
+/// are the node's say-so; the checker's rule decodes each payload itself.
+pub fn checkpoint_of(info: &CheckpointInfo) -> Result<StableCheckpoint, DecodeFault> {
+    let count = info.proof.len();
+    let mut proof = Vec::with_capacity(count);
+    for entry in &info.proof {
+        let replica = entry.replica;
+        let bytes = hex::decode(&entry.payload).map_err(|e| DecodeFault::PayloadNotHex {
+            replica,
+            reason: e.to_string(),
+        })?;
+        let len = bytes.len();
+        let payload =
+            BoundedBytes::new(bytes).map_err(|_| DecodeFault::PayloadTooLong { replica, len })?;
+        proof.push(SignedMessage {
+            sender: ReplicaId(replica),
+            kind: MessageKind::Checkpoint,
+            payload,
+            signature: entry.signature,
+        });
+    }
+    Ok(StableCheckpoint {
+        seq: SeqNo(info.height),
+        block_hash: info.block_hash,
+        proof: BoundedVec::new(proof).map_err(|_| DecodeFault::TooManySignatures { count })?,
     })
 }
 

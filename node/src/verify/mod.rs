@@ -19,13 +19,17 @@
 //!   node follows them ([`Checker::record_changes`], DESIGN.md section 6), so the
 //!   set in force at the height asked for is the one derived from the genesis.
 //!
+//! A stable checkpoint (`GET /checkpoints/latest`) is checked the same way
+//! ([`verify_checkpoint`]): its block, then its signed CHECKPOINTs by the set of
+//! its height.
+//!
 //! Walking every block is what makes the set at the height trustworthy: a block
 //! that was skipped could hide a membership change. Each refusal is a
 //! [`VerifyError`] naming the height and the problem.
 
 pub mod decode;
 
-use crate::api::types::{BlockInfo, CommitInfo};
+use crate::api::types::{BlockInfo, CheckpointInfo, CommitInfo};
 use crate::client::{Client, ClientError};
 use crate::driver::transfer::{BadBlocks, Checker};
 use consensus::SeqNo;
@@ -87,6 +91,19 @@ pub enum VerifyError {
         certified_height: u64,
         certified_hash: Hash,
     },
+    #[error("the checkpoint names block {checkpoint} at height {height}, but the block there is {block}")]
+    CheckpointOfOtherBlock {
+        height: u64,
+        block: Hash,
+        checkpoint: Hash,
+    },
+    #[error("the checkpoint at {height} is not proven: signed by replicas {signers:?}, the set of its height is {members:?} with quorum {quorum} (or a signature, a signer or a message is wrong)")]
+    UnprovenCheckpoint {
+        height: u64,
+        signers: Vec<u32>,
+        members: Vec<u32>,
+        quorum: usize,
+    },
     /// The checks a state transfer makes: parent, transactions, certificate.
     #[error("{0}")]
     Refused(#[from] BadBlocks),
@@ -121,6 +138,50 @@ pub fn verify(
     source: &impl Source,
     height: u64,
 ) -> Result<Verified, VerifyError> {
+    walk(genesis, source, height).map(|(verified, _)| verified)
+}
+
+/// Verifies the stable checkpoint `info` (`GET /checkpoints/latest`): its block
+/// as [`verify`] does, then its proof, the signed CHECKPOINTs, by the set of its
+/// height with the same rule the replicas use ([`Checker::judge`]: a quorum of
+/// that set's members, each once, each signature valid, each for this height and
+/// block). Height 0 is the genesis, which needs no proof.
+pub fn verify_checkpoint(
+    genesis: &Genesis,
+    source: &impl Source,
+    info: &CheckpointInfo,
+) -> Result<Verified, VerifyError> {
+    let height = info.height;
+    let (verified, checker) = walk(genesis, source, height)?;
+    if verified.hash != info.block_hash {
+        return Err(VerifyError::CheckpointOfOtherBlock {
+            height,
+            block: verified.hash,
+            checkpoint: info.block_hash,
+        });
+    }
+    if height == 0 {
+        return Ok(verified);
+    }
+    let stable =
+        decode::checkpoint_of(info).map_err(|fault| VerifyError::Undecodable { height, fault })?;
+    match checker.judge(&stable) {
+        Some(true) => Ok(verified),
+        _ => Err(VerifyError::UnprovenCheckpoint {
+            height,
+            signers: info.proof.iter().map(|s| s.replica).collect(),
+            members: verified.members,
+            quorum: verified.quorum,
+        }),
+    }
+}
+
+/// [`verify`], also returning the checker as it stands after the block.
+fn walk(
+    genesis: &Genesis,
+    source: &impl Source,
+    height: u64,
+) -> Result<(Verified, Checker), VerifyError> {
     let mut checker = Checker::of_genesis(genesis)?;
     let expected = genesis.block(&genesis.initial_state()).hash();
     let (genesis_block, served) = fetch_block(source, 0)?;
@@ -145,7 +206,7 @@ pub fn verify(
     }
     let epoch = checker.membership.at(SeqNo(height));
     let (view, signers) = certificate.map_or((None, Vec::new()), |(v, s)| (Some(v), s));
-    Ok(Verified {
+    let verified = Verified {
         height,
         hash: parent,
         genesis_hash: genesis.hash(),
@@ -160,7 +221,8 @@ pub fn verify(
         quorum: epoch.q(),
         view,
         signers,
-    })
+    };
+    Ok((verified, checker))
 }
 
 /// Block `height` as served, with the hash its header gives (which must be the

@@ -455,3 +455,113 @@ async fn each_tampering_in_transit_is_refused_with_its_reason() {
         .await
         .unwrap();
 }
+
+/// A node whose blocks 1..=10 are committed and whose stable checkpoint at 10
+/// is proven by the CHECKPOINTs of `signers` for `block_hash` (block 10's when
+/// `None`); served on a socket.
+async fn node_with_checkpoint(signers: &[usize], block_hash: Option<Hash>) -> (Node, String) {
+    let node = node();
+    let mut last = None;
+    for nonce in 0..10 {
+        last = Some(node.commit(vec![node.pay(1, nonce)]));
+    }
+    let block_hash = block_hash.unwrap_or_else(|| last.expect("ten blocks").hash());
+    let checkpoint = Message::Checkpoint(consensus::Checkpoint {
+        seq: SeqNo(10),
+        block_hash,
+    });
+    let proof = signers
+        .iter()
+        .map(|&i| SignedMessage::sign(&node.validators[i], CHAIN, ReplicaId(i as u32), &checkpoint))
+        .collect();
+    *node.shared.stable_checkpoint.write().unwrap() = Some(consensus::StableCheckpoint {
+        seq: SeqNo(10),
+        block_hash,
+        proof: BoundedVec::new(proof).unwrap(),
+    });
+    let url = serve(&node).await;
+    (node, url)
+}
+
+async fn verify_latest_checkpoint(node: &Node, url: &str) -> Result<Verified, VerifyError> {
+    let genesis = node.shared.genesis.clone();
+    let client = Client::new(url);
+    tokio::task::spawn_blocking(move || {
+        let info = client.latest_checkpoint().unwrap();
+        node::verify::verify_checkpoint(&genesis, &client, &info)
+    })
+    .await
+    .unwrap()
+}
+
+/// `GET /checkpoints/latest` is checked the same way as a block: its block from
+/// the genesis, then its signed CHECKPOINTs by the set of its height.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_checkpoint_verifies_with_its_proof() {
+    let (node, url) = node_with_checkpoint(&[0, 2, 3], None).await;
+    let verified = verify_latest_checkpoint(&node, &url).await.unwrap();
+    assert_eq!((verified.height, verified.quorum), (10, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis_file(&node, &dir);
+    let out = rbft(
+        [
+            "block",
+            "verify",
+            "--checkpoint",
+            "--genesis",
+            &genesis,
+            "--node",
+            &url,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("block 10 verifies") && stdout.contains("proven by a quorum (3)"),
+        "{stdout}"
+    );
+
+    // Before any checkpoint is stable the node serves the genesis: it verifies.
+    let fresh = super::node();
+    let fresh_url = serve(&fresh).await;
+    let verified = verify_latest_checkpoint(&fresh, &fresh_url).await.unwrap();
+    assert_eq!(verified.height, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_without_its_proof_or_of_another_block_is_refused() {
+    let (node, url) = node_with_checkpoint(&[0, 2], None).await;
+    let refused = verify_latest_checkpoint(&node, &url).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(VerifyError::UnprovenCheckpoint { height: 10, signers, quorum: 3, .. })
+                if signers == &[0, 2]
+        ),
+        "{refused:?}"
+    );
+    // A signer twice pads nothing.
+    let (node, url) = node_with_checkpoint(&[0, 2, 2], None).await;
+    let refused = verify_latest_checkpoint(&node, &url).await;
+    assert!(
+        matches!(refused, Err(VerifyError::UnprovenCheckpoint { .. })),
+        "{refused:?}"
+    );
+    let (node, url) = node_with_checkpoint(&[0, 1, 2], Some(crypto::sha256(b"elsewhere"))).await;
+    let refused = verify_latest_checkpoint(&node, &url).await;
+    assert!(
+        matches!(
+            refused,
+            Err(VerifyError::CheckpointOfOtherBlock { height: 10, .. })
+        ),
+        "{refused:?}"
+    );
+}
