@@ -62,6 +62,15 @@ impl Default for ConsensusParams {
     }
 }
 
+/// Whether `text` is a chain id a genesis may have: 1 to 64 of `A-Z a-z 0-9 . _ -`
+/// (`rbft tx sign` checks a chain id typed by hand with it).
+pub fn is_valid_chain_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// The genesis document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,12 +153,7 @@ impl Genesis {
     }
 
     pub fn validate(&self) -> Result<(), GenesisError> {
-        let chain_ok = !self.chain_id.is_empty()
-            && self
-                .chain_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !chain_ok {
+        if !is_valid_chain_id(&self.chain_id) {
             return Err(GenesisError::BadChainId {
                 chain_id: self.chain_id.to_string(),
             });

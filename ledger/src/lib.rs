@@ -31,8 +31,8 @@ pub use execute::{
     execute_batch, execute_block, BatchOutcome, BlockError, BlockExecutor, ExecEnv, TxError,
 };
 pub use genesis::{
-    ChainId, ConsensusParams, Genesis, GenesisBalance, GenesisError, ValidatorInfo, MAX_VALIDATORS,
-    MIN_VALIDATORS,
+    is_valid_chain_id, ChainId, ConsensusParams, Genesis, GenesisBalance, GenesisError,
+    ValidatorInfo, MAX_VALIDATORS, MIN_VALIDATORS,
 };
 pub use state::{State, StateDelta, StateView, ValidatorChange};
 pub use store::{

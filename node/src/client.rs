@@ -8,8 +8,8 @@
 //! sense ([`ClientError::Decode`]).
 
 use crate::api::types::{
-    AccountInfo, BlockInfo, BlockList, CommitInfo, ErrorBody, Health, StatusInfo, Submitted,
-    SubmittedMany, TxInfo, TxStatus, ValidatorsInfo,
+    AccountInfo, BlockInfo, BlockList, CheckpointInfo, CommitInfo, ErrorBody, GenesisInfo, Health,
+    StatusInfo, Submitted, SubmittedMany, TxInfo, TxStatus, ValidatorsInfo,
 };
 use crypto::Hash;
 use ledger::{Address, SignedTransaction};
@@ -195,6 +195,16 @@ impl Client {
     /// `/blocks/{height}/commit`: a block's commit certificate.
     pub fn commit(&self, height: u64) -> Result<CommitInfo, ClientError> {
         self.get_json(&format!("/blocks/{height}/commit"))
+    }
+
+    /// `/checkpoints/latest`: the latest stable checkpoint and its signed proof.
+    pub fn latest_checkpoint(&self) -> Result<CheckpointInfo, ClientError> {
+        self.get_json("/checkpoints/latest")
+    }
+
+    /// `/genesis`: the genesis document the node runs, and its hash.
+    pub fn genesis(&self) -> Result<GenesisInfo, ClientError> {
+        self.get_json("/genesis")
     }
 
     /// `/validators`: the membership.

@@ -10,6 +10,7 @@
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
 //! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
 //! - [`client`]: the HTTP client the CLI and the testnet use;
+//! - [`verify`]: `rbft block verify`, a block checked from a trusted genesis;
 //! - [`governance`]: signing, submitting and awaiting validator changes;
 //! - the operator's path: [`init`] (a home and its validator card), [`card`],
 //!   [`genesis_build`] (a genesis from the cards), [`addr`] (listen and dial
@@ -35,4 +36,5 @@ pub mod preflight;
 pub mod run;
 pub mod serve;
 pub mod shared;
+pub mod verify;
 pub mod wire;

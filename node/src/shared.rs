@@ -7,7 +7,7 @@
 //! the blocking pool, and reads of the committed chain need none
 //! ([`Shared::chain`]).
 
-use crate::api::types::ConsensusInfo;
+use crate::api::types::{ConsensusInfo, RecoveryInfo};
 use crate::config::NodeConfig;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
@@ -123,6 +123,17 @@ impl Shared {
         }
         *self.membership.write().expect("membership lock") = (fresh.clone(), entries);
         Ok(Some(fresh))
+    }
+
+    /// The recovery in progress (DESIGN.md section 5.2), if this node is catching
+    /// up with its peers: restarting, behind a checkpoint, or a joining validator
+    /// syncing (the driver and [`crate::driver::join`] set it each step).
+    pub fn catching_up(&self) -> Option<RecoveryInfo> {
+        self.consensus
+            .read()
+            .expect("consensus lock")
+            .recovery
+            .clone()
     }
 
     /// The wall clock in milliseconds since the Unix epoch (batch timestamps and

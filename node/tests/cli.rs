@@ -164,3 +164,61 @@ fn start_without_a_home_directory_fails_clearly() {
     assert!(!out.status.success());
     assert!(stderr(&out).starts_with("rbft: "), "{}", stderr(&out));
 }
+
+/// Issue 19: `tx sign` checks what it is given before signing; `tx submit` names
+/// a file it cannot read; `block verify` names a genesis file it cannot use and
+/// an unreachable node.
+#[test]
+fn offline_signing_and_verifying_refuse_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let sign = |chain_id: &str| {
+        rbft(&[
+            "tx",
+            "sign",
+            "--key",
+            &key,
+            "--to",
+            SOME_ADDRESS,
+            "--amount",
+            "5",
+            "--nonce",
+            "0",
+            "--chain-id",
+            chain_id,
+        ])
+    };
+    let out = sign("has space");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--chain-id") && stderr(&out).contains("not a chain id"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sign("rbft-test").status.success());
+
+    let missing = dir.path().join("absent.json");
+    let out = rbft(&["tx", "submit", missing.to_str().unwrap(), "--node", NOWHERE]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).starts_with("rbft: cannot read") && stderr(&out).contains("absent.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rbft(&[
+        "block",
+        "verify",
+        "3",
+        "--genesis",
+        missing.to_str().unwrap(),
+        "--node",
+        NOWHERE,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot read genesis file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -6,7 +6,8 @@
 //! fifth's epoch); then `testnet remove-node` takes both out again and the four
 //! keep committing. Around each change the longest gap between consecutive commits is
 //! measured, printed, and must stay within 2 s. At the end `testnet check` must find
-//! one valid ledger: every certificate by the validator set of its height.
+//! one valid ledger: every certificate by the validator set of its height, and
+//! `rbft block verify` of the tip must pass from the genesis file alone.
 //!
 //! Needs the `rbft` and `testnet` binaries (cargo builds both for the workspace's
 //! tests). Every process it starts is stopped when it ends, also on a failure.
@@ -347,6 +348,47 @@ fn a_validator_is_added_and_removed_under_load_and_commits_never_stop_long() {
     println!("membership: check {}", checked.summary_json());
     assert!(checked.ok(), "{}", checked.lines().join("\n"));
     assert_eq!(checked.nodes_read, GENESIS_NODES);
+
+    // `rbft block verify` (issue 19) of node 0's tip from the genesis file alone:
+    // every block below it, each certificate by the set its height had through
+    // the two additions and the two removals.
+    let tip = status(&genesis_urls[0]).expect("node 0 answers").height;
+    let genesis_file = dir.join("genesis.json");
+    let out = Command::new(rbft_bin())
+        .args(["block", "verify", &tip.to_string(), "--json", "--node"])
+        .arg(&genesis_urls[0])
+        .arg("--genesis")
+        .arg(&genesis_file)
+        .output()
+        .expect("rbft runs");
+    assert!(
+        out.status.success(),
+        "rbft block verify {tip}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    println!("membership: rbft block verify {verified}");
+    let changes = verified["membership_changes"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(changes >= 2, "the changes were followed: {verified}");
+    // And its latest stable checkpoint: the block, then the signed CHECKPOINTs
+    // by the set of that height.
+    let out = Command::new(rbft_bin())
+        .args(["block", "verify", "--checkpoint", "--json", "--node"])
+        .arg(&genesis_urls[0])
+        .arg("--genesis")
+        .arg(&genesis_file)
+        .output()
+        .expect("rbft runs");
+    assert!(
+        out.status.success(),
+        "rbft block verify --checkpoint: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checkpoint: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    println!("membership: rbft block verify --checkpoint {checkpoint}");
+    assert!(checkpoint["height"].as_u64() > Some(0), "{checkpoint}");
 }
 
 /// The longest gap between commits around each change, and the height after it.

@@ -20,6 +20,9 @@ use std::sync::Arc;
 /// `api.max_blocks_per_page`).
 pub const DEFAULT_BLOCKS_PER_PAGE: usize = 20;
 
+/// The length of a hash in hex.
+const HASH_HEX_LEN: usize = 64;
+
 /// How a client names a block: `/blocks/{id}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BlockId {
@@ -27,12 +30,16 @@ enum BlockId {
     Hash(Hash),
 }
 
+/// An id of 64 characters is a hash, always: even when every character is a digit
+/// (`/blocks/000…000` names the zero hash, which no block has, not height 0; a
+/// client walking parents from a block must end at 404, not loop on genesis). No
+/// height has 64 digits (2^64 - 1 has 20).
 fn parse_block_id(text: &str) -> Result<BlockId, ApiError> {
+    if text.len() == HASH_HEX_LEN {
+        return parse_hash(text, "block hash").map(BlockId::Hash);
+    }
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return parse_height(text).map(BlockId::Height);
-    }
-    if text.len() == 64 {
-        return parse_hash(text, "block hash").map(BlockId::Hash);
     }
     Err(ApiError::bad_request(format!(
         "{text:?} is neither a block height (decimal) nor a block hash (64 hex characters)"

@@ -1,5 +1,9 @@
 //! Every error the API answers, and its status, code and message
 //! (`{"error": {"code": "...", "message": "..."}}`, DESIGN.md section 8).
+//!
+//! A refusal that may go away by itself carries `Retry-After`: 429 `pool_full`,
+//! and 503 `catching_up` (a node behind its peers cannot judge a nonce ahead of
+//! its ledger; issue 19).
 
 use super::types::{ErrorBody, ErrorDetail};
 use crate::mempool::AdmitError;
@@ -9,6 +13,11 @@ use axum::Json;
 
 /// How long a client refused because the pool is full should wait, in seconds.
 pub const RETRY_AFTER_S: u64 = 1;
+
+/// How long a client refused because this node is catching up should wait, in
+/// seconds: a state transfer moves many blocks a second, so a few seconds often
+/// suffice (and the client may try another node meanwhile).
+pub const CATCHING_UP_RETRY_AFTER_S: u64 = 2;
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +34,17 @@ pub enum ApiError {
     BodyTooLarge(String),
     /// 422 (or 429 when the pool is full): the transaction was refused.
     Admit(AdmitError),
+    /// 503 with `Retry-After`: this node is catching up with its peers (recovery,
+    /// DESIGN.md section 5.2), so its committed nonces lag the network's and it
+    /// cannot tell a transaction `refused` only for being ahead of them from a
+    /// valid one. Never a 4xx: the transaction may well be good.
+    CatchingUp {
+        /// The recovery's phase (`/consensus`).
+        phase: String,
+        /// The height it is bringing the ledger to, once chosen.
+        target_height: Option<u64>,
+        refused: AdmitError,
+    },
     /// 500: the node could not read its own state. Logged at warn.
     Internal(String),
 }
@@ -50,6 +70,7 @@ impl ApiError {
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Admit(AdmitError::Full { .. }) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Admit(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::CatchingUp { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +83,19 @@ impl ApiError {
             ApiError::MethodNotAllowed(m) => ("method_not_allowed", m.clone()),
             ApiError::BodyTooLarge(m) => ("body_too_large", m.clone()),
             ApiError::Admit(e) => (admit_code(e), e.to_string()),
+            ApiError::CatchingUp {
+                phase,
+                target_height,
+                refused,
+            } => (
+                "catching_up",
+                format!(
+                    "this node is catching up with its peers (recovery: {phase}{}), so it \
+                     cannot judge the transaction yet ({refused}); retry after \
+                     {CATCHING_UP_RETRY_AFTER_S} s or send it to another node",
+                    target_height.map_or(String::new(), |t| format!(", to height {t}"))
+                ),
+            ),
             ApiError::Internal(m) => ("internal", m.clone()),
         };
         ErrorDetail {
@@ -111,6 +145,7 @@ pub const CODES: &[&str] = &[
     "not_admin",
     "already_validator",
     "not_validator",
+    "catching_up",
     "internal",
 ];
 
@@ -127,10 +162,15 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if matches!(self, ApiError::Admit(AdmitError::Full { .. })) {
+        let retry_after_s = match self {
+            ApiError::Admit(AdmitError::Full { .. }) => Some(RETRY_AFTER_S),
+            ApiError::CatchingUp { .. } => Some(CATCHING_UP_RETRY_AFTER_S),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after_s {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,9 +1,10 @@
-//! The node's routes: health, status, consensus, validators, peers, checkpoints,
-//! metrics.
+//! The node's routes: health, status, consensus, validators, peers, the latest
+//! stable checkpoint (with its signed proof), the genesis, metrics.
 
 use super::error::ApiError;
 use super::types::{
-    CheckpointInfo, ConsensusInfo, Health, PeerEntry, PeersInfo, StatusInfo, ValidatorsInfo,
+    CheckpointInfo, ConsensusInfo, GenesisInfo, Health, PeerEntry, PeersInfo, SignedCheckpoint,
+    StatusInfo, ValidatorsInfo,
 };
 use super::{read, read_chain};
 use crate::shared::Shared;
@@ -132,10 +133,32 @@ pub async fn latest_checkpoint(
 ) -> Result<Json<CheckpointInfo>, ApiError> {
     let stable = read_lock(&shared.stable_checkpoint, "stable checkpoint")?.clone();
     if let Some(checkpoint) = stable {
+        let membership = shared.membership();
+        let proof = checkpoint
+            .proof
+            .iter()
+            .map(|signed| {
+                // Senders are roster ids, stable across membership changes; the
+                // replica checked every signature before the proof became stable.
+                let public_key = membership.key_of(signed.sender).ok_or_else(|| {
+                    ApiError::internal(format!(
+                        "the stable checkpoint at {} is signed by {}, who is not on the roster",
+                        checkpoint.seq.0, signed.sender
+                    ))
+                })?;
+                Ok(SignedCheckpoint {
+                    replica: signed.sender.0,
+                    public_key: *public_key,
+                    payload: hex::encode(&*signed.payload),
+                    signature: signed.signature,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
         return Ok(Json(CheckpointInfo {
             height: checkpoint.seq.0,
             block_hash: checkpoint.block_hash,
             signers: checkpoint.proof.iter().map(|m| m.sender.0).collect(),
+            proof,
         }));
     }
     read_chain(&shared, |_, chain| {
@@ -146,10 +169,25 @@ pub async fn latest_checkpoint(
             height: 0,
             block_hash: genesis.hash(),
             signers: Vec::new(),
+            proof: Vec::new(),
         })
     })
     .await
     .map(Json)
+}
+
+/// `GET /genesis`: the document as this node loaded it. A genesis may fund many
+/// accounts, so it is encoded on the blocking pool.
+pub async fn genesis(State(shared): State<Arc<Shared>>) -> Result<impl IntoResponse, ApiError> {
+    let body = read_chain(&shared, |shared, _| {
+        serde_json::to_vec(&GenesisInfo {
+            hash: shared.genesis_hash,
+            genesis: shared.genesis.clone(),
+        })
+        .map_err(|e| ApiError::internal(format!("encoding the genesis: {e}")))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body))
 }
 
 /// `GET /metrics`.

@@ -3,10 +3,13 @@
 //! - [`routes`]: the one list of routes, which both [`router`] and the
 //!   [`openapi`] document are built from;
 //! - [`chain`]: blocks, certificates, transactions, accounts; [`submit`]: `POST /txs`;
-//!   [`info`]: health, status, consensus, validators, peers, checkpoints, metrics;
+//!   [`info`]: health, status, consensus, validators, peers, the latest stable
+//!   checkpoint with its signed proof, the genesis, metrics;
 //! - [`error`]: every error is `{"error": {"code", "message"}}`: 400 malformed
 //!   input, 404 unknown object or route, 405, 413, 422 refused transaction, 429 pool
-//!   full (with `Retry-After`), 500 when the node cannot read its own state.
+//!   full (with `Retry-After`), 500 when the node cannot read its own state, 503
+//!   (with `Retry-After`) for a transaction this node cannot judge while it
+//!   catches up with its peers.
 //!
 //! Handlers never hold a lock across an `.await`; ledger reads (RocksDB) run on the
 //! blocking pool ([`read`]), taking the store before the mempool.
@@ -80,6 +83,7 @@ fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>
         Endpoint::Validators => on(filter, info::validators),
         Endpoint::Peers => on(filter, info::peers),
         Endpoint::CheckpointLatest => on(filter, info::latest_checkpoint),
+        Endpoint::Genesis => on(filter, info::genesis),
         Endpoint::Metrics => on(filter, info::metrics),
         Endpoint::OpenApi => on(filter, openapi_json),
     }

@@ -47,7 +47,7 @@ fn operation(route: &Route) -> Value {
             "description": error_description(*status),
             "content": { "application/json": { "schema": schema_ref("ErrorBody") } },
         });
-        if *status == 429 {
+        if matches!(*status, 429 | 503) {
             response["headers"] = json!({
                 "Retry-After": {
                     "description": "Seconds to wait before retrying",
@@ -61,10 +61,7 @@ fn operation(route: &Route) -> Value {
         .params
         .iter()
         .map(|p| {
-            let schema = match p.kind {
-                ParamType::Integer => json!({ "type": "integer", "format": "int64", "minimum": 0 }),
-                ParamType::String => json!({ "type": "string" }),
-            };
+            let schema = param_schema(p.kind);
             let location = match p.location {
                 ParamIn::Path => "path",
                 ParamIn::Query => "query",
@@ -94,6 +91,25 @@ fn operation(route: &Route) -> Value {
     op
 }
 
+/// A parameter's schema: path parameters reference the document's own `Hash` and
+/// `Address` schemas, so a client generator types them as it types the bodies.
+fn param_schema(kind: ParamType) -> Value {
+    let height = || json!({ "type": "integer", "format": "int64", "minimum": 0 });
+    match kind {
+        ParamType::Integer => height(),
+        ParamType::Hash => schema_ref("Hash"),
+        ParamType::Address => schema_ref("Address"),
+        // Disjoint: a height has at most 20 digits, a hash exactly 64 characters
+        // (an id of 64 digits is a hash).
+        ParamType::BlockId => json!({
+            "oneOf": [
+                height(),
+                schema_ref("Hash"),
+            ],
+        }),
+    }
+}
+
 fn ok_response(body: Body) -> Value {
     match body {
         Body::Json(name) => json!({
@@ -118,6 +134,10 @@ fn error_description(status: u16) -> &'static str {
         413 => "The body is larger than api.max_body_bytes",
         422 => "The transaction was refused (the code says why)",
         429 => "The pool is full: retry after Retry-After seconds",
+        503 => {
+            "The node is catching up with its peers and cannot judge the transaction \
+            yet (code catching_up): retry after Retry-After seconds, or ask another node"
+        }
         500 => "The node could not read its own state",
         _ => "Error",
     }
@@ -322,6 +342,40 @@ fn schemas() -> Value {
             ("height", u64_()),
             ("block_hash", hash()),
             ("signers", array(u32_())),
+            ("proof", array(schema_ref("SignedCheckpoint"))),
+        ], &[]),
+        "SignedCheckpoint": object(&[
+            ("replica", u32_()),
+            ("public_key", key()),
+            ("payload", json!({ "type": "string", "pattern": "^([0-9a-f]{2})*$",
+                "description": "The signed CHECKPOINT's canonical bytes, hex" })),
+            ("signature", schema_ref("Signature")),
+        ], &[]),
+        "GenesisBalance": object(&[
+            ("address", schema_ref("Address")),
+            ("balance", u64_()),
+        ], &[]),
+        "ConsensusParams": object(&[
+            ("checkpoint_interval", u64_()),
+            ("log_window", u64_()),
+            ("batch_max_txs", u32_()),
+            ("batch_timeout_ms", u64_()),
+            ("request_timeout_ms", u64_()),
+            ("idle_timeout_ms", u64_()),
+            ("view_change_timeout_ms", u64_()),
+            ("max_clock_drift_ms", u64_()),
+        ], &[]),
+        "Genesis": object(&[
+            ("chain_id", json!({ "type": "string", "minLength": 1, "maxLength": 64 })),
+            ("genesis_time_ms", u64_()),
+            ("admin", key()),
+            ("validators", array(schema_ref("ValidatorInfo"))),
+            ("balances", array(schema_ref("GenesisBalance"))),
+            ("consensus", schema_ref("ConsensusParams")),
+        ], &[]),
+        "GenesisInfo": object(&[
+            ("hash", hash()),
+            ("genesis", schema_ref("Genesis")),
         ], &[]),
         "ValidatorEntry": object(&[
             ("replica", u32_()),

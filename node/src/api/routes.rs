@@ -18,6 +18,7 @@ pub enum Endpoint {
     Validators,
     Peers,
     CheckpointLatest,
+    Genesis,
     Metrics,
     OpenApi,
 }
@@ -44,10 +45,18 @@ pub enum ParamIn {
     Query,
 }
 
+/// What a parameter holds; the OpenAPI document types each exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
+    /// A non-negative decimal (a height, a count).
     Integer,
-    String,
+    /// A hash: the document's `Hash` schema.
+    Hash,
+    /// An address: the document's `Address` schema.
+    Address,
+    /// A block height (decimal) or a block hash (exactly 64 hex characters, also
+    /// when all are digits).
+    BlockId,
 }
 
 /// A path or query parameter.
@@ -165,8 +174,8 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "id",
             location: ParamIn::Path,
-            kind: ParamType::String,
-            description: "A height in decimal, or a block hash in hex",
+            kind: ParamType::BlockId,
+            description: "A height in decimal, or a block hash in hex (64 characters: always a hash)",
             example: "0",
         }],
         request: None,
@@ -197,7 +206,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "hash",
             location: ParamIn::Path,
-            kind: ParamType::String,
+            kind: ParamType::Hash,
             description: "The transaction hash (64 hex characters)",
             example: HASH_EXAMPLE,
         }],
@@ -216,7 +225,7 @@ pub const ROUTES: &[Route] = &[
             (202, Body::Json("Submitted")),
             (200, Body::Json("SubmittedMany")),
         ],
-        errors: &[400, 413, 422, 429],
+        errors: &[400, 413, 422, 429, 503],
     },
     Route {
         endpoint: Endpoint::Account,
@@ -226,7 +235,7 @@ pub const ROUTES: &[Route] = &[
         params: &[Param {
             name: "address",
             location: ParamIn::Path,
-            kind: ParamType::String,
+            kind: ParamType::Address,
             description: "The address (40 hex characters)",
             example: "0000000000000000000000000000000000000000",
         }],
@@ -258,10 +267,20 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::CheckpointLatest,
         method: Method::Get,
         path: "/checkpoints/latest",
-        summary: "The latest stable checkpoint (height 0 and genesis before the first)",
+        summary: "The latest stable checkpoint and its signed CHECKPOINTs (height 0 and genesis before the first)",
         params: &[],
         request: None,
         ok: &[(200, Body::Json("CheckpointInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Genesis,
+        method: Method::Get,
+        path: "/genesis",
+        summary: "The genesis document this node runs, and its hash",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("GenesisInfo"))],
         errors: &[],
     },
     Route {

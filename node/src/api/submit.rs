@@ -119,7 +119,7 @@ pub async fn submit(
                 Ok(_) | Err(AdmitError::Duplicate) => {
                     Ok((StatusCode::ACCEPTED, Json(Submitted { hash })).into_response())
                 }
-                Err(error) => Err(error.into()),
+                Err(error) => Err(refusal(&shared, error)),
             }
         }
         Submission::Many(txs) => {
@@ -140,12 +140,34 @@ pub async fn submit(
                     return Err(full.clone().into());
                 }
             }
-            Ok((StatusCode::OK, Json(many(hashes, results))).into_response())
+            Ok((StatusCode::OK, Json(many(&shared, hashes, results))).into_response())
         }
     }
 }
 
-fn many(hashes: Vec<Hash>, results: Vec<Result<Hash, AdmitError>>) -> SubmittedMany {
+/// The answer to a refused transaction. While this node catches up (issue 19), a
+/// transfer refused only for a nonce too far ahead of its lagging ledger may be
+/// valid: the client is told to retry (503 `catching_up`), not that it is bad.
+/// Any other refusal does not depend on how far the ledger has come.
+fn refusal(shared: &Shared, error: AdmitError) -> ApiError {
+    if !matches!(error, AdmitError::NonceTooFarAhead { .. }) {
+        return ApiError::Admit(error);
+    }
+    match shared.catching_up() {
+        Some(recovery) => ApiError::CatchingUp {
+            phase: recovery.phase,
+            target_height: recovery.target_height,
+            refused: error,
+        },
+        None => ApiError::Admit(error),
+    }
+}
+
+fn many(
+    shared: &Shared,
+    hashes: Vec<Hash>,
+    results: Vec<Result<Hash, AdmitError>>,
+) -> SubmittedMany {
     let results: Vec<SubmitResult> = hashes
         .into_iter()
         .zip(results)
@@ -153,7 +175,7 @@ fn many(hashes: Vec<Hash>, results: Vec<Result<Hash, AdmitError>>) -> SubmittedM
             hash,
             error: match result {
                 Ok(_) | Err(AdmitError::Duplicate) => None,
-                Err(error) => Some(ApiError::Admit(error).detail()),
+                Err(error) => Some(refusal(shared, error).detail()),
             },
         })
         .collect();

@@ -239,6 +239,32 @@ pub struct CheckpointInfo {
     pub block_hash: Hash,
     /// The replicas whose CHECKPOINTs prove it.
     pub signers: Vec<u32>,
+    /// The proof itself (the C set, DESIGN.md section 4): the signed CHECKPOINTs,
+    /// in signer order, so anyone holding the validator set of this height can
+    /// check the checkpoint without trusting this node. Empty at genesis.
+    pub proof: Vec<SignedCheckpoint>,
+}
+
+/// One CHECKPOINT of a stable checkpoint's proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedCheckpoint {
+    /// The signer's roster id, and its key.
+    pub replica: u32,
+    pub public_key: PublicKey,
+    /// The signed CHECKPOINT's canonical bytes (hex), signed in the
+    /// `Checkpoint` domain of the chain id.
+    pub payload: String,
+    pub signature: crypto::Signature,
+}
+
+/// `GET /genesis`: the genesis document this node runs, and its hash (the
+/// chain's identity, as in `/status`; `rbft genesis check` prints the same).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisInfo {
+    pub hash: Hash,
+    pub genesis: ledger::Genesis,
 }
 
 /// `GET /validators`: the membership (DESIGN.md section 6) as this node's ledger

@@ -1,13 +1,17 @@
 //! The commands of `rbft` (DESIGN.md section 9). The operator's commands, `init`
 //! and `genesis`, work on files on this machine. The client commands, `tx`, `block`,
 //! `account`, `status` and `validator`, each talk to one node through
-//! [`node::client::Client`]. All print text for people, or JSON with `--json`.
+//! [`node::client::Client`]; `tx sign` talks to none (an offline key), and `block
+//! verify` trusts only the genesis file it is given. All print text for people, or
+//! JSON with `--json`.
 
 mod genesis;
 mod init;
 mod show;
+mod sign;
 mod tx;
 mod validator;
+mod verify;
 
 use clap::{Args, Subcommand};
 use node::client::{Client, ClientError, DEFAULT_NODE_URL};
@@ -51,6 +55,23 @@ pub enum BlockCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Check a block from a trusted genesis file alone: every block from the
+    /// genesis up to it, their parent links, transaction roots and signatures,
+    /// and each commit certificate against the validator set in force at its
+    /// height (following every membership change). Fails naming the problem.
+    Verify {
+        #[arg(value_name = "HEIGHT", required_unless_present = "checkpoint")]
+        height: Option<u64>,
+        /// Verify the node's latest stable checkpoint instead: its block as for
+        /// HEIGHT, then its signed CHECKPOINTs by the set of its height.
+        #[arg(long, conflicts_with = "height")]
+        checkpoint: bool,
+        /// The genesis file you trust (not the node's say-so).
+        #[arg(long, value_name = "FILE")]
+        genesis: std::path::PathBuf,
+        #[command(flatten)]
+        node: NodeArg,
+    },
 }
 
 /// What `rbft block get` accepts: checked before any request, so a typo is named
@@ -89,6 +110,18 @@ pub fn block(command: BlockCommand, json: bool) -> CliResult {
             } else {
                 show::block(&block);
             }
+        }
+        BlockCommand::Verify {
+            height,
+            checkpoint,
+            genesis,
+            node,
+        } => {
+            let what = match height {
+                Some(height) if !checkpoint => verify::What::Block(height),
+                _ => verify::What::LatestCheckpoint,
+            };
+            return verify::run(what, &genesis, &node, json);
         }
         BlockCommand::List { from, limit, node } => {
             let list = node.client().blocks(from, limit).map_err(explain)?;

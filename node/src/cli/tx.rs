@@ -1,9 +1,11 @@
-//! `rbft tx send` and `rbft tx get`.
+//! `rbft tx send`, `rbft tx get`, and (in [`super::sign`]) `rbft tx sign` and
+//! `rbft tx submit`: signing a transfer ([`sign_transfer`]) and submitting one
+//! ([`submit_signed`]) are written once here and used by both paths.
 
 use super::{explain, show, CliResult, NodeArg};
 use clap::Subcommand;
-use crypto::Hash;
-use ledger::{Address, ChainId, Transaction, TxKind};
+use crypto::{Hash, SigningKey};
+use ledger::{Address, ChainId, SignedTransaction, Transaction, TxKind};
 use node::api::types::{TxInfo, TxStatus};
 use node::client::Client;
 use std::path::PathBuf;
@@ -37,6 +39,22 @@ pub enum TxCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Sign a transfer without contacting a node (the key may stay on a machine with
+    /// no network) and write it as JSON, for `rbft tx submit`.
+    Sign(super::sign::SignArgs),
+    /// Submit a signed transaction written by `rbft tx sign` (`-` reads stdin).
+    Submit {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Wait until the transaction is committed (or dropped, or the timeout).
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+        #[command(flatten)]
+        node: NodeArg,
+    },
     /// Show a transaction: pending, committed (where) or dropped (why).
     Get {
         #[arg(value_name = "HASH")]
@@ -46,7 +64,7 @@ pub enum TxCommand {
     },
 }
 
-fn parse_amount(text: &str) -> Result<u64, String> {
+pub(super) fn parse_amount(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(0) => Err("the amount must be positive".into()),
         Ok(amount) => Ok(amount),
@@ -75,19 +93,18 @@ pub fn run(command: TxCommand, json: bool) -> CliResult {
                 nonce,
             };
             let client = node.client();
-            let hash = send.submit(&client)?;
-            if !wait {
-                if json {
-                    println!("{}", serde_json::json!({ "hash": hash }));
-                } else {
-                    println!("submitted {hash}");
-                }
-                return Ok(());
-            }
-            if !json {
-                eprintln!("submitted {hash}; waiting for it to commit");
-            }
-            wait_for_commit(&client, &hash, Duration::from_secs(timeout), json)
+            let signed = send.sign(&client)?;
+            submit_signed(&client, &signed, wait.then_some(timeout), json)
+        }
+        TxCommand::Sign(args) => super::sign::sign(args, json),
+        TxCommand::Submit {
+            file,
+            wait,
+            timeout,
+            node,
+        } => {
+            let signed = super::sign::read_signed(&file).map_err(|e| e.to_string())?;
+            submit_signed(&node.client(), &signed, wait.then_some(timeout), json)
         }
         TxCommand::Get { hash, node } => {
             let info = node.client().tx(&hash).map_err(|e| {
@@ -116,8 +133,8 @@ struct Send {
 
 impl Send {
     /// Reads the key, asks the node for the chain id and (unless given) the nonce,
-    /// signs and submits.
-    fn submit(&self, client: &Client) -> Result<Hash, String> {
+    /// and signs.
+    fn sign(&self, client: &Client) -> Result<SignedTransaction, String> {
         let key = crypto::keyfile::read_key_file(&self.key).map_err(|e| e.to_string())?;
         let sender = Address::of(&key.public_key());
         let status = client.status().map_err(explain)?;
@@ -127,21 +144,52 @@ impl Send {
             Some(nonce) => nonce,
             None => client.account(&sender).map_err(explain)?.pending_nonce,
         };
-        let signed = Transaction {
-            chain_id,
-            signer: key.public_key(),
-            nonce,
-            kind: TxKind::Transfer {
-                to: self.to,
-                amount: self.amount,
-            },
-        }
-        .sign(&key);
-        client.submit(&signed).map_err(|e| match e.status() {
-            Some(_) => format!("the node refused the transaction: {e}"),
-            None => explain(e),
-        })
+        Ok(sign_transfer(&key, chain_id, nonce, self.to, self.amount))
     }
+}
+
+/// A transfer of `amount` to `to`, signed by `key`: `tx send` and `tx sign` both
+/// sign with this.
+pub(super) fn sign_transfer(
+    key: &SigningKey,
+    chain_id: ChainId,
+    nonce: u64,
+    to: Address,
+    amount: u64,
+) -> SignedTransaction {
+    Transaction {
+        chain_id,
+        signer: key.public_key(),
+        nonce,
+        kind: TxKind::Transfer { to, amount },
+    }
+    .sign(key)
+}
+
+/// Submits `signed` and prints its hash; with `wait` (a timeout in seconds),
+/// waits for it to commit: `tx send` and `tx submit` both end here.
+fn submit_signed(
+    client: &Client,
+    signed: &SignedTransaction,
+    wait: Option<u64>,
+    json: bool,
+) -> CliResult {
+    let hash = client.submit(signed).map_err(|e| match e.status() {
+        Some(_) => format!("the node refused the transaction: {e}"),
+        None => explain(e),
+    })?;
+    let Some(timeout) = wait else {
+        if json {
+            println!("{}", serde_json::json!({ "hash": hash }));
+        } else {
+            println!("submitted {hash}");
+        }
+        return Ok(());
+    };
+    if !json {
+        eprintln!("submitted {hash}; waiting for it to commit");
+    }
+    wait_for_commit(client, &hash, Duration::from_secs(timeout), json)
 }
 
 /// Polls until committed (success), dropped or out of time (failure). With

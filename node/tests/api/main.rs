@@ -1,6 +1,7 @@
 //! The HTTP API against a real ledger store and pool (DESIGN.md sections 8 and 9):
 //! every route's happy path, the OpenAPI document against the router and the
-//! bodies, a table of bad input, a full pool, and a real listener.
+//! bodies, a table of bad input, a full pool, and a real listener; and the
+//! commands that talk to it (`rbft validator`, `rbft block verify`).
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
@@ -108,6 +109,20 @@ impl Node {
     /// Commits the next block holding `txs`, with a certificate of real COMMITs
     /// from a quorum (replicas 0, 1, 2 of 4) in view 0; returns the block.
     fn commit(&self, txs: Vec<SignedTransaction>) -> Block {
+        self.commit_with(txs, |block| {
+            let signers: Vec<(u32, &SigningKey)> =
+                (0..3).map(|i| (i, &self.validators[i as usize])).collect();
+            certificate(block, &signers)
+        })
+    }
+
+    /// [`Node::commit`] with the certificate `certify` makes for the block (the
+    /// store keeps whatever it is given: the API serves it as it is).
+    fn commit_with(
+        &self,
+        txs: Vec<SignedTransaction>,
+        certify: impl FnOnce(&Block) -> Certificate,
+    ) -> Block {
         let mut store = self.shared.store.write().unwrap();
         let verified: Vec<VerifiedTx> = txs
             .into_iter()
@@ -131,19 +146,7 @@ impl Node {
             verified.into_iter().map(VerifiedTx::into_signed).collect(),
             delta.state_root,
         );
-        let commit = Message::Commit(Commit {
-            view: View(0),
-            seq: SeqNo(block.header.height),
-            digest: block.header.batch_digest,
-            block_hash: block.hash(),
-        });
-        let commits = (0..3)
-            .map(|i| SignedMessage::sign(&self.validators[i], CHAIN, ReplicaId(i as u32), &commit))
-            .collect();
-        let certificate = Certificate {
-            view: 0,
-            commits: BoundedVec::new(commits).unwrap(),
-        };
+        let certificate = certify(&block);
         store
             .commit_block(&block, &certificate.to_canonical_bytes(), delta)
             .unwrap();
@@ -152,6 +155,10 @@ impl Node {
         pool.remove_committed(&hashes);
         let alice = Address::of(&self.alice.public_key());
         pool.revalidate([&alice], |a| store.account(a).unwrap_or_default());
+        drop(pool);
+        drop(store);
+        // As the driver does after each commit: a governance block grows the roster.
+        self.shared.refresh_membership().unwrap();
         block
     }
 
@@ -189,6 +196,29 @@ impl Node {
 
     async fn post_json(&self, body: &impl serde::Serialize) -> Answer {
         self.post("/txs", serde_json::to_vec(body).unwrap()).await
+    }
+}
+
+/// The COMMIT of `block` in view 0, signed by `key` as `replica`.
+fn commit_of(block: &Block, replica: u32, key: &SigningKey) -> SignedMessage {
+    let commit = Message::Commit(Commit {
+        view: View(0),
+        seq: SeqNo(block.header.height),
+        digest: block.header.batch_digest,
+        block_hash: block.hash(),
+    });
+    SignedMessage::sign(key, CHAIN, ReplicaId(replica), &commit)
+}
+
+/// A view-0 certificate of `block` by these (roster id, key) signers, in order.
+fn certificate(block: &Block, signers: &[(u32, &SigningKey)]) -> Certificate {
+    let commits = signers
+        .iter()
+        .map(|(replica, key)| commit_of(block, *replica, key))
+        .collect();
+    Certificate {
+        view: 0,
+        commits: BoundedVec::new(commits).unwrap(),
     }
 }
 
@@ -360,6 +390,9 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 // ---------------------------------------------------------------------------
 
 mod bad_input;
+mod explorer;
 mod governance;
 mod others;
 mod routes;
+mod sign;
+mod verify;

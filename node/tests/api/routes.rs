@@ -187,7 +187,12 @@ async fn every_route_answers_what_the_document_says() {
         (checkpoint.height, checkpoint.block_hash),
         (0, genesis.hash)
     );
-    assert!(checkpoint.signers.is_empty());
+    assert!(checkpoint.signers.is_empty() && checkpoint.proof.is_empty());
+
+    let a = node.get("/genesis").await;
+    check("get", "/genesis", &a);
+    let served: GenesisInfo = a.ok(200);
+    assert_eq!(served.hash, node.shared.genesis_hash);
 
     let a = node.get("/metrics").await;
     assert_eq!(a.status, StatusCode::OK);
@@ -250,6 +255,7 @@ async fn the_document_and_the_router_list_the_same_routes() {
         "GET /validators",
         "GET /peers",
         "GET /checkpoints/latest",
+        "GET /genesis",
         "GET /metrics",
         "GET /openapi.json",
     ];

@@ -20,16 +20,24 @@ pub enum BadBlocks {
     BrokenChain { height: u64 },
     #[error("block {height}'s transactions do not match its header")]
     BodyMismatch { height: u64 },
-    #[error("block {height}: a certificate entry is not a COMMIT of a validator for this block in the certificate's view")]
-    ForeignCommit { height: u64 },
+    #[error("block {height}: replica {replica} signs its certificate but is not in the validator set that orders height {height}")]
+    NotAMember { height: u64, replica: u32 },
+    #[error("block {height}: the certificate entry of replica {replica} is not a COMMIT")]
+    NotACommit { height: u64, replica: u32 },
+    #[error("block {height}: the COMMIT of replica {replica} is for another block, height or view (a signature over another block)")]
+    OtherBlock { height: u64, replica: u32 },
+    /// An honest certificate holds `q` COMMITs of distinct members; a repeated one
+    /// only pads it.
+    #[error("block {height}: replica {replica} signs its certificate more than once")]
+    DuplicateSigner { height: u64, replica: u32 },
     #[error("block {height}: the certificate has {signers} distinct signers, {quorum} needed")]
     TooFewSigners {
         height: u64,
         signers: usize,
         quorum: usize,
     },
-    #[error("block {height}: a certificate signature does not verify")]
-    BadCommitSignature { height: u64 },
+    #[error("block {height}: the COMMIT signature of replica {replica} does not verify")]
+    BadCommitSignature { height: u64, replica: u32 },
     #[error("block {height} holds a badly signed transaction")]
     BadTxSignature { height: u64 },
     #[error("block {height} is not the block of the target checkpoint")]
@@ -161,7 +169,7 @@ impl Checker {
             });
         }
         let mut commit_items = Vec::new();
-        let mut commit_heights = Vec::new();
+        let mut commit_signers = Vec::new();
         let mut txs = Vec::new();
         let mut tx_heights = Vec::new();
         let mut hashes = Vec::with_capacity(served.len());
@@ -185,9 +193,10 @@ impl Checker {
             if height == target.seq.0 && hash != target.block_hash {
                 return Err(BadBlocks::NotTheTarget { height });
             }
-            for item in self.certificate_items(&certified.block, &certified.certificate, hash)? {
+            let items = self.certificate_items(&certified.block, &certified.certificate, hash)?;
+            for (item, signed) in items.into_iter().zip(certified.certificate.commits.iter()) {
                 commit_items.push(item);
-                commit_heights.push(height);
+                commit_signers.push((height, signed.sender.0));
             }
             self.record_changes(&certified.block)?;
             self.known_through = height;
@@ -203,9 +212,8 @@ impl Checker {
         }
         let valid = crypto::verify_batch(&commit_items);
         if let Some(bad) = valid.iter().position(|ok| !ok) {
-            return Err(BadBlocks::BadCommitSignature {
-                height: commit_heights[bad],
-            });
+            let (height, replica) = commit_signers[bad];
+            return Err(BadBlocks::BadCommitSignature { height, replica });
         }
         let mut verified = VerifiedTx::verify_many(txs).into_iter();
         let mut blocks = Vec::with_capacity(served.len());
@@ -238,12 +246,18 @@ impl Checker {
         hash: Hash,
     ) -> Result<(), BadBlocks> {
         let items = self.certificate_items(block, certificate, hash)?;
-        if crypto::verify_batch(&items).iter().all(|ok| *ok) {
-            Ok(())
-        } else {
-            Err(BadBlocks::BadCommitSignature {
+        let valid = crypto::verify_batch(&items);
+        // `certificate_items` gives one item per entry, in order.
+        match valid
+            .iter()
+            .zip(certificate.commits.iter())
+            .find(|(ok, _)| !**ok)
+        {
+            None => Ok(()),
+            Some((_, signed)) => Err(BadBlocks::BadCommitSignature {
                 height: block.header.height,
-            })
+                replica: signed.sender.0,
+            }),
         }
     }
 
@@ -270,9 +284,10 @@ impl Checker {
             })
     }
 
-    /// The signatures to verify for `block`'s certificate, once every entry
-    /// is a COMMIT of a member of the epoch ordering its height for this block,
-    /// and that epoch's `q` distinct members sign.
+    /// The signatures to verify for `block`'s certificate (one per entry, in
+    /// order), once every entry is a COMMIT of a member of the epoch ordering its
+    /// height for this block, no member signs twice, and that epoch's `q` members
+    /// sign. Each refusal names the entry's replica.
     fn certificate_items(
         &self,
         block: &Block,
@@ -287,24 +302,26 @@ impl Checker {
         let mut signers = BTreeSet::new();
         let mut items = Vec::with_capacity(certificate.commits.len());
         for signed in certificate.commits.iter() {
+            let replica = signed.sender.0;
             let key = epoch
                 .contains(signed.sender)
                 .then(|| self.membership.key_of(signed.sender))
-                .flatten();
-            let commit = match Message::from_canonical_bytes(&signed.payload) {
-                Ok(Message::Commit(commit)) => Some(commit),
-                _ => None,
+                .flatten()
+                .ok_or(BadBlocks::NotAMember { height, replica })?;
+            let commit = match (signed.kind, Message::from_canonical_bytes(&signed.payload)) {
+                (MessageKind::Commit, Ok(Message::Commit(commit))) => commit,
+                _ => return Err(BadBlocks::NotACommit { height, replica }),
             };
-            let matches = commit.is_some_and(|c| {
-                c.seq == SeqNo(height)
-                    && c.view.0 == certificate.view
-                    && c.block_hash == hash
-                    && c.digest == header.batch_digest
-            });
-            let (Some(key), true, MessageKind::Commit) = (key, matches, signed.kind) else {
-                return Err(BadBlocks::ForeignCommit { height });
-            };
-            signers.insert(signed.sender);
+            let matches = commit.seq == SeqNo(height)
+                && commit.view.0 == certificate.view
+                && commit.block_hash == hash
+                && commit.digest == header.batch_digest;
+            if !matches {
+                return Err(BadBlocks::OtherBlock { height, replica });
+            }
+            if !signers.insert(signed.sender) {
+                return Err(BadBlocks::DuplicateSigner { height, replica });
+            }
             items.push(BatchItem::new(
                 *key,
                 domain,
@@ -324,410 +341,4 @@ impl Checker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use consensus::{Commit, Prepare, ReplicaId, SignedMessage, View};
-    use crypto::{BoundedVec, SigningKey};
-    use ledger::{ChainId, SignedTransaction, Transaction, TxKind};
-
-    const CHAIN: &str = "transfer-test";
-
-    fn validators() -> Vec<SigningKey> {
-        (0..4u8)
-            .map(|i| SigningKey::from_seed([i + 1; 32]))
-            .collect()
-    }
-
-    fn checker() -> Checker {
-        let keys: Vec<_> = validators().iter().map(|k| k.public_key()).collect();
-        Checker::fixed(&keys, CHAIN, 10, 40)
-    }
-
-    fn transfer(nonce: u64) -> SignedTransaction {
-        let key = SigningKey::from_seed([9; 32]);
-        Transaction {
-            chain_id: ChainId::new(CHAIN).unwrap(),
-            signer: key.public_key(),
-            nonce,
-            kind: TxKind::Transfer {
-                to: ledger::Address([7; 20]),
-                amount: 1,
-            },
-        }
-        .sign(&key)
-    }
-
-    fn commit(signer: usize, view: u64, block: &Block) -> SignedMessage {
-        let message = Message::Commit(Commit {
-            view: View(view),
-            seq: SeqNo(block.header.height),
-            digest: block.header.batch_digest,
-            block_hash: block.hash(),
-        });
-        SignedMessage::sign(
-            &validators()[signer],
-            CHAIN,
-            ReplicaId(signer as u32),
-            &message,
-        )
-    }
-
-    fn certify(block: Block, signers: &[usize]) -> CertifiedBlock {
-        let commits = signers.iter().map(|s| commit(*s, 2, &block)).collect();
-        CertifiedBlock {
-            certificate: Certificate {
-                view: 2,
-                commits: BoundedVec::new(commits).unwrap(),
-            },
-            block,
-        }
-    }
-
-    fn block(height: u64, parent: Hash, txs: Vec<SignedTransaction>) -> Block {
-        Block::assemble(
-            height,
-            parent,
-            crypto::sha256(&height.to_be_bytes()),
-            1_000 + height,
-            validators()[0].public_key(),
-            txs,
-            crypto::sha256(b"state"),
-        )
-    }
-
-    /// Blocks 11..=13 on a parent, two transfers each, certified by 0, 1, 2.
-    fn chain() -> (Hash, Vec<CertifiedBlock>) {
-        let parent = crypto::sha256(b"block 10");
-        let mut previous = parent;
-        let mut out = Vec::new();
-        for height in 11..=13 {
-            let b = block(
-                height,
-                previous,
-                vec![transfer(2 * height), transfer(2 * height + 1)],
-            );
-            previous = b.hash();
-            out.push(certify(b, &[0, 1, 2]));
-        }
-        (parent, out)
-    }
-
-    /// A target checkpoint at 20 (beyond these blocks) unless a test needs one here.
-    fn far_target() -> StableCheckpoint {
-        StableCheckpoint {
-            seq: SeqNo(20),
-            block_hash: Hash::ZERO,
-            proof: BoundedVec::empty(),
-        }
-    }
-
-    #[test]
-    fn a_certified_chain_passes_with_its_transactions_verified() {
-        let (parent, served) = chain();
-        let hashes: Vec<Hash> = served.iter().map(|c| c.block.hash()).collect();
-        let checked = checker()
-            .check_chunk(served, 11, 16, Some(parent), &far_target())
-            .unwrap();
-        assert_eq!(checked.blocks.len(), 3);
-        for (block, hash) in checked.blocks.iter().zip(hashes) {
-            assert_eq!(block.hash, hash);
-            assert_eq!(block.txs.len(), 2);
-            assert_eq!(block.txs[1].hash(), block.block.txs[1].hash());
-        }
-        // Without a known parent (the driver checks it against its tip).
-        let (_, served) = chain();
-        assert!(checker()
-            .check_chunk(served, 11, 3, None, &far_target())
-            .is_ok());
-    }
-
-    /// Each way a served chunk is refused, with the height it names.
-    #[test]
-    fn each_bad_chunk_is_refused_with_its_reason() {
-        type Tamper = fn(&mut Vec<CertifiedBlock>, &mut StableCheckpoint);
-        let cases: Vec<(&str, Tamper, BadBlocks)> = vec![
-            (
-                "starts elsewhere",
-                |s, _| {
-                    s.remove(0);
-                },
-                BadBlocks::WrongHeight {
-                    expected: 11,
-                    got: 12,
-                },
-            ),
-            (
-                "a gap",
-                |s, _| {
-                    s.remove(1);
-                },
-                BadBlocks::WrongHeight {
-                    expected: 12,
-                    got: 13,
-                },
-            ),
-            (
-                "another parent",
-                |s, _| {
-                    let b = block(12, crypto::sha256(b"fork"), vec![]);
-                    s[1] = certify(b, &[0, 1, 2]);
-                },
-                BadBlocks::BrokenChain { height: 12 },
-            ),
-            (
-                "a body that is not the header's",
-                |s, _| {
-                    s[2].block.txs = BoundedVec::new(vec![transfer(99)]).unwrap();
-                },
-                BadBlocks::BodyMismatch { height: 13 },
-            ),
-            (
-                "two signers",
-                |s, _| {
-                    let b = s[1].block.clone();
-                    s[1] = certify(b, &[0, 2]);
-                },
-                BadBlocks::TooFewSigners {
-                    height: 12,
-                    signers: 2,
-                    quorum: 3,
-                },
-            ),
-            (
-                "one signer three times",
-                |s, _| {
-                    let b = s[1].block.clone();
-                    s[1] = certify(b, &[3, 3, 3]);
-                },
-                BadBlocks::TooFewSigners {
-                    height: 12,
-                    signers: 1,
-                    quorum: 3,
-                },
-            ),
-            (
-                "a COMMIT for another block",
-                |s, _| {
-                    let other = block(12, Hash::ZERO, vec![]);
-                    s[1].certificate.commits[0] = commit(0, 2, &other);
-                },
-                BadBlocks::ForeignCommit { height: 12 },
-            ),
-            (
-                "a COMMIT of another view",
-                |s, _| {
-                    let b = s[0].block.clone();
-                    s[0].certificate.commits[2] = commit(2, 3, &b);
-                },
-                BadBlocks::ForeignCommit { height: 11 },
-            ),
-            (
-                "a PREPARE",
-                |s, _| {
-                    let b = &s[0].block;
-                    let prepare = Message::Prepare(Prepare {
-                        view: View(2),
-                        seq: SeqNo(11),
-                        digest: b.header.batch_digest,
-                    });
-                    s[0].certificate.commits[1] =
-                        SignedMessage::sign(&validators()[1], CHAIN, ReplicaId(1), &prepare);
-                },
-                BadBlocks::ForeignCommit { height: 11 },
-            ),
-            (
-                "a signer that is not a validator",
-                |s, _| {
-                    s[2].certificate.commits[0].sender = ReplicaId(7);
-                },
-                BadBlocks::ForeignCommit { height: 13 },
-            ),
-            (
-                "a COMMIT signed by someone else",
-                |s, _| {
-                    s[2].certificate.commits[0].sender = ReplicaId(3);
-                },
-                BadBlocks::BadCommitSignature { height: 13 },
-            ),
-            (
-                "a forged transaction",
-                |s, _| {
-                    let mut forged = transfer(50);
-                    forged.signature.0[5] ^= 1;
-                    let b = block(12, s[0].block.hash(), vec![transfer(48), forged]);
-                    s[1] = certify(b, &[0, 1, 2]);
-                    s.truncate(2);
-                },
-                BadBlocks::BadTxSignature { height: 12 },
-            ),
-            (
-                "not the target's block",
-                |_, target| {
-                    target.seq = SeqNo(12);
-                    target.block_hash = crypto::sha256(b"the real one");
-                },
-                BadBlocks::NotTheTarget { height: 12 },
-            ),
-        ];
-        for (name, tamper, expected) in cases {
-            let (parent, mut served) = chain();
-            let mut target = far_target();
-            tamper(&mut served, &mut target);
-            let refused = checker()
-                .check_chunk(served, 11, 16, Some(parent), &target)
-                .err();
-            assert_eq!(refused, Some(expected), "{name}");
-        }
-        let (parent, served) = chain();
-        assert_eq!(
-            checker()
-                .check_chunk(served, 11, 2, Some(parent), &far_target())
-                .err(),
-            Some(BadBlocks::TooMany { asked: 2, got: 3 })
-        );
-        let (_, served) = chain();
-        assert_eq!(
-            checker()
-                .check_chunk(served, 11, 3, Some(Hash::ZERO), &far_target())
-                .err(),
-            Some(BadBlocks::BrokenChain { height: 11 })
-        );
-    }
-
-    /// Issue 7: a block holding an AddValidator changes the set that certifies
-    /// the heights above its switch height (the first checkpoint above it plus
-    /// the window: 50 for a change at 1, with K = 10 and L = 40), also when the
-    /// heights come in later chunks.
-    #[test]
-    fn certificates_are_checked_against_the_set_of_their_height() {
-        let newcomer = SigningKey::from_seed([50; 32]);
-        let mut keys = validators();
-        keys.push(newcomer.clone());
-        let sign = |signer: usize, block: &Block| {
-            let message = Message::Commit(Commit {
-                view: View(0),
-                seq: SeqNo(block.header.height),
-                digest: block.header.batch_digest,
-                block_hash: block.hash(),
-            });
-            SignedMessage::sign(&keys[signer], CHAIN, ReplicaId(signer as u32), &message)
-        };
-        let certify = |block: Block, signers: &[usize]| CertifiedBlock {
-            certificate: Certificate {
-                view: 0,
-                commits: BoundedVec::new(signers.iter().map(|s| sign(*s, &block)).collect())
-                    .unwrap(),
-            },
-            block,
-        };
-        let admin = SigningKey::from_seed([200; 32]);
-        let add = Transaction {
-            chain_id: ChainId::new(CHAIN).unwrap(),
-            signer: admin.public_key(),
-            nonce: 0,
-            kind: TxKind::AddValidator {
-                validator: ledger::ValidatorInfo {
-                    public_key: newcomer.public_key(),
-                    p2p_addr: crypto::BoundedString::new("/ip4/127.0.0.1/tcp/9").unwrap(),
-                },
-            },
-        }
-        .sign(&admin);
-        // Heights 1..=53: the addition at 1; the old four (q = 3) certify up to 50,
-        // the new five (q = 4) from 51.
-        let chain = |signers_at: &dyn Fn(u64) -> Vec<usize>| -> Vec<CertifiedBlock> {
-            let mut previous = crypto::sha256(b"genesis");
-            (1..=53u64)
-                .map(|height| {
-                    let txs = if height == 1 {
-                        vec![add.clone()]
-                    } else {
-                        vec![]
-                    };
-                    let b = block(height, previous, txs);
-                    previous = b.hash();
-                    certify(b, &signers_at(height))
-                })
-                .collect()
-        };
-        let honest = |height: u64| {
-            if height <= 50 {
-                vec![0, 1, 2]
-            } else {
-                vec![0, 1, 2, 4]
-            }
-        };
-        let target = StableCheckpoint {
-            seq: SeqNo(60),
-            block_hash: Hash::ZERO,
-            proof: BoundedVec::empty(),
-        };
-
-        // In two chunks: the checker carries the change from the first to the second.
-        let mut carried = checker();
-        let mut served = chain(&honest);
-        let rest = served.split_off(20);
-        carried.check_chunk(served, 1, 20, None, &target).unwrap();
-        assert_eq!(carried.membership.at(SeqNo(51)).n(), 5);
-        assert_eq!(carried.membership.at(SeqNo(50)).n(), 4);
-        assert_eq!(carried.validators.len(), 5);
-        carried.check_chunk(rest, 21, 33, None, &target).unwrap();
-
-        // Three signers are no longer a quorum above the switch...
-        let short = |height: u64| {
-            if height == 51 {
-                vec![0, 1, 2]
-            } else {
-                honest(height)
-            }
-        };
-        assert_eq!(
-            checker()
-                .check_chunk(chain(&short), 1, 53, None, &target)
-                .err(),
-            Some(BadBlocks::TooFewSigners {
-                height: 51,
-                signers: 3,
-                quorum: 4
-            })
-        );
-        // A checkpoint far above what a checker has seen cannot be judged yet; once
-        // the transfer reaches its height its proof must hold.
-        let fresh = Checker {
-            known_through: 0,
-            ..checker()
-        };
-        let unproven = |seq: u64| StableCheckpoint {
-            seq: SeqNo(seq),
-            block_hash: Hash::ZERO,
-            proof: BoundedVec::empty(),
-        };
-        assert_eq!(fresh.judge(&unproven(40)), Some(false));
-        assert_eq!(fresh.judge(&unproven(50)), None);
-        let mut reaching = fresh.clone();
-        let served = chain(&honest);
-        let at_50 = served[49].block.hash();
-        let target = StableCheckpoint {
-            block_hash: at_50,
-            ..unproven(50)
-        };
-        assert_eq!(
-            reaching.check_chunk(served, 1, 53, None, &target).err(),
-            Some(BadBlocks::UnprovenTarget { height: 50 })
-        );
-        // ...and the newcomer signs nothing the old set orders.
-        let early = |height: u64| {
-            if height == 30 {
-                vec![0, 1, 4]
-            } else {
-                honest(height)
-            }
-        };
-        assert_eq!(
-            checker()
-                .check_chunk(chain(&early), 1, 53, None, &target)
-                .err(),
-            Some(BadBlocks::ForeignCommit { height: 30 })
-        );
-    }
-}
+mod tests;

@@ -79,7 +79,7 @@ fn signers_below_the_quorum_are_refused() {
 }
 
 #[test]
-fn one_validator_signing_twice_is_one_signer() {
+fn one_validator_signing_twice_is_refused() {
     let problems = tampered(|_, certificate| {
         let again = certificate.signatures[0].clone();
         certificate.signatures[2] = again;
@@ -88,7 +88,7 @@ fn one_validator_signing_twice_is_one_signer() {
         matches!(
             &problems[..],
             [Problem::BadCertificate {
-                fault: CertificateFault::Refused(BadBlocks::TooFewSigners { signers: 2, .. }),
+                fault: CertificateFault::Refused(BadBlocks::DuplicateSigner { replica: 0, .. }),
                 ..
             }]
         ),
@@ -142,7 +142,10 @@ fn a_signer_outside_the_roster_is_refused() {
         problems.iter().any(|p| matches!(
             p,
             Problem::BadCertificate {
-                fault: CertificateFault::Refused(BadBlocks::ForeignCommit { height: 2 }),
+                fault: CertificateFault::Refused(BadBlocks::NotAMember {
+                    height: 2,
+                    replica: 9
+                }),
                 ..
             }
         )),
@@ -161,7 +164,7 @@ fn commits_for_another_block_are_refused() {
         matches!(
             &problems[..],
             [Problem::BadCertificate {
-                fault: CertificateFault::Refused(BadBlocks::ForeignCommit { height: 2 }),
+                fault: CertificateFault::Refused(BadBlocks::OtherBlock { height: 2, .. }),
                 ..
             }]
         ),

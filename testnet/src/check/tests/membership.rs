@@ -79,7 +79,10 @@ fn the_added_validator_signs_nothing_before_its_epoch() {
             &report.problems[..],
             [Problem::BadCertificate {
                 height: 4,
-                fault: CertificateFault::Refused(BadBlocks::ForeignCommit { height: 4 }),
+                fault: CertificateFault::Refused(BadBlocks::NotAMember {
+                    height: 4,
+                    replica: 4
+                }),
                 ..
             }]
         ),
