@@ -132,6 +132,26 @@ pub struct ApiSection {
     pub max_txs_per_request: usize,
     /// The most blocks one `GET /blocks` returns.
     pub max_blocks_per_page: usize,
+    /// The most API connections open at once; more are closed when accepted.
+    pub max_connections: usize,
+    /// The most API connections open at once from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A client must send a request's whole header within this long of connecting
+    /// or of its previous answer (idle keep-alive connections are closed then).
+    pub header_timeout_ms: u64,
+    /// The largest request header, start line included (431 beyond).
+    pub max_header_bytes: usize,
+}
+
+impl ApiSection {
+    pub fn connection_limits(&self) -> crate::api::serve::ConnectionLimits {
+        crate::api::serve::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
 }
 
 impl Default for ApiSection {
@@ -140,6 +160,14 @@ impl Default for ApiSection {
             max_body_bytes: 8 * 1024 * 1024,
             max_txs_per_request: 10_000,
             max_blocks_per_page: 100,
+            // Far below the usual 1,024 file descriptors of a process, which the
+            // node shares with RocksDB and its peers.
+            max_connections: 512,
+            max_connections_per_ip: 128,
+            // Above the 15 s clients such as ureq keep an idle connection for
+            // reuse, so a client rarely reuses one the node is closing.
+            header_timeout_ms: 30_000,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -225,6 +253,16 @@ impl NodeConfig {
             ("api.max_body_bytes", config.api.max_body_bytes),
             ("api.max_txs_per_request", config.api.max_txs_per_request),
             ("api.max_blocks_per_page", config.api.max_blocks_per_page),
+            ("api.max_connections", config.api.max_connections),
+            (
+                "api.max_connections_per_ip",
+                config.api.max_connections_per_ip,
+            ),
+            (
+                "api.header_timeout_ms",
+                config.api.header_timeout_ms as usize,
+            ),
+            ("api.max_header_bytes", config.api.max_header_bytes),
         ];
         for (name, value) in positive {
             if value == 0 {

@@ -50,6 +50,9 @@ pub struct Metrics {
     pub served_over_budget: Counter,
     /// Seconds from accepting a height's PRE-PREPARE to committing it.
     pub commit_latency: Histogram,
+    /// API connections closed when accepted, by the limit that refused them
+    /// (`crate::api::serve::Refusal`).
+    pub api_refused_connections: Family<ReasonLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -82,6 +85,7 @@ impl Metrics {
             refused_fetches: Counter::default(),
             served_over_budget: Counter::default(),
             commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            api_refused_connections: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -176,6 +180,16 @@ impl Metrics {
             "Time from accepting a PRE-PREPARE to committing its block",
             metrics.commit_latency.clone(),
         );
+        registry.register(
+            "api_refused_connections",
+            "API connections closed when accepted, by the limit that refused them",
+            metrics.api_refused_connections.clone(),
+        );
+        for refusal in crate::api::serve::Refusal::ALL {
+            drop(metrics.api_refused_connections.get_or_create(&ReasonLabel {
+                reason: refusal.name(),
+            }));
+        }
         // Every reason appears from the start, at zero.
         for reason in ViewChangeReason::ALL {
             drop(metrics.view_changes.get_or_create(&ReasonLabel {
@@ -191,6 +205,12 @@ impl Metrics {
             registry,
             ..metrics
         }
+    }
+
+    pub fn api_refused_connection(&self, reason: &'static str) {
+        self.api_refused_connections
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
     }
 
     /// The Prometheus text exposition.

@@ -5,6 +5,8 @@
 //! - [`chain`]: blocks, certificates, transactions, accounts; [`submit`]: `POST /txs`;
 //!   [`info`]: health, status, consensus, validators, peers, the latest stable
 //!   checkpoint with its signed proof, the genesis, metrics;
+//! - [`serve`]: accepting connections under limits (in all, per IP address, the
+//!   time to send a header, its size);
 //! - [`error`]: every error is `{"error": {"code", "message"}}`: 400 malformed
 //!   input, 404 unknown object or route, 405, 413, 422 refused transaction, 429 pool
 //!   full (with `Retry-After`), 500 when the node cannot read its own state, 503
@@ -20,6 +22,7 @@ pub mod info;
 pub mod membership;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod submit;
 pub mod types;
 
@@ -49,8 +52,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes, then finishes the
-/// requests in progress.
+/// Serves [`router`] on `listener` under the connection limits of [`serve`] until
+/// `shutdown` completes, then finishes the requests in progress.
 pub async fn serve(
     shared: Arc<Shared>,
     listener: tokio::net::TcpListener,
@@ -59,9 +62,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP API listening");
     }
-    axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = shared.config.api.connection_limits();
+    let app = router(Arc::clone(&shared));
+    serve::serve(shared, app, listener, limits, shutdown).await
 }
 
 fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>> {

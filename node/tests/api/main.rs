@@ -390,6 +390,7 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 // ---------------------------------------------------------------------------
 
 mod bad_input;
+mod connections;
 mod explorer;
 mod governance;
 mod others;
