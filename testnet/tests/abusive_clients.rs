@@ -29,6 +29,8 @@ const HEALTH_WITHIN: Duration = Duration::from_secs(1);
 /// Idle connections each idle abuser keeps trying to hold per node.
 const IDLE_PER_NODE: usize = 1_000;
 const SLOW_PER_NODE: usize = 20;
+/// Idle connections the idle abuser opens to each node per round.
+const IDLE_ROUND: usize = 50;
 
 fn rbft_bin() -> PathBuf {
     find_rbft_bin_or_beside(Path::new(env!("CARGO_BIN_EXE_testnet")))
@@ -51,9 +53,10 @@ fn connect_from(from: &str, addr: SocketAddr) -> Option<TcpStream> {
 }
 
 /// Holds up to `n` connections to each node that send nothing, replacing those the
-/// node closes, until `stop`.
-fn idle_abuser(addrs: &[SocketAddr], n: usize, stop: &AtomicBool, opened: &AtomicU64) {
+/// node closes, until `stop`. Returns the most it ever held open at once.
+fn idle_abuser(addrs: &[SocketAddr], n: usize, stop: &AtomicBool, opened: &AtomicU64) -> usize {
     let mut held: Vec<TcpStream> = Vec::new();
+    let mut most = 0;
     while !stop.load(Ordering::SeqCst) {
         // Drop the ones the node closed (a non-blocking peek sees end of file).
         held.retain(|s| {
@@ -65,8 +68,9 @@ fn idle_abuser(addrs: &[SocketAddr], n: usize, stop: &AtomicBool, opened: &Atomi
                 Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
             }
         });
+        most = most.max(held.len());
         for addr in addrs {
-            for _ in 0..50 {
+            for _ in 0..IDLE_ROUND {
                 if held.len() >= n * addrs.len() {
                     break;
                 }
@@ -78,6 +82,7 @@ fn idle_abuser(addrs: &[SocketAddr], n: usize, stop: &AtomicBool, opened: &Atomi
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    most
 }
 
 /// Connections that send a request header one byte every 200 ms, for ever.
@@ -254,8 +259,8 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
     let stop = AtomicBool::new(false);
     let stop_probe = AtomicBool::new(false);
     let (opened, answered_431, flooded) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
-    let (abused, (slowest, failures)) = std::thread::scope(|scope| {
-        scope.spawn(|| idle_abuser(&addrs, IDLE_PER_NODE, &stop, &opened));
+    let (abused, (slowest, failures), idle_held) = std::thread::scope(|scope| {
+        let idle = scope.spawn(|| idle_abuser(&addrs, IDLE_PER_NODE, &stop, &opened));
         scope.spawn(|| slow_abuser(&addrs, &stop));
         scope.spawn(|| huge_header_abuser(&addrs, &stop, &answered_431));
         scope.spawn(|| flood_abuser(&addrs, &stop, &flooded));
@@ -265,14 +270,14 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
         let abused = load(&target, abused_senders);
         stop.store(true, Ordering::SeqCst);
         stop_probe.store(true, Ordering::SeqCst);
-        (abused, prober.join().unwrap())
+        (abused, prober.join().unwrap(), idle.join().unwrap())
     });
     eprintln!("abuse: under abuse: {abused:?}");
     let refused: Vec<u64> = (0..network.len())
         .map(|i| refused_connections(&network.client(i)))
         .collect();
     eprintln!(
-        "abuse: idle connections opened {}, 431 answers {}, flood answers {}, refused per node {refused:?}, slowest /health {slowest:?}",
+        "abuse: idle connections opened {}, at most {idle_held} held at once, 431 answers {}, flood answers {}, refused per node {refused:?}, slowest /health {slowest:?}",
         opened.load(Ordering::Relaxed),
         answered_431.load(Ordering::Relaxed),
         flooded.load(Ordering::Relaxed),
@@ -295,6 +300,18 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
     assert!(
         failures.is_empty(),
         "/health did not answer within {HEALTH_WITHIN:?}: {failures:?}"
+    );
+    // One address holds at most its share of each node's connections (the
+    // default `api.max_connections_per_ip`), however many it opens; the abuser
+    // also counts those of its last round (up to IDLE_ROUND a node) that wait in
+    // the kernel's accept queue or whose refusal it has not seen yet.
+    let share = node::config::NodeConfig::default()
+        .api
+        .max_connections_per_ip;
+    assert!(
+        idle_held <= addrs.len() * (share + IDLE_ROUND),
+        "one address held {idle_held} idle connections to {} nodes (share {share} each)",
+        addrs.len()
     );
     assert!(
         refused.iter().all(|&r| r > 0),
