@@ -132,6 +132,13 @@ pub struct ApiSection {
     pub max_txs_per_request: usize,
     /// The most blocks one `GET /blocks` returns.
     pub max_blocks_per_page: usize,
+    /// The most `GET /events` clients at a time; past it, 503.
+    pub max_event_clients: usize,
+    /// How many events a `GET /events` client may fall behind before it is sent
+    /// `lagged` and disconnected (the channel's fixed capacity). Above a block's
+    /// most transactions (batch_max_txs, 2000 by default) plus one, or a client
+    /// that reads promptly lags on a full block.
+    pub event_buffer: usize,
 }
 
 impl Default for ApiSection {
@@ -140,6 +147,8 @@ impl Default for ApiSection {
             max_body_bytes: 8 * 1024 * 1024,
             max_txs_per_request: 10_000,
             max_blocks_per_page: 100,
+            max_event_clients: 64,
+            event_buffer: 8192,
         }
     }
 }
@@ -225,6 +234,8 @@ impl NodeConfig {
             ("api.max_body_bytes", config.api.max_body_bytes),
             ("api.max_txs_per_request", config.api.max_txs_per_request),
             ("api.max_blocks_per_page", config.api.max_blocks_per_page),
+            ("api.max_event_clients", config.api.max_event_clients),
+            ("api.event_buffer", config.api.event_buffer),
         ];
         for (name, value) in positive {
             if value == 0 {

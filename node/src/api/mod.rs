@@ -4,18 +4,21 @@
 //!   [`openapi`] document are built from;
 //! - [`chain`]: blocks, certificates, transactions, accounts; [`submit`]: `POST /txs`;
 //!   [`info`]: health, status, consensus, validators, peers, the latest stable
-//!   checkpoint with its signed proof, the genesis, metrics;
+//!   checkpoint with its signed proof, the genesis, metrics; [`events`]: `GET
+//!   /events`, live events as Server-Sent Events (bounded clients, a client that
+//!   falls behind is sent `lagged` and disconnected);
 //! - [`error`]: every error is `{"error": {"code", "message"}}`: 400 malformed
 //!   input, 404 unknown object or route, 405, 413, 422 refused transaction, 429 pool
 //!   full (with `Retry-After`), 500 when the node cannot read its own state, 503
 //!   (with `Retry-After`) for a transaction this node cannot judge while it
-//!   catches up with its peers.
+//!   catches up with its peers, or when `/events` has its most clients.
 //!
 //! Handlers never hold a lock across an `.await`; ledger reads (RocksDB) run on the
 //! blocking pool ([`read`]), taking the store before the mempool.
 
 pub mod chain;
 pub mod error;
+pub mod events;
 pub mod info;
 pub mod membership;
 pub mod openapi;
@@ -84,6 +87,7 @@ fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>
         Endpoint::Peers => on(filter, info::peers),
         Endpoint::CheckpointLatest => on(filter, info::latest_checkpoint),
         Endpoint::Genesis => on(filter, info::genesis),
+        Endpoint::Events => on(filter, events::events),
         Endpoint::Metrics => on(filter, info::metrics),
         Endpoint::OpenApi => on(filter, openapi_json),
     }
