@@ -17,7 +17,7 @@
 use crypto::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 
 /// One event. In the stream its `type` is also the SSE event name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,11 +79,16 @@ pub struct Events {
     sender: broadcast::Sender<Event>,
     slots: Arc<Semaphore>,
     max_clients: usize,
+    /// Set when the API shuts down: every stream ends, so that a graceful
+    /// shutdown, which waits for open answers, is not held up by them.
+    closed: watch::Sender<bool>,
 }
 
 /// A client's place in the stream; its slot is freed when it is dropped.
 pub struct Subscription {
     pub receiver: broadcast::Receiver<Event>,
+    /// Becomes `true` when the streams must end ([`Events::close`]).
+    pub closed: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -96,6 +101,7 @@ impl Events {
             sender,
             slots: Arc::new(Semaphore::new(max_clients)),
             max_clients,
+            closed: watch::Sender::new(false),
         }
     }
 
@@ -111,8 +117,15 @@ impl Events {
         let slot = Arc::clone(&self.slots).try_acquire_owned().ok()?;
         Some(Subscription {
             receiver: self.sender.subscribe(),
+            closed: self.closed.subscribe(),
             _slot: slot,
         })
+    }
+
+    /// Ends every client's stream, now and for those that subscribe later (the
+    /// API is shutting down).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
     }
 
     pub fn max_clients(&self) -> usize {

@@ -7,7 +7,7 @@
 //!
 //! Bounded: at most `api.max_event_clients` clients (503 `too_many_clients` past
 //! it); each may fall `api.event_buffer` events behind, then it is sent `lagged`
-//! and its stream ends. A comment every 15 s keeps idle connections open. The
+//! and its stream ends. Every stream ends when the API shuts down. A comment every 15 s keeps idle connections open. The
 //! subscription is made before the answer's headers are sent, so a client that
 //! has them misses nothing published afterwards.
 
@@ -49,8 +49,8 @@ pub async fn events(
     Ok(Sse::new(stream(subscription, only_tx)).keep_alive(KeepAlive::default()))
 }
 
-/// The client's events until it lags (then `lagged`, then the end) or the node
-/// stops. Dropping the stream (the client went) frees its slot.
+/// The client's events until it lags (then `lagged`, then the end) or the API
+/// shuts down. Dropping the stream (the client went) frees its slot.
 fn stream(
     subscription: Subscription,
     only_tx: Option<Hash>,
@@ -58,7 +58,12 @@ fn stream(
     futures::stream::unfold(Some(subscription), move |state| async move {
         let mut subscription = state?;
         loop {
-            match subscription.receiver.recv().await {
+            let received = tokio::select! {
+                biased;
+                _ = subscription.closed.wait_for(|closed| *closed) => return None,
+                received = subscription.receiver.recv() => received,
+            };
+            match received {
                 Ok(event) => {
                     if only_tx.is_none_or(|hash| event.tx() == Some(&hash)) {
                         return Some((Ok(to_sse(&event)), Some(subscription)));

@@ -62,7 +62,14 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP API listening");
     }
-    axum::serve(listener, router(shared))
+    let app = router(Arc::clone(&shared));
+    // A graceful shutdown waits for the answers in progress; event streams never
+    // finish by themselves, so they are ended first.
+    let shutdown = async move {
+        shutdown.await;
+        shared.events.close();
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

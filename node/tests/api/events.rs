@@ -156,3 +156,168 @@ async fn clients_past_the_limit_are_refused_with_503() {
     drop(a);
     Events::open(&node, "/events").await;
 }
+
+/// Serves `node`'s API on a real socket; returns its URL, the stop switch and
+/// the server task.
+async fn serve(
+    node: &Node,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(node::api::serve(
+        Arc::clone(&node.shared),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (url, stop, server)
+}
+
+fn rbft(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rbft"));
+    command.args(args);
+    command
+}
+
+/// Waits until `node` has `n` event clients (a command subscribed).
+async fn until_clients(node: &Node, n: usize) {
+    for _ in 0..500 {
+        if node.shared.events.clients() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} event clients expected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_wait_returns_when_the_transaction_commits() {
+    let node = node();
+    let (url, stop, server) = serve(&node).await;
+    let tx = node.pay(10, 0);
+    let hash = tx.hash().to_string();
+    let wait = rbft(&[
+        "tx",
+        "wait",
+        &hash,
+        "--timeout",
+        "30",
+        "--node",
+        &url,
+        "--json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The command is subscribed: the commit reaches it as an event.
+    until_clients(&node, 1).await;
+    let block = node.commit(vec![tx]);
+    let out = tokio::task::spawn_blocking(move || wait.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        line,
+        json!({ "hash": hash, "status": "committed", "height": block.header.height })
+    );
+
+    // Already committed: answered at once, from /txs.
+    let started = std::time::Instant::now();
+    let out = rbft(&["tx", "wait", &hash, "--node", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("committed"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_wait_for_an_unknown_transaction_times_out_saying_so() {
+    let node = node();
+    let (url, stop, server) = serve(&node).await;
+    let unknown = Hash([0xab; 32]).to_string();
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        rbft(&["tx", "wait", &unknown, "--timeout", "1", "--node", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is unknown to the node after 1 s"),
+        "{stderr}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// `rbft block watch --json` prints one line per block as it commits; stopping
+/// the API ends the streams, so a graceful shutdown is not held up by them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_watch_prints_each_block_and_shutdown_ends_the_stream() {
+    use std::io::BufRead;
+    let node = node();
+    let (url, stop, server) = serve(&node).await;
+    let mut watch = rbft(&["block", "watch", "--json", "--node", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_clients(&node, 1).await;
+    let b1 = node.commit(vec![node.pay(1, 0)]);
+    let b2 = node.commit(vec![]);
+    let stdout = watch.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let heights: Vec<&Value> = lines.iter().map(|l| &l["height"]).collect();
+    assert_eq!(heights, [&json!(1), &json!(2)]);
+    assert_eq!(lines[1]["hash"], json!(b2.hash()));
+    assert_eq!(lines[0]["tx_count"], json!(b1.txs.len()));
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops with a client watching")
+        .unwrap()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || watch.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ended the event stream"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
