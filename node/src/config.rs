@@ -139,6 +139,9 @@ pub struct ApiSection {
     /// most transactions (batch_max_txs, 2000 by default) plus one, or a client
     /// that reads promptly lags on a full block.
     pub event_buffer: usize,
+    /// A connection whose client takes no bytes for this long is closed (an
+    /// `/events` client that stopped reading frees its slot).
+    pub write_stall_timeout_ms: u64,
 }
 
 impl Default for ApiSection {
@@ -149,6 +152,7 @@ impl Default for ApiSection {
             max_blocks_per_page: 100,
             max_event_clients: 64,
             event_buffer: 8192,
+            write_stall_timeout_ms: 30_000,
         }
     }
 }
@@ -236,6 +240,10 @@ impl NodeConfig {
             ("api.max_blocks_per_page", config.api.max_blocks_per_page),
             ("api.max_event_clients", config.api.max_event_clients),
             ("api.event_buffer", config.api.event_buffer),
+            (
+                "api.write_stall_timeout_ms",
+                config.api.write_stall_timeout_ms as usize,
+            ),
         ];
         for (name, value) in positive {
             if value == 0 {

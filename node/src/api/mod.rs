@@ -13,6 +13,9 @@
 //!   (with `Retry-After`) for a transaction this node cannot judge while it
 //!   catches up with its peers, or when `/events` has its most clients.
 //!
+//! A connection whose client stops reading is closed after
+//! `api.write_stall_timeout_ms` ([`stall`]).
+//!
 //! Handlers never hold a lock across an `.await`; ledger reads (RocksDB) run on the
 //! blocking pool ([`read`]), taking the store before the mempool.
 
@@ -23,6 +26,7 @@ pub mod info;
 pub mod membership;
 pub mod openapi;
 pub mod routes;
+pub mod stall;
 pub mod submit;
 pub mod types;
 
@@ -37,6 +41,7 @@ use ledger::{ChainReader, Store};
 use routes::{Endpoint, Method, ROUTES};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The API's router, with `shared` as its state.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -63,6 +68,8 @@ pub async fn serve(
         tracing::info!(%addr, "HTTP API listening");
     }
     let app = router(Arc::clone(&shared));
+    let stall_limit = Duration::from_millis(shared.config.api.write_stall_timeout_ms);
+    let listener = stall::StallListener::new(listener, stall_limit);
     // A graceful shutdown waits for the answers in progress; event streams never
     // finish by themselves, so they are ended first.
     let shutdown = async move {

@@ -321,3 +321,47 @@ async fn block_watch_prints_each_block_and_shutdown_ends_the_stream() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A client that sends its request and never reads a byte: once the socket's
+/// buffers are full the stream cannot be written, and after
+/// `api.write_stall_timeout_ms` the connection is closed and its slot freed,
+/// while events go on being published without waiting for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_cut_off() {
+    use std::io::Write;
+    let mut config = test_config();
+    config.api.event_buffer = 100_000;
+    config.api.max_event_clients = 1;
+    config.api.write_stall_timeout_ms = 300;
+    let node = node_with(config);
+    let (url, stop, server) = serve(&node).await;
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut silent: std::net::TcpStream = socket.into();
+    silent
+        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    until_clients(&node, 1).await;
+    // 16 MB of events: more than the kernel's and hyper's buffers hold.
+    let reason = "x".repeat(16 * 1024);
+    for n in 0..1000u32 {
+        let mut hash = [0; 32];
+        hash[..4].copy_from_slice(&n.to_le_bytes());
+        node.shared.events.publish(node::events::Event::TxDropped {
+            hash: Hash(hash),
+            reason: reason.clone(),
+        });
+        if n % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    until_clients(&node, 0).await;
+    // The slot is free again, and the node still answers.
+    Events::open(&node, "/events").await;
+    node.commit(vec![]);
+    drop(silent);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
