@@ -11,9 +11,11 @@ use crate::api::types::{
     AccountInfo, BlockInfo, BlockList, CheckpointInfo, CommitInfo, ErrorBody, GenesisInfo, Health,
     StatusInfo, Submitted, SubmittedMany, TxInfo, TxStatus, ValidatorsInfo,
 };
+use crate::events::Event;
 use crypto::Hash;
 use ledger::{Address, SignedTransaction};
 use serde::de::DeserializeOwned;
+use std::io::{BufRead, Read};
 use std::time::{Duration, Instant};
 
 /// The URL `rbft` talks to unless told otherwise.
@@ -22,6 +24,10 @@ pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8000";
 /// The longest answer we read: a full block of 2,000 transactions is under 1 MB of
 /// JSON; a page of block summaries far less.
 const MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The longest line of `GET /events` we read: an event is well under 64 KiB (the
+/// largest, a membership change, lists at most a few hundred keys).
+const MAX_EVENT_LINE_BYTES: u64 = 256 * 1024;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,34 +146,87 @@ impl Client {
         self.get_json(&format!("/txs/{hash}"))
     }
 
-    /// Asks about transaction `hash` every `poll` until it is no longer pending or
-    /// `timeout` has passed, and returns the last answer (`None`: the node never
-    /// knew it, e.g. it was forwarded and has not arrived). Other errors end it.
+    /// Waits until transaction `hash` is no longer pending or `timeout` has
+    /// passed, and returns the last answer of `GET /txs/{hash}` (`None`: the node
+    /// never knew it, e.g. it was forwarded and has not arrived). Asks once, then
+    /// subscribes to its events (`GET /events?tx=`) and asks again, so a commit
+    /// between the two is not missed; after that only an event, a `lagged` or
+    /// the end of the stream makes it ask. Other errors end it.
     pub fn wait_settled(
         &self,
         hash: &Hash,
         timeout: Duration,
-        poll: Duration,
     ) -> Result<Option<TxInfo>, ClientError> {
         let deadline = Instant::now() + timeout;
-        let mut last = None;
-        loop {
-            match self.tx(hash) {
-                Ok(info) => {
-                    let settled = info.status != TxStatus::Pending;
-                    last = Some(info);
-                    if settled {
-                        return Ok(last);
+        let mut last = self.tx_if_known(hash)?;
+        while !is_settled(&last) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let mut events = self.events(Some(hash), Some(left))?;
+            last = self.tx_if_known(hash)?.or(last);
+            if is_settled(&last) {
+                break;
+            }
+            loop {
+                match events.next_event()? {
+                    Next::Event(Event::TxCommitted { .. } | Event::TxDropped { .. }) => {
+                        last = self.tx_if_known(hash)?.or(last);
+                        break;
                     }
+                    // Behind or cut off: ask, and subscribe again if time is left.
+                    Next::Event(Event::Lagged { .. }) | Next::End => break,
+                    Next::Event(_) => {}
+                    Next::TimedOut => return Ok(last),
                 }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
             }
-            if Instant::now() >= deadline {
-                return Ok(last);
+            if !is_settled(&last) {
+                last = self.tx_if_known(hash)?.or(last);
             }
-            std::thread::sleep(poll);
         }
+        Ok(last)
+    }
+
+    /// `GET /txs/{hash}`, with "unknown" as `None`.
+    fn tx_if_known(&self, hash: &Hash) -> Result<Option<TxInfo>, ClientError> {
+        match self.tx(hash) {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Subscribes to the node's live events (`GET /events`), only those of
+    /// transaction `only_tx` if given. The stream ends after `timeout` (none: it
+    /// lasts until the node ends it). Once this returns, nothing the node
+    /// publishes is missed.
+    pub fn events(
+        &self,
+        only_tx: Option<&Hash>,
+        timeout: Option<Duration>,
+    ) -> Result<EventStream, ClientError> {
+        let url = match only_tx {
+            Some(hash) => format!("{}/events?tx={hash}", self.base),
+            None => format!("{}/events", self.base),
+        };
+        let response = self
+            .agent
+            .get(&url)
+            .header("accept", "text/event-stream")
+            .config()
+            .timeout_global(timeout)
+            .build()
+            .call()
+            .map_err(|e| unreachable(&url, e))?;
+        let (status, body) = checked(&url, response)?;
+        Ok(EventStream {
+            url,
+            status,
+            deadline: timeout.map(|t| Instant::now() + t),
+            lines: std::io::BufReader::new(body.into_with_config().limit(u64::MAX).reader()),
+            message: SseMessage::default(),
+        })
     }
 
     /// A block by height, by hash, or `latest`.
@@ -274,6 +333,96 @@ impl Client {
     }
 }
 
+fn is_settled(info: &Option<TxInfo>) -> bool {
+    info.as_ref().is_some_and(|i| i.status != TxStatus::Pending)
+}
+
+/// What [`EventStream::next_event`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Event(Event),
+    /// The node ended the stream (after `lagged`, or stopping).
+    End,
+    /// The stream's timeout passed.
+    TimedOut,
+}
+
+/// The events of one `GET /events` ([`Client::events`]), read as they arrive.
+pub struct EventStream {
+    url: String,
+    status: u16,
+    deadline: Option<Instant>,
+    lines: std::io::BufReader<ureq::BodyReader<'static>>,
+    message: SseMessage,
+}
+
+impl EventStream {
+    /// Blocks until the next event, the end of the stream or its timeout.
+    pub fn next_event(&mut self) -> Result<Next, ClientError> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut self.lines)
+                .take(MAX_EVENT_LINE_BYTES + 1)
+                .read_until(b'\n', &mut line);
+            match read {
+                Ok(0) => return Ok(Next::End),
+                Ok(_) => {}
+                Err(e) => {
+                    let late = self.deadline.is_some_and(|d| Instant::now() >= d);
+                    if late || e.kind() == std::io::ErrorKind::TimedOut {
+                        return Ok(Next::TimedOut);
+                    }
+                    return Err(ClientError::Unreachable {
+                        url: self.url.clone(),
+                        reason: format!("the event stream broke: {e}"),
+                    });
+                }
+            }
+            if line.len() as u64 > MAX_EVENT_LINE_BYTES {
+                return Err(decode(&self.url, self.status, "an event line is too long"));
+            }
+            let text = std::str::from_utf8(&line)
+                .map_err(|e| decode(&self.url, self.status, e))?
+                .trim_end_matches(['\n', '\r']);
+            if let Some(data) = self.message.line(text) {
+                let event = serde_json::from_str(&data)
+                    .map_err(|e| decode(&self.url, self.status, format!("event {data:?}: {e}")))?;
+                return Ok(Next::Event(event));
+            }
+        }
+    }
+}
+
+/// One Server-Sent Events message being read: its `data:` lines (the only field
+/// we use; `event:` repeats the JSON's `type`, comments keep the connection open).
+#[derive(Debug, Default)]
+pub struct SseMessage {
+    data: Option<String>,
+}
+
+impl SseMessage {
+    /// Takes one line (without its line ending); returns the message's data when
+    /// the line (a blank one) ends a message that had any.
+    pub fn line(&mut self, line: &str) -> Option<String> {
+        if line.is_empty() {
+            return self.data.take();
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        if field == "data" {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match &mut self.data {
+                Some(data) => {
+                    data.push('\n');
+                    data.push_str(value);
+                }
+                None => self.data = Some(value.to_owned()),
+            }
+        }
+        None
+    }
+}
+
 type Response = ureq::http::Response<ureq::Body>;
 
 /// Reads a successful answer as JSON.
@@ -354,6 +503,26 @@ fn decode(url: &str, status: u16, error: impl std::fmt::Display) -> ClientError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sse_messages_are_their_data_lines() {
+        let mut message = SseMessage::default();
+        let mut got = Vec::new();
+        for line in [
+            ": keep-alive",
+            "",
+            "event: block",
+            "data: {\"a\":",
+            "data:1}",
+            "",
+            "data: x",
+            "id: 3",
+            "",
+        ] {
+            got.extend(message.line(line));
+        }
+        assert_eq!(got, vec!["{\"a\":\n1}".to_owned(), "x".to_owned()]);
+    }
 
     #[test]
     fn base_url_is_normalised() {

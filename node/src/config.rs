@@ -141,6 +141,16 @@ pub struct ApiSection {
     pub header_timeout_ms: u64,
     /// The largest request header, start line included (431 beyond).
     pub max_header_bytes: usize,
+    /// The most `GET /events` clients at a time; past it, 503.
+    pub max_event_clients: usize,
+    /// How many events a `GET /events` client may fall behind before it is sent
+    /// `lagged` and disconnected (the channel's fixed capacity). Above a block's
+    /// most transactions (batch_max_txs, 2000 by default) plus one, or a client
+    /// that reads promptly lags on a full block.
+    pub event_buffer: usize,
+    /// A connection whose client takes no bytes for this long is closed (an
+    /// `/events` client that stopped reading frees its slot).
+    pub write_stall_timeout_ms: u64,
 }
 
 impl ApiSection {
@@ -150,6 +160,7 @@ impl ApiSection {
             max_connections_per_ip: self.max_connections_per_ip,
             header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
             max_header_bytes: self.max_header_bytes,
+            write_stall: std::time::Duration::from_millis(self.write_stall_timeout_ms),
         }
     }
 }
@@ -168,6 +179,9 @@ impl Default for ApiSection {
             // reuse, so a client rarely reuses one the node is closing.
             header_timeout_ms: 30_000,
             max_header_bytes: 16 * 1024,
+            max_event_clients: 64,
+            event_buffer: 8192,
+            write_stall_timeout_ms: 30_000,
         }
     }
 }
@@ -263,6 +277,12 @@ impl NodeConfig {
                 config.api.header_timeout_ms as usize,
             ),
             ("api.max_header_bytes", config.api.max_header_bytes),
+            ("api.max_event_clients", config.api.max_event_clients),
+            ("api.event_buffer", config.api.event_buffer),
+            (
+                "api.write_stall_timeout_ms",
+                config.api.write_stall_timeout_ms as usize,
+            ),
         ];
         for (name, value) in positive {
             if value == 0 {

@@ -9,9 +9,6 @@ use ledger::{Address, ChainId, Transaction, TxKind};
 use std::path::Path;
 use std::time::Duration;
 
-/// How often [`wait_committed`] asks the node about the transaction.
-const WAIT_POLL: Duration = Duration::from_millis(100);
-
 /// Why a governance transaction did not get submitted or committed.
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {
@@ -75,7 +72,7 @@ pub fn wait_committed(
     hash: &Hash,
     timeout: Duration,
 ) -> Result<u64, GovernanceError> {
-    match client.wait_settled(hash, timeout, WAIT_POLL)? {
+    match client.wait_settled(hash, timeout)? {
         Some(TxInfo {
             status: TxStatus::Committed,
             height: Some(height),

@@ -8,7 +8,8 @@
 //! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
 //! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
-//! - [`api`]: the HTTP API, [`metrics`]: Prometheus;
+//! - [`api`]: the HTTP API, [`metrics`]: Prometheus, [`events`]: live events
+//!   (`GET /events`);
 //! - [`client`]: the HTTP client the CLI and the testnet use;
 //! - [`verify`]: `rbft block verify`, a block checked from a trusted genesis;
 //! - [`governance`]: signing, submitting and awaiting validator changes;
@@ -25,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod driver;
 pub mod edge;
+pub mod events;
 pub mod genesis_build;
 pub mod governance;
 pub mod init;

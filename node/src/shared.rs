@@ -9,6 +9,7 @@
 
 use crate::api::types::{ConsensusInfo, RecoveryInfo};
 use crate::config::NodeConfig;
+use crate::events::{Event, Events};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use consensus::{Membership, MembershipError, ReplicaId, StableCheckpoint};
@@ -52,6 +53,8 @@ pub struct Shared {
     pub pool_changed: Notify,
     /// Transactions clients gave this node, to forward to the other validators.
     pub forward: mpsc::Sender<Vec<SignedTransaction>>,
+    /// Live events for `GET /events`: the driver publishes, never waiting.
+    pub events: Events,
 }
 
 impl Shared {
@@ -72,7 +75,9 @@ impl Shared {
             let _ = me.set(id);
         }
         let mempool = Mempool::new(config.mempool.to_config());
+        let events = Events::new(config.api.event_buffer, config.api.max_event_clients);
         let shared = Shared {
+            events,
             genesis_hash: genesis.hash(),
             genesis,
             config,
@@ -117,9 +122,19 @@ impl Shared {
             return Ok(None);
         }
         let fresh = Arc::new(crate::membership::of_store(&self.genesis, &store)?);
+        let last = store
+            .validator_history()
+            .last()
+            .map(|(height, set)| Event::Membership {
+                height: *height,
+                validators: set.iter().map(|v| v.public_key).collect(),
+            });
         drop(store);
         if let Some(id) = fresh.id_of(&self.public_key) {
             let _ = self.me.set(id);
+        }
+        if let Some(event) = last {
+            self.events.publish(event);
         }
         *self.membership.write().expect("membership lock") = (fresh.clone(), entries);
         Ok(Some(fresh))

@@ -57,7 +57,7 @@ fn send_transfers(network: &Network, count: u64, stranger: Address) -> Vec<Hash>
     let watch = network.client(0);
     for hash in &hashes {
         let info = watch
-            .wait_settled(hash, WAIT, Duration::from_millis(20))
+            .wait_settled(hash, WAIT)
             .unwrap()
             .expect("node 0 knows the transfer");
         assert_eq!(info.status, TxStatus::Committed, "{hash}: {info:?}");

@@ -2,8 +2,8 @@
 //! (`{"error": {"code": "...", "message": "..."}}`, DESIGN.md section 8).
 //!
 //! A refusal that may go away by itself carries `Retry-After`: 429 `pool_full`,
-//! and 503 `catching_up` (a node behind its peers cannot judge a nonce ahead of
-//! its ledger; issue 19).
+//! 503 `catching_up` (a node behind its peers cannot judge a nonce ahead of
+//! its ledger; issue 19), and 503 `too_many_clients` (`GET /events` is full).
 
 use super::types::{ErrorBody, ErrorDetail};
 use crate::mempool::AdmitError;
@@ -18,6 +18,9 @@ pub const RETRY_AFTER_S: u64 = 1;
 /// seconds: a state transfer moves many blocks a second, so a few seconds often
 /// suffice (and the client may try another node meanwhile).
 pub const CATCHING_UP_RETRY_AFTER_S: u64 = 2;
+
+/// How long a client refused because `/events` is full should wait, in seconds.
+pub const EVENTS_RETRY_AFTER_S: u64 = 5;
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,9 @@ pub enum ApiError {
         target_height: Option<u64>,
         refused: AdmitError,
     },
+    /// 503 with `Retry-After`: `GET /events` has `max` clients already
+    /// (`api.max_event_clients`).
+    TooManyClients { max: usize },
     /// 500: the node could not read its own state. Logged at warn.
     Internal(String),
 }
@@ -70,7 +76,9 @@ impl ApiError {
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Admit(AdmitError::Full { .. }) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Admit(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::CatchingUp { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::CatchingUp { .. } | ApiError::TooManyClients { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +102,14 @@ impl ApiError {
                      cannot judge the transaction yet ({refused}); retry after \
                      {CATCHING_UP_RETRY_AFTER_S} s or send it to another node",
                     target_height.map_or(String::new(), |t| format!(", to height {t}"))
+                ),
+            ),
+            ApiError::TooManyClients { max } => (
+                "too_many_clients",
+                format!(
+                    "this node serves /events to at most {max} clients at a time \
+                     (api.max_event_clients) and has that many; retry after \
+                     {EVENTS_RETRY_AFTER_S} s or use another node"
                 ),
             ),
             ApiError::Internal(m) => ("internal", m.clone()),
@@ -146,6 +162,7 @@ pub const CODES: &[&str] = &[
     "already_validator",
     "not_validator",
     "catching_up",
+    "too_many_clients",
     "internal",
 ];
 
@@ -165,6 +182,7 @@ impl IntoResponse for ApiError {
         let retry_after_s = match self {
             ApiError::Admit(AdmitError::Full { .. }) => Some(RETRY_AFTER_S),
             ApiError::CatchingUp { .. } => Some(CATCHING_UP_RETRY_AFTER_S),
+            ApiError::TooManyClients { .. } => Some(EVENTS_RETRY_AFTER_S),
             _ => None,
         };
         if let Some(seconds) = retry_after_s {

@@ -7,22 +7,30 @@
 //!   checkpoint with its signed proof, the genesis, metrics;
 //! - [`serve`]: accepting connections under limits (in all, per IP address, the
 //!   time to send a header, its size);
+//!   checkpoint with its signed proof, the genesis, metrics; [`events`]: `GET
+//!   /events`, live events as Server-Sent Events (bounded clients, a client that
+//!   falls behind is sent `lagged` and disconnected);
 //! - [`error`]: every error is `{"error": {"code", "message"}}`: 400 malformed
 //!   input, 404 unknown object or route, 405, 413, 422 refused transaction, 429 pool
 //!   full (with `Retry-After`), 500 when the node cannot read its own state, 503
 //!   (with `Retry-After`) for a transaction this node cannot judge while it
-//!   catches up with its peers.
+//!   catches up with its peers, or when `/events` has its most clients.
+//!
+//! A connection whose client stops reading is closed after
+//! `api.write_stall_timeout_ms` ([`stall`]).
 //!
 //! Handlers never hold a lock across an `.await`; ledger reads (RocksDB) run on the
 //! blocking pool ([`read`]), taking the store before the mempool.
 
 pub mod chain;
 pub mod error;
+pub mod events;
 pub mod info;
 pub mod membership;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod stall;
 pub mod submit;
 pub mod types;
 
@@ -64,6 +72,13 @@ pub async fn serve(
     }
     let limits = shared.config.api.connection_limits();
     let app = router(Arc::clone(&shared));
+    // A graceful shutdown waits for the answers in progress; event streams never
+    // finish by themselves, so they are ended first.
+    let events = Arc::clone(&shared);
+    let shutdown = async move {
+        shutdown.await;
+        events.events.close();
+    };
     serve::serve(shared, app, listener, limits, shutdown).await
 }
 
@@ -87,6 +102,7 @@ fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>
         Endpoint::Peers => on(filter, info::peers),
         Endpoint::CheckpointLatest => on(filter, info::latest_checkpoint),
         Endpoint::Genesis => on(filter, info::genesis),
+        Endpoint::Events => on(filter, events::events),
         Endpoint::Metrics => on(filter, info::metrics),
         Endpoint::OpenApi => on(filter, openapi_json),
     }

@@ -120,6 +120,12 @@ fn ok_response(body: Body) -> Value {
             "description": "The OpenAPI document",
             "content": { "application/json": { "schema": { "type": "object" } } },
         }),
+        Body::EventStream => json!({
+            "description": "Server-Sent Events: each message's `event` is the event's \
+                type and its `data` one `Event` in JSON. `lagged` is the last one sent to \
+                a client that fell behind; then the stream ends",
+            "content": { "text/event-stream": { "schema": schema_ref("Event") } },
+        }),
         Body::PrometheusText => json!({
             "description": "Prometheus text exposition format 0.0.4",
             "content": { "text/plain": { "schema": { "type": "string" } } },
@@ -136,7 +142,8 @@ fn error_description(status: u16) -> &'static str {
         429 => "The pool is full: retry after Retry-After seconds",
         503 => {
             "The node is catching up with its peers and cannot judge the transaction \
-            yet (code catching_up): retry after Retry-After seconds, or ask another node"
+            yet (code catching_up), or /events has api.max_event_clients clients \
+            (code too_many_clients): retry after Retry-After seconds, or ask another node"
         }
         500 => "The node could not read its own state",
         _ => "Error",
@@ -407,5 +414,36 @@ fn schemas() -> Value {
         ], &[]),
         "PeersInfo": object(&[("peers", array(schema_ref("PeerEntry")))], &[]),
         "Health": object(&[("ok", boolean())], &[]),
+        "Event": event_schema(),
+    })
+}
+
+/// `crate::events::Event`: internally tagged by `type`.
+fn event_schema() -> Value {
+    let kind = |name: &str, fields: &[(&str, Value)]| {
+        let mut all = vec![("type", json!({ "type": "string", "enum": [name] }))];
+        all.extend(fields.iter().cloned());
+        object(&all, &[])
+    };
+    let u64_ = || uint("int64");
+    json!({
+        "description": "One live event; `type` names it (and is the SSE event name)",
+        "oneOf": [
+            kind("block", &[
+                ("height", u64_()),
+                ("hash", schema_ref("Hash")),
+                ("tx_count", u64_()),
+                ("view", u64_()),
+            ]),
+            kind("tx_committed", &[("hash", schema_ref("Hash")), ("height", u64_())]),
+            kind("tx_dropped", &[("hash", schema_ref("Hash")), ("reason", string())]),
+            kind("view_change", &[("from", u64_()), ("to", u64_()), ("reason", string())]),
+            kind("new_view", &[("view", u64_()), ("primary", uint("int32"))]),
+            kind("membership", &[
+                ("height", u64_()),
+                ("validators", array(schema_ref("PublicKey"))),
+            ]),
+            kind("lagged", &[("missed", u64_())]),
+        ],
     })
 }

@@ -19,6 +19,7 @@ pub enum Endpoint {
     Peers,
     CheckpointLatest,
     Genesis,
+    Events,
     Metrics,
     OpenApi,
 }
@@ -79,6 +80,8 @@ pub enum Body {
     AnyJson,
     /// Prometheus text.
     PrometheusText,
+    /// Server-Sent Events (`text/event-stream`), each `data:` a JSON `Event`.
+    EventStream,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,6 +285,22 @@ pub const ROUTES: &[Route] = &[
         request: None,
         ok: &[(200, Body::Json("GenesisInfo"))],
         errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Events,
+        method: Method::Get,
+        path: "/events",
+        summary: "Live events as Server-Sent Events: block, tx_committed, tx_dropped, view_change, new_view, membership; a client that falls behind gets lagged and is disconnected",
+        params: &[Param {
+            name: "tx",
+            location: ParamIn::Query,
+            kind: ParamType::Hash,
+            description: "Only this transaction's tx_committed and tx_dropped events",
+            example: HASH_EXAMPLE,
+        }],
+        request: None,
+        ok: &[(200, Body::EventStream)],
+        errors: &[400, 503],
     },
     Route {
         endpoint: Endpoint::Metrics,

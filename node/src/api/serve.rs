@@ -16,11 +16,14 @@
 //!   keep-alive connections and headers sent a byte at a time hold a slot that
 //!   long at most;
 //! - a request's header may be at most `api.max_header_bytes` (a larger one gets
-//!   431); the body limit is `api.max_body_bytes` (413, in the router).
+//!   431); the body limit is `api.max_body_bytes` (413, in the router);
+//! - a connection whose client takes no bytes for `api.write_stall_timeout_ms` is
+//!   closed ([`super::stall`]: an `/events` client that stopped reading).
 //!
 //! HTTP/1.1 only, as before. On shutdown, no new connection is accepted, each open
 //! one finishes the request it is serving, and then the server returns.
 
+use super::stall::StallGuard;
 use crate::shared::Shared;
 use axum::Router;
 use hyper::body::Incoming;
@@ -46,6 +49,9 @@ pub struct ConnectionLimits {
     pub max_connections_per_ip: usize,
     pub header_timeout: Duration,
     pub max_header_bytes: usize,
+    /// A connection whose client takes no bytes for this long is closed
+    /// ([`super::stall`]).
+    pub write_stall: Duration,
 }
 
 /// Why a connection was closed as soon as it was accepted.
@@ -156,6 +162,7 @@ pub async fn serve(
             TowerToHyperService::new(app.clone().map_request(
                 |request: hyper::Request<Incoming>| request.map(axum::body::Body::new),
             ));
+        let stream = StallGuard::new(stream, limits.write_stall);
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -190,6 +197,7 @@ mod tests {
             max_connections_per_ip: per_ip,
             header_timeout: Duration::from_secs(1),
             max_header_bytes: 8192,
+            write_stall: Duration::from_secs(1),
         }
     }
 

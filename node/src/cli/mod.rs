@@ -55,6 +55,11 @@ pub enum BlockCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Print each block as it commits, until Ctrl-C (`--json`: one line each).
+    Watch {
+        #[command(flatten)]
+        node: NodeArg,
+    },
     /// Check a block from a trusted genesis file alone: every block from the
     /// genesis up to it, their parent links, transaction roots and signatures,
     /// and each commit certificate against the validator set in force at its
@@ -123,6 +128,7 @@ pub fn block(command: BlockCommand, json: bool) -> CliResult {
             };
             return verify::run(what, &genesis, &node, json);
         }
+        BlockCommand::Watch { node } => return watch_blocks(&node, json),
         BlockCommand::List { from, limit, node } => {
             let list = node.client().blocks(from, limit).map_err(explain)?;
             if json {
@@ -133,6 +139,36 @@ pub fn block(command: BlockCommand, json: bool) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// `rbft block watch`: the node's `block` events, printed as they arrive. Ends
+/// with an error when the node ends the stream (it stopped, or this client fell
+/// behind and was sent `lagged`).
+fn watch_blocks(node: &NodeArg, json: bool) -> CliResult {
+    use node::client::Next;
+    use node::events::Event;
+    let mut events = node.client().events(None, None).map_err(explain)?;
+    loop {
+        match events.next_event().map_err(explain)? {
+            Next::Event(event @ Event::Block { .. }) if json => show::json(&event),
+            Next::Event(Event::Block {
+                height,
+                hash,
+                tx_count,
+                view,
+            }) => println!("height {height}  {hash}  {tx_count} txs  view {view}"),
+            Next::Event(Event::Lagged { missed }) => {
+                return Err(format!(
+                    "fell {missed} events behind {} and was disconnected; run it again",
+                    node.url
+                ))
+            }
+            Next::Event(_) => {}
+            Next::End | Next::TimedOut => {
+                return Err(format!("{} ended the event stream", node.url))
+            }
+        }
+    }
 }
 
 pub fn account(address: &ledger::Address, node: &NodeArg, json: bool) -> CliResult {

@@ -11,9 +11,6 @@ use node::client::Client;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How often `--wait` asks the node about the transaction.
-const WAIT_POLL: Duration = Duration::from_millis(200);
-
 #[derive(Subcommand, Debug)]
 pub enum TxCommand {
     /// Sign a transfer with a key file and submit it.
@@ -50,6 +47,17 @@ pub enum TxCommand {
         #[arg(long)]
         wait: bool,
         /// How long --wait waits, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// Wait until a transaction commits (success), is dropped or the timeout
+    /// passes (failure), following the node's events rather than polling.
+    Wait {
+        #[arg(value_name = "HASH")]
+        hash: Hash,
+        /// How long to wait, in seconds.
         #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         #[command(flatten)]
@@ -106,6 +114,11 @@ pub fn run(command: TxCommand, json: bool) -> CliResult {
             let signed = super::sign::read_signed(&file).map_err(|e| e.to_string())?;
             submit_signed(&node.client(), &signed, wait.then_some(timeout), json)
         }
+        TxCommand::Wait {
+            hash,
+            timeout,
+            node,
+        } => wait_for_commit(&node.client(), &hash, Duration::from_secs(timeout), json),
         TxCommand::Get { hash, node } => {
             let info = node.client().tx(&hash).map_err(|e| {
                 if e.is_not_found() {
@@ -192,12 +205,17 @@ fn submit_signed(
     wait_for_commit(client, &hash, Duration::from_secs(timeout), json)
 }
 
-/// Polls until committed (success), dropped or out of time (failure). With
-/// `--json` the last state is printed in every case.
-fn wait_for_commit(client: &Client, hash: &Hash, timeout: Duration, json: bool) -> CliResult {
-    let last: Option<TxInfo> = client
-        .wait_settled(hash, timeout, WAIT_POLL)
-        .map_err(explain)?;
+/// Waits ([`Client::wait_settled`]: the node's events, not polling) until
+/// committed (success), dropped or out of time (failure). With `--json` the last
+/// state is printed in every case. `tx send --wait`, `tx submit --wait` and `tx
+/// wait` all end here.
+pub(super) fn wait_for_commit(
+    client: &Client,
+    hash: &Hash,
+    timeout: Duration,
+    json: bool,
+) -> CliResult {
+    let last: Option<TxInfo> = client.wait_settled(hash, timeout).map_err(explain)?;
     let status = last.as_ref().map(|i| i.status);
     if json {
         let reason = last.as_ref().and_then(|i| i.reason.clone());

@@ -6,6 +6,7 @@
 //! state, one per executed height that has not committed yet. A request at a
 //! height replaces what was executed there and above (a view change may re-order).
 
+use crate::events::Event;
 use crate::shared::Shared;
 use crate::wire::Certificate;
 use consensus::{CommittedBlock, ExecOutcome, ExecuteRequest, ProposalRequest};
@@ -165,7 +166,12 @@ impl Executor {
         {
             let mut pool = shared.mempool.lock().expect("mempool lock");
             for (hash, error) in stale {
-                pool.drop_invalid(&hash, error.to_string());
+                if let Some(reason) = pool.drop_invalid(&hash, error.to_string()) {
+                    shared.events.publish(Event::TxDropped {
+                        hash,
+                        reason: reason.to_string(),
+                    });
+                }
             }
             for tx in &chosen {
                 pool.mark_proposed(&tx.hash(), seq);
@@ -343,8 +349,9 @@ impl Executor {
 /// Writes a committed block with its certificate (one synced write), then takes its
 /// transactions out of the pool, drops pooled ones it made stale and counts it in
 /// the metrics. Both ways a block commits go through here or [`write_blocks`]: the
-/// replica's commits and blocks copied from a peer.
-pub(super) fn write_block(
+/// replica's commits and blocks copied from a peer (and the API's tests, so that
+/// they see what a commit does, events included).
+pub fn write_block(
     shared: &Shared,
     block: &Block,
     certificate: &Certificate,
@@ -382,10 +389,21 @@ pub(super) fn write_blocks(
         senders.extend(block.txs.iter().map(|t| t.tx.sender()));
         txs += block.txs.len() as u64;
     }
+    // Published once the write is durable, blocks in order, each followed by
+    // its transactions: a client told "committed" finds it at `/txs/{hash}`.
+    for (block, certificate) in blocks {
+        publish_block(shared, block, certificate);
+    }
     let store = shared.store.read().expect("store lock");
     let mut pool = shared.mempool.lock().expect("mempool lock");
     pool.remove_committed(hashes.iter());
-    pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
+    let dropped = pool.revalidate(senders.iter(), |a| store.account(a).unwrap_or_default());
+    for (hash, reason) in dropped {
+        shared.events.publish(Event::TxDropped {
+            hash,
+            reason: reason.to_string(),
+        });
+    }
     let metrics = &shared.metrics;
     metrics.pool_size.set(pool.len() as i64);
     metrics.pool_bytes.set(pool.bytes() as i64);
@@ -393,4 +411,18 @@ pub(super) fn write_blocks(
     metrics.committed_txs.inc_by(txs);
     metrics.height.set(store.tip().height as i64);
     Ok(())
+}
+
+/// Publishes a committed block and then each of its transactions (`GET /events`).
+fn publish_block(shared: &Shared, block: &Block, certificate: &Certificate) {
+    let height = block.header.height;
+    shared.events.publish(Event::Block {
+        height,
+        hash: block.hash(),
+        tx_count: block.txs.len() as u64,
+        view: certificate.view,
+    });
+    for hash in block.tx_hashes() {
+        shared.events.publish(Event::TxCommitted { hash, height });
+    }
 }

@@ -21,10 +21,13 @@ mod log;
 mod membership;
 pub mod transfer;
 
+pub use exec::write_block;
+
 pub use exec::{CommitError, Executor};
 pub use log::{ConsensusLog, LogError};
 pub use transfer::CatchUpEvent;
 
+use crate::events::Event;
 use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::wire::PeerMessage;
@@ -369,9 +372,22 @@ impl Driver {
                     reason: change.reason.name(),
                 })
                 .inc();
+            self.shared.events.publish(Event::ViewChange {
+                from: change.from.0,
+                to: change.to.0,
+                reason: change.reason.name().to_owned(),
+            });
         }
         if let Some(view) = entered_view {
             tracing::info!(view = view.0, "entered view");
+            let epoch = self
+                .replica
+                .membership()
+                .at(self.replica.last_committed().next());
+            self.shared.events.publish(Event::NewView {
+                view: view.0,
+                primary: epoch.primary(view).0,
+            });
         }
         for fault in &faults {
             tracing::warn!(?fault, "fault");

@@ -391,11 +391,13 @@ impl Mempool {
         next
     }
 
-    /// Drops a pooled transaction that can never execute, recording why.
-    pub fn drop_invalid(&mut self, hash: &Hash, reason: String) {
-        if self.remove(hash).is_some() {
-            self.record_drop(*hash, AdmitError::Unexecutable { reason });
-        }
+    /// Drops a pooled transaction that can never execute, recording why. Returns
+    /// the recorded reason if it was in the pool.
+    pub fn drop_invalid(&mut self, hash: &Hash, reason: String) -> Option<AdmitError> {
+        self.remove(hash)?;
+        let error = AdmitError::Unexecutable { reason };
+        self.record_drop(*hash, error.clone());
+        Some(error)
     }
 
     /// Removes the transactions of a committed block.
@@ -407,11 +409,13 @@ impl Mempool {
 
     /// Drops every pooled transaction of `senders` whose nonce the committed state
     /// has used (it can never commit), recording why. `account` reads the state.
+    /// Returns the dropped transactions and why.
     pub fn revalidate<'a>(
         &mut self,
         senders: impl IntoIterator<Item = &'a Address>,
         account: impl Fn(&Address) -> Account,
-    ) {
+    ) -> Vec<(Hash, AdmitError)> {
+        let mut dropped = Vec::new();
         for sender in senders {
             let next = account(sender).nonce;
             let stale: Vec<(u64, Hash)> = match self.by_sender.get(sender) {
@@ -420,9 +424,12 @@ impl Mempool {
             };
             for (nonce, hash) in stale {
                 self.remove(&hash);
-                self.record_drop(hash, AdmitError::StaleNonce { next, got: nonce });
+                let error = AdmitError::StaleNonce { next, got: nonce };
+                self.record_drop(hash, error.clone());
+                dropped.push((hash, error));
             }
         }
+        dropped
     }
 
     fn remove(&mut self, hash: &Hash) -> Option<Entry> {

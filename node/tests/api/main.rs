@@ -123,7 +123,7 @@ impl Node {
         txs: Vec<SignedTransaction>,
         certify: impl FnOnce(&Block) -> Certificate,
     ) -> Block {
-        let mut store = self.shared.store.write().unwrap();
+        let store = self.shared.store.read().unwrap();
         let verified: Vec<VerifiedTx> = txs
             .into_iter()
             .map(|t| VerifiedTx::verify(t).unwrap())
@@ -146,17 +146,11 @@ impl Node {
             verified.into_iter().map(VerifiedTx::into_signed).collect(),
             delta.state_root,
         );
-        let certificate = certify(&block);
-        store
-            .commit_block(&block, &certificate.to_canonical_bytes(), delta)
-            .unwrap();
-        let hashes = block.tx_hashes();
-        let mut pool = self.shared.mempool.lock().unwrap();
-        pool.remove_committed(&hashes);
-        let alice = Address::of(&self.alice.public_key());
-        pool.revalidate([&alice], |a| store.account(a).unwrap_or_default());
-        drop(pool);
         drop(store);
+        let certificate = certify(&block);
+        // The driver's own commit: the synced write, the pool, the metrics and
+        // the events.
+        node::driver::write_block(&self.shared, &block, &certificate, delta).unwrap();
         // As the driver does after each commit: a governance block grows the roster.
         self.shared.refresh_membership().unwrap();
         block
@@ -184,6 +178,12 @@ impl Node {
             headers,
             body: bytes.to_vec(),
         }
+    }
+
+    /// A GET whose body is left unread (an event stream never ends).
+    async fn open(&self, path: &str) -> axum::response::Response {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        self.router.clone().oneshot(request).await.unwrap()
     }
 
     async fn get(&self, path: &str) -> Answer {
@@ -391,6 +391,7 @@ fn check_documented(doc: &Value, method: &str, template: &str, answer: &Answer) 
 
 mod bad_input;
 mod connections;
+mod events;
 mod explorer;
 mod governance;
 mod others;
