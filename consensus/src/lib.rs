@@ -199,6 +199,7 @@ mod input;
 mod log;
 mod membership;
 mod message;
+mod names;
 mod output;
 mod persist;
 mod quorum;

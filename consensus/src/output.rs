@@ -398,6 +398,8 @@ pub enum Fault {
         primary: ReplicaId,
         claimed: Hash,
         computed: Hash,
+        /// The primary's signed pre-prepare that claimed the root.
+        evidence: SignedMessage,
     },
     /// The batch could not be executed. No COMMIT was sent.
     InvalidBatch {
@@ -405,6 +407,8 @@ pub enum Fault {
         seq: SeqNo,
         digest: Digest,
         primary: ReplicaId,
+        /// The primary's signed pre-prepare of the batch.
+        evidence: SignedMessage,
     },
     /// The primary signed two digests for one `(view, seq)`.
     EquivocatingPrimary {

@@ -275,6 +275,34 @@ impl Client {
         self.get_json(&format!("/accounts/{address}"))
     }
 
+    /// `/accounts/{address}/txs`: a page of the account's history, newest first,
+    /// after the cursor `before` (a page's `next`).
+    pub fn account_txs(
+        &self,
+        address: &Address,
+        before: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<crate::api::history::AccountTxs, ClientError> {
+        let mut path = format!("/accounts/{address}/txs?");
+        if let Some(before) = before {
+            path.push_str(&format!("before={before}&"));
+        }
+        if let Some(limit) = limit {
+            path.push_str(&format!("limit={limit}"));
+        }
+        self.get_json(path.trim_end_matches(['?', '&']))
+    }
+
+    /// `/evidence`: the newest page of kept evidence.
+    pub fn evidence_list(&self) -> Result<crate::api::evidence::EvidenceList, ClientError> {
+        self.get_json("/evidence")
+    }
+
+    /// `/evidence/{id}`: one record whole.
+    pub fn evidence(&self, id: u64) -> Result<crate::api::evidence::EvidenceInfo, ClientError> {
+        self.get_json(&format!("/evidence/{id}"))
+    }
+
     /// `/metrics`, Prometheus text.
     pub fn metrics_text(&self) -> Result<String, ClientError> {
         let url = format!("{}/metrics", self.base);

@@ -46,6 +46,14 @@ pub enum Event {
         height: u64,
         validators: Vec<PublicKey>,
     },
+    /// The node kept evidence of a validator's misbehaviour (`GET /evidence/{id}`).
+    Evidence {
+        id: u64,
+        /// `consensus::Fault::kind`.
+        kind: String,
+        /// The replica id of the validator it convicts.
+        accused: u32,
+    },
     /// This client fell `missed` events behind and is disconnected; the last event
     /// of its stream. It may reconnect and re-read what it needs from the API.
     Lagged { missed: u64 },
@@ -61,6 +69,7 @@ impl Event {
             Event::ViewChange { .. } => "view_change",
             Event::NewView { .. } => "new_view",
             Event::Membership { .. } => "membership",
+            Event::Evidence { .. } => "evidence",
             Event::Lagged { .. } => "lagged",
         }
     }

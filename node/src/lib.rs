@@ -27,6 +27,7 @@ pub mod config;
 pub mod driver;
 pub mod edge;
 pub mod events;
+pub mod evidence;
 pub mod genesis_build;
 pub mod governance;
 pub mod init;

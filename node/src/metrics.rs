@@ -11,6 +11,11 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
 /// Every metric the node exports.
 pub struct Metrics {
     registry: Registry,
@@ -53,6 +58,14 @@ pub struct Metrics {
     /// API connections closed when accepted, by the limit that refused them
     /// (`crate::api::serve::Refusal`).
     pub api_refused_connections: Family<ReasonLabel, Counter>,
+    /// Misbehaviour the replica detected, by kind (`consensus::Fault::kind`).
+    pub faults: Family<KindLabel, Counter>,
+    /// Evidence records kept in the store, and refused (the store's bounds).
+    pub evidence_kept: Counter,
+    pub evidence_refused: Counter,
+    /// Consensus inputs the replica dropped, by reason
+    /// (`consensus::IgnoreReason::name`).
+    pub ignored: Family<ReasonLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -86,6 +99,10 @@ impl Metrics {
             served_over_budget: Counter::default(),
             commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             api_refused_connections: Family::default(),
+            faults: Family::default(),
+            evidence_kept: Counter::default(),
+            evidence_refused: Counter::default(),
+            ignored: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -184,6 +201,26 @@ impl Metrics {
             "api_refused_connections",
             "API connections closed when accepted, by the limit that refused them",
             metrics.api_refused_connections.clone(),
+        );
+        registry.register(
+            "faults",
+            "Misbehaviour of validators this node detected, by kind",
+            metrics.faults.clone(),
+        );
+        registry.register(
+            "evidence_kept",
+            "Evidence records of misbehaviour kept in the ledger store (GET /evidence)",
+            metrics.evidence_kept.clone(),
+        );
+        registry.register(
+            "evidence_refused",
+            "Evidence records not kept: the store holds its most, or one was too large",
+            metrics.evidence_refused.clone(),
+        );
+        registry.register(
+            "ignored_messages",
+            "Consensus messages and inputs the replica dropped, by reason",
+            metrics.ignored.clone(),
         );
         for refusal in crate::api::serve::Refusal::ALL {
             drop(metrics.api_refused_connections.get_or_create(&ReasonLabel {

@@ -4,7 +4,7 @@
 use super::Replica;
 use crate::input::ExecOutcome;
 use crate::log::{insert_vote, Execution, VoteOutcome};
-use crate::message::{Commit, Message};
+use crate::message::{Commit, Message, SignedMessage};
 use crate::output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, Target,
 };
@@ -49,7 +49,7 @@ impl Replica {
             self.on_built(outcome);
             return;
         }
-        let Some((view, claimed)) = self.awaited_execution(seq, digest) else {
+        let Some((view, claimed, evidence)) = self.awaited_execution(seq, digest) else {
             self.ready.ignored.push(Ignored::Executed {
                 seq,
                 reason: IgnoreReason::NotRequested,
@@ -78,26 +78,28 @@ impl Replica {
                 primary,
                 claimed,
                 computed: state_root,
+                evidence,
             },
             ExecOutcome::Invalid => Fault::InvalidBatch {
                 view,
                 seq,
                 digest,
                 primary,
+                evidence,
             },
         };
         self.log.slot_mut(seq).execution = Execution::Failed;
         self.ready.faults.push(fault);
     }
 
-    /// The view and claimed state root of the height the host is executing, if `seq`
-    /// and `digest` name it.
-    fn awaited_execution(&self, seq: SeqNo, digest: Digest) -> Option<(View, Hash)> {
+    /// The view, claimed state root and signed pre-prepare of the height the host is
+    /// executing, if `seq` and `digest` name it.
+    fn awaited_execution(&self, seq: SeqNo, digest: Digest) -> Option<(View, Hash, SignedMessage)> {
         if self.executing != Some(seq) {
             return None;
         }
         let pp = self.log.get(seq)?.pre_prepare.as_ref()?;
-        (pp.digest == digest).then_some((pp.view, pp.result))
+        (pp.digest == digest).then(|| (pp.view, pp.result, pp.signed.clone()))
     }
 
     /// Signs, persists and sends COMMIT `<v, n, d, b>`. After a restart the COMMIT may

@@ -9,10 +9,14 @@
 //! the tip's state root; RocksDB is the durable copy. Execution reads the memory
 //! copy; nothing in memory changes until the write batch is durable.
 
+mod account_txs;
+mod evidence;
 mod history;
 mod reader;
 mod schema;
 
+pub use account_txs::{AccountTx, ChainPosition, MAX_ACCOUNT_TXS_PAGE};
+pub use evidence::{EvidenceRefused, MAX_EVIDENCE, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_PAGE};
 pub use history::changes_in;
 pub use reader::{ChainReader, FoundTxs};
 pub use schema::{FORMAT_VERSION, MAX_CERTIFICATE_BYTES};
@@ -124,9 +128,11 @@ impl Store {
     pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StoreError> {
         let genesis_hash = genesis.hash();
         let existing = path.join("CURRENT").exists();
-        if existing {
-            check_identity(path, genesis_hash)?;
-        }
+        let stored_version = if existing {
+            check_identity(path, genesis_hash)?
+        } else {
+            None
+        };
         let db = Arc::new(open_db(path)?);
         let mut store = Store {
             reader: ChainReader::new(db.clone(), path),
@@ -145,6 +151,9 @@ impl Store {
         match store.meta(META_TIP)? {
             None => store.initialise(genesis)?,
             Some(bytes) => store.load(&bytes)?,
+        }
+        if stored_version.is_some_and(|version| version < FORMAT_VERSION) {
+            store.upgrade()?;
         }
         Ok(store)
     }
@@ -175,6 +184,19 @@ impl Store {
         self.validators = genesis.validators.to_vec();
         self.state = state;
         Ok(())
+    }
+
+    /// Brings a store of an older format to this one: builds what the older
+    /// format lacks, then records the version (a crash in between repeats it).
+    fn upgrade(&mut self) -> Result<(), StoreError> {
+        self.backfill_account_txs()?;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_META),
+            META_FORMAT_VERSION,
+            FORMAT_VERSION.to_be_bytes(),
+        );
+        self.write(batch)
     }
 
     fn load(&mut self, tip_bytes: &[u8]) -> Result<(), StoreError> {
@@ -389,6 +411,10 @@ impl Store {
             };
             batch.put_cf(txs, tx_hash.0, location.to_canonical_bytes());
         }
+        let account_txs = self.cf(CF_ACCOUNT_TXS);
+        for (key, value) in account_txs::entries_of(block, &tx_hashes) {
+            batch.put_cf(account_txs, key, value);
+        }
         batch.put_cf(self.cf(CF_CERTIFICATES), height_key(height), certificate);
         Ok(tip)
     }
@@ -564,8 +590,9 @@ fn open_db(path: &Path) -> Result<DB, StoreError> {
 }
 
 /// Reads the format version and genesis hash of an existing store without writing
-/// to it, and refuses a store that is not this chain's or is too new.
-fn check_identity(path: &Path, genesis_hash: Hash) -> Result<(), StoreError> {
+/// to it, and refuses a store that is not this chain's or is too new. Returns the
+/// store's format version.
+fn check_identity(path: &Path, genesis_hash: Hash) -> Result<Option<u32>, StoreError> {
     let existing = DB::list_cf(&Options::default(), path).map_err(|source| StoreError::Db {
         path: path.to_owned(),
         source,
@@ -593,6 +620,7 @@ fn check_identity(path: &Path, genesis_hash: Hash) -> Result<(), StoreError> {
         path: path.to_owned(),
         what: what.to_owned(),
     };
+    let mut version_found = None;
     if let Some(version) = get(META_FORMAT_VERSION)? {
         let found = u32::from_be_bytes(
             version
@@ -607,6 +635,7 @@ fn check_identity(path: &Path, genesis_hash: Hash) -> Result<(), StoreError> {
                 supported: FORMAT_VERSION,
             });
         }
+        version_found = Some(found);
     }
     if let Some(stored) = get(META_GENESIS_HASH)? {
         let stored = decode_hash(&stored).ok_or_else(|| corrupt("genesis hash is not 32 bytes"))?;
@@ -618,8 +647,10 @@ fn check_identity(path: &Path, genesis_hash: Hash) -> Result<(), StoreError> {
             });
         }
     }
-    Ok(())
+    Ok(version_found)
 }
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

@@ -219,6 +219,10 @@ impl ChainReader {
         Ok(tx)
     }
 
+    pub(super) fn db(&self) -> &DB {
+        &self.db
+    }
+
     pub(super) fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
         self.db
             .cf_handle(name)

@@ -2,9 +2,11 @@
 
 use crypto::Hash;
 
-/// Bumped whenever the layout changes incompatibly; a store with a higher version
-/// is refused rather than misread.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the layout changes; a store with a higher version is refused
+/// rather than misread. Version 2 added [`CF_ACCOUNT_TXS`] and [`CF_EVIDENCE`]; a
+/// version 1 store gets its account index built when it opens
+/// ([`super::account_txs`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Block height (big-endian u64) → canonical [`crate::Block`].
 pub const CF_BLOCKS: &str = "blocks";
@@ -23,7 +25,15 @@ pub const CF_META: &str = "meta";
 /// The consensus log: keys and values the consensus driver owns.
 pub const CF_CONSENSUS: &str = "consensus";
 
-pub const ALL_CFS: [&str; 7] = [
+/// Address (20 bytes) ‖ height (big-endian u64) ‖ index in the block (big-endian
+/// u32) → the transaction's hash: every committed transaction under its signer's
+/// address and, for a transfer, its recipient's ([`super::account_txs`]).
+pub const CF_ACCOUNT_TXS: &str = "account_txs";
+/// Evidence id (big-endian u64, from 1) → a record of misbehaviour (bytes the node
+/// owns; [`super::evidence`]).
+pub const CF_EVIDENCE: &str = "evidence";
+
+pub const ALL_CFS: [&str; 9] = [
     CF_BLOCKS,
     CF_BLOCK_HASHES,
     CF_TXS,
@@ -31,6 +41,8 @@ pub const ALL_CFS: [&str; 7] = [
     CF_CERTIFICATES,
     CF_META,
     CF_CONSENSUS,
+    CF_ACCOUNT_TXS,
+    CF_EVIDENCE,
 ];
 
 pub const META_FORMAT_VERSION: &[u8] = b"format_version";

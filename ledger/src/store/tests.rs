@@ -4,14 +4,14 @@ use crate::genesis::tests::sample;
 use crate::{ChainId, Transaction, TxKind, VerifiedTx};
 use crypto::{BoundedVec, SigningKey};
 
-struct Chain {
-    genesis: Genesis,
-    alice: SigningKey,
-    bob: Address,
+pub(super) struct Chain {
+    pub genesis: Genesis,
+    pub alice: SigningKey,
+    pub bob: Address,
     nonce: u64,
 }
 
-fn chain() -> Chain {
+pub(super) fn chain() -> Chain {
     let alice = SigningKey::from_seed([21; 32]);
     Chain {
         genesis: sample(4, &[(Address::of(&alice.public_key()), 1_000_000)]),
@@ -22,7 +22,7 @@ fn chain() -> Chain {
 }
 
 /// The next valid block on `store` with `n` transfers from alice to bob.
-fn next_block(store: &Store, chain: &mut Chain, n: usize) -> (Block, StateDelta) {
+pub(super) fn next_block(store: &Store, chain: &mut Chain, n: usize) -> (Block, StateDelta) {
     let txs: Vec<VerifiedTx> = (0..n)
         .map(|_| {
             let signed = Transaction {

@@ -2,7 +2,9 @@
 //!
 //! - [`routes`]: the one list of routes, which both [`router`] and the
 //!   [`openapi`] document are built from;
-//! - [`chain`]: blocks, certificates, transactions, accounts; [`submit`]: `POST /txs`;
+//! - [`chain`]: blocks, certificates, transactions, accounts; [`history`]: an
+//!   account's transactions, newest first; [`evidence`]: kept proof of
+//!   misbehaviour; [`submit`]: `POST /txs`;
 //!   [`info`]: health, status, consensus, validators, peers, the latest stable
 //!   checkpoint with its signed proof, the genesis, metrics;
 //! - [`serve`]: accepting connections under limits (in all, per IP address, the
@@ -25,6 +27,8 @@
 pub mod chain;
 pub mod error;
 pub mod events;
+pub mod evidence;
+pub mod history;
 pub mod info;
 pub mod membership;
 pub mod openapi;
@@ -98,10 +102,13 @@ fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>
         Endpoint::Tx => on(filter, chain::tx),
         Endpoint::SubmitTxs => on(filter, submit::submit),
         Endpoint::Account => on(filter, chain::account),
+        Endpoint::AccountTxs => on(filter, history::account_txs),
         Endpoint::Validators => on(filter, info::validators),
         Endpoint::Peers => on(filter, info::peers),
         Endpoint::CheckpointLatest => on(filter, info::latest_checkpoint),
         Endpoint::Genesis => on(filter, info::genesis),
+        Endpoint::EvidenceList => on(filter, evidence::evidence_list),
+        Endpoint::Evidence => on(filter, evidence::evidence),
         Endpoint::Events => on(filter, events::events),
         Endpoint::Metrics => on(filter, info::metrics),
         Endpoint::OpenApi => on(filter, openapi_json),

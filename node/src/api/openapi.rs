@@ -101,6 +101,7 @@ fn param_schema(kind: ParamType) -> Value {
         ParamType::Address => schema_ref("Address"),
         // Disjoint: a height has at most 20 digits, a hash exactly 64 characters
         // (an id of 64 digits is a hash).
+        ParamType::Cursor => json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]+$" }),
         ParamType::BlockId => json!({
             "oneOf": [
                 height(),
@@ -210,7 +211,7 @@ fn schemas() -> Value {
             object(&[("remove_validator", object(&[("public_key", key())], &[]))], &[]),
         ],
     });
-    json!({
+    let mut all = json!({
         "Hash": hex(32, "SHA-256, hex"),
         "PublicKey": hex(32, "ed25519 public key, hex"),
         "Signature": hex(64, "ed25519 signature, hex"),
@@ -415,7 +416,72 @@ fn schemas() -> Value {
         "PeersInfo": object(&[("peers", array(schema_ref("PeerEntry")))], &[]),
         "Health": object(&[("ok", boolean())], &[]),
         "Event": event_schema(),
-    })
+    });
+    let Value::Object(map) = &mut all else {
+        unreachable!("the schemas are an object")
+    };
+    map.extend(history_schemas());
+    all
+}
+
+/// The bodies of an account's history and of the kept evidence (apart from the
+/// others: one `json!` of every schema exceeds the macro's recursion limit).
+fn history_schemas() -> Map<String, Value> {
+    let hash = || schema_ref("Hash");
+    let u64_ = || uint("int64");
+    let u32_ = || uint("int32");
+    let Value::Object(map) = json!({
+        "AccountTxs": object(&[
+            ("address", schema_ref("Address")),
+            ("txs", array(schema_ref("AccountTxEntry"))),
+            ("next", json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]+$",
+                "description": "The `before` of the next page" })),
+        ], &["next"]),
+        "AccountTxEntry": object(&[
+            ("hash", hash()),
+            ("height", u64_()),
+            ("index", u32_()),
+            ("timestamp_ms", u64_()),
+            ("kind", json!({ "type": "string", "enum": ["transfer", "add_validator", "remove_validator"] })),
+            ("from", schema_ref("Address")),
+            ("to", schema_ref("Address")),
+            ("amount", u64_()),
+            ("nonce", u64_()),
+        ], &["to", "amount"]),
+        "EvidenceList": object(&[
+            ("evidence", array(schema_ref("EvidenceSummary"))),
+            ("next", u64_()),
+        ], &["next"]),
+        "EvidenceSummary": object(&evidence_summary_fields(), &["accused_key", "view", "seq"]),
+        "EvidenceInfo": object(&[
+            evidence_summary_fields(),
+            vec![("messages", array(schema_ref("EvidenceMessage")))],
+        ].concat(), &["accused_key", "view", "seq"]),
+        "EvidenceMessage": object(&[
+            ("replica", u32_()),
+            ("kind", string()),
+            ("payload", json!({ "type": "string", "pattern": "^([0-9a-f]{2})*$",
+                "description": "The message's canonical bytes as signed, hex" })),
+            ("signature", schema_ref("Signature")),
+        ], &[]),
+    }) else {
+        unreachable!("an object")
+    };
+    map
+}
+
+/// The fields of `EvidenceSummary`, which `EvidenceInfo` extends.
+fn evidence_summary_fields() -> Vec<(&'static str, Value)> {
+    vec![
+        ("id", uint("int64")),
+        ("kind", string()),
+        ("accused", uint("int32")),
+        ("accused_key", schema_ref("PublicKey")),
+        ("view", uint("int64")),
+        ("seq", uint("int64")),
+        ("detected_at_ms", uint("int64")),
+        ("detail", string()),
+    ]
 }
 
 /// `crate::events::Event`: internally tagged by `type`.
@@ -442,6 +508,11 @@ fn event_schema() -> Value {
             kind("membership", &[
                 ("height", u64_()),
                 ("validators", array(schema_ref("PublicKey"))),
+            ]),
+            kind("evidence", &[
+                ("id", u64_()),
+                ("kind", string()),
+                ("accused", uint("int32")),
             ]),
             kind("lagged", &[("missed", u64_())]),
         ],

@@ -15,10 +15,13 @@ pub enum Endpoint {
     Tx,
     SubmitTxs,
     Account,
+    AccountTxs,
     Validators,
     Peers,
     CheckpointLatest,
     Genesis,
+    EvidenceList,
+    Evidence,
     Events,
     Metrics,
     OpenApi,
@@ -58,6 +61,8 @@ pub enum ParamType {
     /// A block height (decimal) or a block hash (exactly 64 hex characters, also
     /// when all are digits).
     BlockId,
+    /// A position in the chain, `HEIGHT.INDEX`, as a page's `next` gives it.
+    Cursor,
 }
 
 /// A path or query parameter.
@@ -247,6 +252,38 @@ pub const ROUTES: &[Route] = &[
         errors: &[400],
     },
     Route {
+        endpoint: Endpoint::AccountTxs,
+        method: Method::Get,
+        path: "/accounts/{address}/txs",
+        summary: "An account's committed transactions (sent and received), newest first",
+        params: &[
+            Param {
+                name: "address",
+                location: ParamIn::Path,
+                kind: ParamType::Address,
+                description: "The address (40 hex characters)",
+                example: "0000000000000000000000000000000000000000",
+            },
+            Param {
+                name: "before",
+                location: ParamIn::Query,
+                kind: ParamType::Cursor,
+                description: "Continue after this cursor: the `next` of the previous page",
+                example: "2.0",
+            },
+            Param {
+                name: "limit",
+                location: ParamIn::Query,
+                kind: ParamType::Integer,
+                description: "How many transactions (default 20, at most 100)",
+                example: "10",
+            },
+        ],
+        request: None,
+        ok: &[(200, Body::Json("AccountTxs"))],
+        errors: &[400],
+    },
+    Route {
         endpoint: Endpoint::Validators,
         method: Method::Get,
         path: "/validators",
@@ -287,10 +324,51 @@ pub const ROUTES: &[Route] = &[
         errors: &[],
     },
     Route {
+        endpoint: Endpoint::EvidenceList,
+        method: Method::Get,
+        path: "/evidence",
+        summary: "Misbehaviour of validators this node kept signed proof of, newest first",
+        params: &[
+            Param {
+                name: "before",
+                location: ParamIn::Query,
+                kind: ParamType::Integer,
+                description: "Only records with lower ids: the `next` of the previous page",
+                example: "10",
+            },
+            Param {
+                name: "limit",
+                location: ParamIn::Query,
+                kind: ParamType::Integer,
+                description: "How many records (default 20, at most 100)",
+                example: "10",
+            },
+        ],
+        request: None,
+        ok: &[(200, Body::Json("EvidenceList"))],
+        errors: &[400],
+    },
+    Route {
+        endpoint: Endpoint::Evidence,
+        method: Method::Get,
+        path: "/evidence/{id}",
+        summary: "One evidence record with the accused validator's signed messages",
+        params: &[Param {
+            name: "id",
+            location: ParamIn::Path,
+            kind: ParamType::Integer,
+            description: "The record's id (from 1)",
+            example: "1",
+        }],
+        request: None,
+        ok: &[(200, Body::Json("EvidenceInfo"))],
+        errors: &[400, 404],
+    },
+    Route {
         endpoint: Endpoint::Events,
         method: Method::Get,
         path: "/events",
-        summary: "Live events as Server-Sent Events: block, tx_committed, tx_dropped, view_change, new_view, membership; a client that falls behind gets lagged and is disconnected",
+        summary: "Live events as Server-Sent Events: block, tx_committed, tx_dropped, view_change, new_view, membership, evidence; a client that falls behind gets lagged and is disconnected",
         params: &[Param {
             name: "tx",
             location: ParamIn::Query,

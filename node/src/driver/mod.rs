@@ -102,6 +102,8 @@ pub struct Driver {
     transfer_from: u64,
     /// The ids the network dials now (see [`crate::membership::to_dial`]).
     dialled: Vec<consensus::ReplicaId>,
+    /// Counts faults and keeps their evidence ([`crate::evidence`]).
+    evidence: crate::evidence::Keeper,
 }
 
 /// The replica's configuration: the genesis parameters and validators, the
@@ -165,6 +167,7 @@ impl Driver {
             replica.start_amnesiac();
         }
         *shared.stable_checkpoint.write().expect("lock") = replica.stable_checkpoint().cloned();
+        let evidence = crate::evidence::Keeper::load(&shared);
         let driver = Driver {
             shared,
             replica,
@@ -182,6 +185,7 @@ impl Driver {
             outbox: Vec::new(),
             transfer_from: 0,
             dialled: Vec::new(),
+            evidence,
         };
         let mut driver = driver;
         driver.follow_membership()?;
@@ -293,6 +297,9 @@ impl Driver {
         }
         for ignored in &ignored {
             tracing::trace!(?ignored, "ignored");
+            let reason = ignored.reason().name();
+            let label = crate::metrics::ReasonLabel { reason };
+            self.shared.metrics.ignored.get_or_create(&label).inc();
         }
         if entered_view.is_some() {
             self.executor.forget_proposals(&self.shared);
@@ -390,7 +397,8 @@ impl Driver {
             });
         }
         for fault in &faults {
-            tracing::warn!(?fault, "fault");
+            let membership = self.replica.membership();
+            self.evidence.on_fault(&self.shared, membership, fault);
         }
         for request in execute {
             // A request at a height replaces any waiting at or above it.

@@ -346,7 +346,15 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
                 }
             }
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-                // The document's patterns are all hex: `^[0-9a-fA-F]{N}$` or
+                // A cursor, `HEIGHT.INDEX`.
+                if pattern == r"^[0-9]+\.[0-9]+$" {
+                    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                    return match text.split_once('.') {
+                        Some((h, i)) if digits(h) && digits(i) => Ok(()),
+                        _ => fail(&format!("does not match {pattern}")),
+                    };
+                }
+                // The other patterns are all hex: `^[0-9a-fA-F]{N}$` or
                 // `^([0-9a-f]{2})*$`.
                 let hex = text.bytes().all(|b| b.is_ascii_hexdigit());
                 let len_ok = match pattern.split_once('{').and_then(|(_, r)| r.split_once('}')) {
@@ -394,6 +402,7 @@ mod connections;
 mod events;
 mod explorer;
 mod governance;
+mod history;
 mod others;
 mod routes;
 mod sign;
