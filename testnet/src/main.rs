@@ -198,6 +198,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A test tool: take validator I's place in the testnet of DIR (stop that node
+    /// first) with its key, attack the others over libp2p for SECONDS (equivocating
+    /// pre-prepares while primary, votes nobody proposed, old and future views,
+    /// replays, a flood, broken frames), then print what it did as JSON.
+    ByzantinePeer {
+        /// The testnet directory.
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The validator whose key it uses (DIR/nodeI).
+        #[arg(long)]
+        node: usize,
+        /// How long it attacks.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// Seeds its random choices.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Run simulator suites over a range of fresh seeds, with progress, and list
     /// every failing seed with its replay command.
     Sweep {
@@ -285,6 +303,24 @@ fn main() -> ExitCode {
             timeout_s: timeout,
         }),
         Command::RemoveNode { id, dir } => commands::remove_node(&dir, id),
+        Command::ByzantinePeer {
+            dir,
+            node,
+            seconds,
+            seed,
+        } => match testnet::byzantine_peer::run(&dir, node, seconds, seed) {
+            Ok(report) => {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("a report serialises")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("byzantine-peer: {error}");
+                ExitCode::from(1)
+            }
+        },
         Command::Bench {
             rate,
             duration,

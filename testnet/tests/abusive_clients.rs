@@ -13,14 +13,15 @@
 //! Needs the `rbft` binary beside `testnet` (cargo builds both for the workspace's
 //! tests) or at `RBFT_BIN`.
 
-use node::client::{Client, Timeouts};
+use node::client::Client;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testnet::bench::{self, BenchOptions, BenchReport, BenchTarget};
 use testnet::layout::{free_base_port, Layout, LayoutSpec};
+use testnet::probe::probe_health;
 use testnet::procs::{find_rbft_bin_or_beside, Network};
 
 const RATE: u64 = 300;
@@ -172,36 +173,6 @@ fn flood_abuser(addrs: &[SocketAddr], stop: &AtomicBool, answered: &AtomicU64) {
     }
 }
 
-/// The slowest `/health` answer seen from 127.0.0.1 until `stop`, and failures.
-fn probe(urls: &[String], stop: &AtomicBool) -> (Duration, Vec<String>) {
-    let clients: Vec<Client> = urls
-        .iter()
-        .map(|u| {
-            Client::with_timeouts(
-                u,
-                Timeouts {
-                    connect: HEALTH_WITHIN,
-                    call: HEALTH_WITHIN * 2,
-                },
-            )
-        })
-        .collect();
-    let (mut slowest, mut failures) = (Duration::ZERO, Vec::new());
-    while !stop.load(Ordering::SeqCst) {
-        for (i, client) in clients.iter().enumerate() {
-            let asked = Instant::now();
-            let answer = client.health();
-            let took = asked.elapsed();
-            slowest = slowest.max(took);
-            if answer.is_err() || took > HEALTH_WITHIN {
-                failures.push(format!("node {i}: {answer:?} in {took:?}"));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    (slowest, failures)
-}
-
 fn load(target: &BenchTarget, senders: &[crypto::SigningKey]) -> BenchReport {
     let options = BenchOptions {
         rate: Some(RATE),
@@ -259,12 +230,19 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
     let stop = AtomicBool::new(false);
     let stop_probe = AtomicBool::new(false);
     let (opened, answered_431, flooded) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
-    let (abused, (slowest, failures), idle_held) = std::thread::scope(|scope| {
+    let (abused, health, idle_held) = std::thread::scope(|scope| {
         let idle = scope.spawn(|| idle_abuser(&addrs, IDLE_PER_NODE, &stop, &opened));
         scope.spawn(|| slow_abuser(&addrs, &stop));
         scope.spawn(|| huge_header_abuser(&addrs, &stop, &answered_431));
         scope.spawn(|| flood_abuser(&addrs, &stop, &flooded));
-        let prober = scope.spawn(|| probe(&target.submit_urls, &stop_probe));
+        let prober = scope.spawn(|| {
+            probe_health(
+                &target.submit_urls,
+                HEALTH_WITHIN,
+                Duration::from_millis(250),
+                &stop_probe,
+            )
+        });
         // Let the abuse take hold before the measured load starts.
         std::thread::sleep(Duration::from_secs(3));
         let abused = load(&target, abused_senders);
@@ -273,6 +251,12 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
         (abused, prober.join().unwrap(), idle.join().unwrap())
     });
     eprintln!("abuse: under abuse: {abused:?}");
+    let slowest = health.iter().map(|r| r.slowest).max().unwrap_or_default();
+    let failures: Vec<String> = health
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.failures.iter().map(move |f| format!("node {i}: {f}")))
+        .collect();
     let refused: Vec<u64> = (0..network.len())
         .map(|i| refused_connections(&network.client(i)))
         .collect();

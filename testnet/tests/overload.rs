@@ -9,14 +9,13 @@
 //! Needs the `rbft` binary beside `testnet` (cargo builds both for the workspace's
 //! tests) or at `RBFT_BIN`.
 
-use node::client::{Client, Timeouts};
 use node::config::{Home, NodeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use testnet::bench::{self, BenchOptions, BenchTarget};
 use testnet::layout::{free_base_port, Layout, LayoutSpec};
+use testnet::probe::probe_health;
 use testnet::procs::{find_rbft_bin_or_beside, Network};
 
 /// Transfers offered per second: more than the load generator reaches here, and
@@ -36,55 +35,6 @@ const MAX_RSS_MIB: u64 = 400;
 fn rbft_bin() -> PathBuf {
     find_rbft_bin_or_beside(Path::new(env!("CARGO_BIN_EXE_testnet")))
         .expect("the rbft binary (build it: cargo build -p node)")
-}
-
-/// What the health prober saw of one node.
-#[derive(Debug, Default, Clone)]
-struct HealthRecord {
-    probes: u64,
-    slowest: Duration,
-    /// When and why a probe failed or took too long (the first few).
-    failures: Vec<String>,
-}
-
-/// Asks every node for `/health` every [`HEALTH_EVERY`] until `stop`.
-fn probe_health(urls: &[String], stop: &AtomicBool, records: &Mutex<Vec<HealthRecord>>) {
-    let clients: Vec<Client> = urls
-        .iter()
-        .map(|url| {
-            Client::with_timeouts(
-                url,
-                Timeouts {
-                    connect: HEALTH_WITHIN,
-                    call: HEALTH_WITHIN * 2,
-                },
-            )
-        })
-        .collect();
-    let start = Instant::now();
-    while !stop.load(Ordering::SeqCst) {
-        for (i, client) in clients.iter().enumerate() {
-            let asked = Instant::now();
-            let answer = client.health();
-            let took = asked.elapsed();
-            let mut records = records.lock().unwrap();
-            let record = &mut records[i];
-            record.probes += 1;
-            record.slowest = record.slowest.max(took);
-            let failure = match answer {
-                Err(e) => Some(format!("{e}")),
-                Ok(_) if took > HEALTH_WITHIN => Some(format!("answered in {took:?}")),
-                Ok(_) => None,
-            };
-            if let Some(failure) = failure {
-                if record.failures.len() < 5 {
-                    let at = start.elapsed().as_secs_f64();
-                    record.failures.push(format!("at {at:.1} s: {failure}"));
-                }
-            }
-        }
-        std::thread::sleep(HEALTH_EVERY);
-    }
 }
 
 #[test]
@@ -126,17 +76,22 @@ fn an_overloaded_network_stays_answerable_and_commits_everything_it_accepted() {
     };
 
     let stop_probing = AtomicBool::new(false);
-    let health = Mutex::new(vec![HealthRecord::default(); network.len()]);
-    let report = std::thread::scope(|scope| {
-        scope.spawn(|| probe_health(&target.submit_urls, &stop_probing, &health));
+    let (report, health) = std::thread::scope(|scope| {
+        let prober = scope.spawn(|| {
+            probe_health(
+                &target.submit_urls,
+                HEALTH_WITHIN,
+                HEALTH_EVERY,
+                &stop_probing,
+            )
+        });
         let interrupt = AtomicBool::new(false);
         let report = bench::run(&target, &senders, &options, &interrupt);
         stop_probing.store(true, Ordering::SeqCst);
-        report
-    })
-    .expect("the load runs");
+        (report, prober.join().expect("the prober"))
+    });
+    let report = report.expect("the load runs");
     let rss = network.peak_rss_mib();
-    let health = health.into_inner().unwrap();
     eprintln!("overload: {report:?}");
     eprintln!("overload: peak RSS per node (MiB): {rss:?}");
     for (i, record) in health.iter().enumerate() {
