@@ -293,9 +293,16 @@ impl Client {
         self.get_json(path.trim_end_matches(['?', '&']))
     }
 
-    /// `/evidence`: the newest page of kept evidence.
-    pub fn evidence_list(&self) -> Result<crate::api::evidence::EvidenceList, ClientError> {
-        self.get_json("/evidence")
+    /// `/evidence`: a page of kept evidence, newest first, with ids below
+    /// `before` (a page's `next`) when given.
+    pub fn evidence_list(
+        &self,
+        before: Option<u64>,
+    ) -> Result<crate::api::evidence::EvidenceList, ClientError> {
+        match before {
+            Some(before) => self.get_json(&format!("/evidence?limit=100&before={before}")),
+            None => self.get_json("/evidence?limit=100"),
+        }
     }
 
     /// `/evidence/{id}`: one record whole.

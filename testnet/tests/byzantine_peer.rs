@@ -38,6 +38,24 @@ fn rbft_bin() -> PathBuf {
         .expect("the rbft binary (build it: cargo build -p node)")
 }
 
+/// Sets its flag when dropped.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Waits until node `i`'s API answers.
+fn wait_answering(client: &Client, i: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.health().is_err() {
+        assert!(Instant::now() < deadline, "node {i}'s API did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The counter `name{label}` in a node's metrics (0 when absent).
 fn counter(client: &Client, series: &str) -> f64 {
     let text = client.metrics_text().expect("metrics");
@@ -68,6 +86,9 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
     for i in HONEST {
         network.start_node(i).expect("an honest node starts");
     }
+    for i in HONEST {
+        wait_answering(&network.client(i), i);
+    }
 
     let log = tmp.path().join("byzantine.log");
     let mut peer_command = Command::new(env!("CARGO_BIN_EXE_testnet"));
@@ -85,6 +106,8 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let (load, health) = std::thread::scope(|scope| {
+        // The prober stops however this closure ends (a panic included).
+        let _stop = StopOnDrop(&stop);
         let prober = scope.spawn(|| {
             probe_health(
                 &target.submit_urls,
@@ -187,14 +210,28 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
     // with validator 0's key, and counted it.
     let chain_id = layout.chain_id.clone();
     let proof = |client: &Client, i: usize| -> Vec<u64> {
-        let list = client.evidence_list().expect("evidence");
-        let ids: Vec<u64> = list
-            .evidence
+        let mut all = Vec::new();
+        let mut before = None;
+        loop {
+            let page = client.evidence_list(before).expect("evidence");
+            all.extend(page.evidence);
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        let ids: Vec<u64> = all
             .iter()
             .filter(|e| e.kind == "equivocating_primary")
             .map(|e| e.id)
             .collect();
-        assert!(!ids.is_empty(), "node {i} kept no equivocation: {list:?}");
+        let kinds: std::collections::BTreeSet<&str> = all.iter().map(|e| e.kind.as_str()).collect();
+        eprintln!(
+            "byzantine peer: node {i}: {} evidence records, kinds {kinds:?}",
+            all.len()
+        );
+        assert!(!ids.is_empty(), "node {i} kept no equivocation: {all:?}");
+        assert!(all.iter().all(|e| e.accused == 0), "{all:?}");
         let record = client.evidence(ids[0]).expect("the record");
         assert_eq!(record.summary.accused, 0);
         assert_eq!(record.summary.accused_key, Some(byzantine_key));
@@ -219,13 +256,14 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
             digests[0].2, digests[1].2,
             "node {i}: the same pre-prepare twice"
         );
-        let faults = counter(client, "rbft_faults_total{kind=\"equivocating_primary\"}");
-        assert!(faults >= 1.0, "node {i} counted {faults} equivocations");
         ids
     };
     let mut kept = Vec::new();
     for (client, &i) in clients.iter().zip(&HONEST) {
         kept.push(proof(client, i));
+        // Counted since the node started (a restart starts the counters anew).
+        let faults = counter(client, "rbft_faults_total{kind=\"equivocating_primary\"}");
+        assert!(faults >= 1.0, "node {i} counted {faults} equivocations");
         eprintln!(
             "byzantine peer: node {i}: evidence {:?}, faults {}, ignored prepares for future views {}",
             kept.last().unwrap(),
@@ -234,14 +272,10 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
         );
     }
 
-    // The evidence survives a restart.
+    // The evidence survives a restart (the same records, read from the store).
     network.restart_node(1).expect("node 1 restarts");
     let client = network.client(1);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.health().is_err() {
-        assert!(Instant::now() < deadline, "node 1 did not come back");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_answering(&client, 1);
     assert_eq!(proof(&client, 1), kept[0]);
     let exited = network.exited();
     assert!(exited.is_empty(), "nodes exited: {exited:?}");
