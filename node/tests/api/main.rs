@@ -395,6 +395,7 @@ mod events;
 mod explorer;
 mod governance;
 mod others;
+mod page;
 mod routes;
 mod sign;
 mod verify;
