@@ -2,8 +2,9 @@
 // stable checkpoint and who signed it, view changes and recoveries by reason,
 // a recovery's progress, and the evidence of faults this node holds.
 
+// The reasons counted so far (the node lists every reason, most at zero).
 function countsTable(counts, id) {
-  const entries = Object.entries(counts || {});
+  const entries = Object.entries(counts || {}).filter(([, n]) => n > 0);
   if (entries.length === 0) return el("p", { class: "muted", id }, "None.");
   return table(["Reason", "Count"], entries.map(([reason, n]) => [reason, String(n)]), { id });
 }
