@@ -2,7 +2,8 @@
 # Installs what building and testing rbft need when it is missing: libclang,
 # which RocksDB's Rust bindings (bindgen) load at build time (Debian's
 # libclang-dev), and for the namespaced hosts of `testnet hosts` and their test,
-# iproute2 (`ip`, `tc`) and nftables (`nft`).
+# iproute2 (`ip`, `tc`) and nftables (`nft`); for the explorer page's test
+# (testnet/tests/page.rs), a headless browser: Debian's chromium.
 set -euo pipefail
 
 have_libclang() {
@@ -37,4 +38,7 @@ if ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then
 fi
 if ! command -v nft >/dev/null 2>&1; then
   apt_install nftables
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
 fi

@@ -128,21 +128,33 @@ pub async fn block(
     }
 }
 
+/// The order of `GET /blocks`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first: `from` is the lowest height (default 0).
+    #[default]
+    Asc,
+    /// Newest first: `from` is the highest height (default, and at most, the tip).
+    Desc,
+}
+
 /// The query of `GET /blocks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlocksQuery {
     from: Option<u64>,
     limit: Option<usize>,
+    #[serde(default)]
+    order: Order,
 }
 
-/// `GET /blocks?from=&limit=`.
+/// `GET /blocks?from=&limit=&order=`.
 pub async fn blocks(
     State(shared): State<Arc<Shared>>,
     query: Result<Query<BlocksQuery>, QueryRejection>,
 ) -> Result<Json<BlockList>, ApiError> {
     let Query(query) = query?;
-    let from = query.from.unwrap_or(0);
     let limit = match query.limit {
         Some(0) => return Err(ApiError::bad_request("limit must be at least 1")),
         Some(limit) => limit,
@@ -151,19 +163,50 @@ pub async fn blocks(
     .min(shared.config.api.max_blocks_per_page);
     read_chain(&shared, move |_, chain| {
         let tip = chain.tip()?.height;
-        let blocks: Vec<BlockSummary> = chain
-            .blocks(from, limit)?
-            .iter()
-            .map(block_summary)
-            .collect();
-        let next = match blocks.last() {
-            Some(last) if last.height < tip => Some(last.height + 1),
-            _ => None,
-        };
-        Ok(BlockList { blocks, next })
+        match query.order {
+            Order::Asc => blocks_up(chain, query.from.unwrap_or(0), limit, tip),
+            Order::Desc => blocks_down(chain, query.from.map_or(tip, |f| f.min(tip)), limit),
+        }
     })
     .await
     .map(Json)
+}
+
+/// Up to `limit` blocks from `from` upwards.
+fn blocks_up(
+    chain: &ChainReader,
+    from: u64,
+    limit: usize,
+    tip: u64,
+) -> Result<BlockList, ApiError> {
+    let blocks: Vec<BlockSummary> = chain
+        .blocks(from, limit)?
+        .iter()
+        .map(block_summary)
+        .collect();
+    let next = match blocks.last() {
+        Some(last) if last.height < tip => Some(last.height + 1),
+        _ => None,
+    };
+    Ok(BlockList { blocks, next })
+}
+
+/// Up to `limit` blocks from `from` (at most the tip) downwards.
+fn blocks_down(chain: &ChainReader, from: u64, limit: usize) -> Result<BlockList, ApiError> {
+    // `limit` is at least 1 and at most `api.max_blocks_per_page`.
+    let lowest = from.saturating_sub(limit as u64 - 1);
+    let count = (from - lowest + 1) as usize;
+    let blocks: Vec<BlockSummary> = chain
+        .blocks(lowest, count)?
+        .iter()
+        .rev()
+        .map(block_summary)
+        .collect();
+    let next = match blocks.last() {
+        Some(last) if last.height > 0 => Some(last.height - 1),
+        _ => None,
+    };
+    Ok(BlockList { blocks, next })
 }
 
 /// `GET /blocks/{height}/commit`.

@@ -1,10 +1,10 @@
-//! The node's routes: health, status, consensus, validators, peers, the latest
-//! stable checkpoint (with its signed proof), the genesis, metrics.
+//! The node's routes: health, status, consensus, the pool, validators, peers, the
+//! latest stable checkpoint (with its signed proof), the genesis, metrics.
 
 use super::error::ApiError;
 use super::types::{
-    CheckpointInfo, ConsensusInfo, GenesisInfo, Health, PeerEntry, PeersInfo, SignedCheckpoint,
-    StatusInfo, ValidatorsInfo,
+    CheckpointInfo, ConsensusInfo, GenesisInfo, Health, PeerEntry, PeersInfo, PoolInfo,
+    SignedCheckpoint, StatusInfo, ValidatorsInfo,
 };
 use super::{read, read_chain};
 use crate::shared::Shared;
@@ -77,6 +77,30 @@ pub async fn consensus_info(
     State(shared): State<Arc<Shared>>,
 ) -> Result<Json<ConsensusInfo>, ApiError> {
     Ok(Json(read_lock(&shared.consensus, "consensus")?.clone()))
+}
+
+/// `GET /pool`: the pool's counts, nothing that walks it. On the blocking pool:
+/// the driver may hold the pool's lock through a commit.
+pub async fn pool(State(shared): State<Arc<Shared>>) -> Result<Json<PoolInfo>, ApiError> {
+    read_chain(&shared, |shared, _| {
+        let summary = shared
+            .mempool
+            .lock()
+            .map_err(|_| ApiError::internal("the mempool lock is poisoned"))?
+            .summary(Shared::now_ms());
+        Ok(PoolInfo {
+            txs: summary.txs,
+            bytes: summary.bytes,
+            max_txs: summary.max_txs,
+            max_bytes: summary.max_bytes,
+            proposed: summary.proposed,
+            senders: summary.senders,
+            oldest_age_ms: summary.oldest_age_ms,
+            dropped_remembered: summary.dropped_remembered,
+        })
+    })
+    .await
+    .map(Json)
 }
 
 /// `GET /validators`: the membership the ledger records (see [`super::membership`]).

@@ -6,12 +6,12 @@
 //!   account's transactions, newest first; [`evidence`]: kept proof of
 //!   misbehaviour; [`submit`]: `POST /txs`;
 //!   [`info`]: health, status, consensus, validators, peers, the latest stable
-//!   checkpoint with its signed proof, the genesis, metrics;
+//!   checkpoint with its signed proof, the genesis, metrics, the pool; [`events`]:
+//!   `GET /events`, live events as Server-Sent Events (bounded clients, a client
+//!   that falls behind is sent `lagged` and disconnected); [`page`]: the explorer
+//!   at `/`, a page that reads only these routes;
 //! - [`serve`]: accepting connections under limits (in all, per IP address, the
 //!   time to send a header, its size);
-//!   checkpoint with its signed proof, the genesis, metrics; [`events`]: `GET
-//!   /events`, live events as Server-Sent Events (bounded clients, a client that
-//!   falls behind is sent `lagged` and disconnected);
 //! - [`error`]: every error is `{"error": {"code", "message"}}`: 400 malformed
 //!   input, 404 unknown object or route, 405, 413, 422 refused transaction, 429 pool
 //!   full (with `Retry-After`), 500 when the node cannot read its own state, 503
@@ -32,6 +32,7 @@ pub mod history;
 pub mod info;
 pub mod membership;
 pub mod openapi;
+pub mod page;
 pub mod routes;
 pub mod serve;
 pub mod stall;
@@ -112,6 +113,10 @@ fn method_router(endpoint: Endpoint, method: Method) -> MethodRouter<Arc<Shared>
         Endpoint::Events => on(filter, events::events),
         Endpoint::Metrics => on(filter, info::metrics),
         Endpoint::OpenApi => on(filter, openapi_json),
+        Endpoint::Pool => on(filter, info::pool),
+        Endpoint::Page => on(filter, page::html),
+        Endpoint::PageScript => on(filter, page::script),
+        Endpoint::PageStyle => on(filter, page::style),
     }
 }
 

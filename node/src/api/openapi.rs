@@ -102,6 +102,7 @@ fn param_schema(kind: ParamType) -> Value {
         // Disjoint: a height has at most 20 digits, a hash exactly 64 characters
         // (an id of 64 digits is a hash).
         ParamType::Cursor => json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]+$" }),
+        ParamType::Word(words) => json!({ "type": "string", "enum": words }),
         ParamType::BlockId => json!({
             "oneOf": [
                 height(),
@@ -126,6 +127,10 @@ fn ok_response(body: Body) -> Value {
                 type and its `data` one `Event` in JSON. `lagged` is the last one sent to \
                 a client that fell behind; then the stream ends",
             "content": { "text/event-stream": { "schema": schema_ref("Event") } },
+        }),
+        Body::Asset(content_type) => json!({
+            "description": "A file of the explorer page",
+            "content": { content_type: { "schema": { "type": "string" } } },
         }),
         Body::PrometheusText => json!({
             "description": "Prometheus text exposition format 0.0.4",
@@ -414,6 +419,16 @@ fn schemas() -> Value {
             ("connected", boolean()),
         ], &[]),
         "PeersInfo": object(&[("peers", array(schema_ref("PeerEntry")))], &[]),
+        "PoolInfo": object(&[
+            ("txs", u64_()),
+            ("bytes", u64_()),
+            ("max_txs", u64_()),
+            ("max_bytes", u64_()),
+            ("proposed", u64_()),
+            ("senders", u64_()),
+            ("oldest_age_ms", u64_()),
+            ("dropped_remembered", u64_()),
+        ], &["oldest_age_ms"]),
         "Health": object(&[("ok", boolean())], &[]),
         "Event": event_schema(),
     });

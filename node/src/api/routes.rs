@@ -25,6 +25,10 @@ pub enum Endpoint {
     Events,
     Metrics,
     OpenApi,
+    Pool,
+    Page,
+    PageScript,
+    PageStyle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub enum ParamType {
     BlockId,
     /// A position in the chain, `HEIGHT.INDEX`, as a page's `next` gives it.
     Cursor,
+    /// One of these words.
+    Word(&'static [&'static str]),
 }
 
 /// A path or query parameter.
@@ -87,6 +93,8 @@ pub enum Body {
     PrometheusText,
     /// Server-Sent Events (`text/event-stream`), each `data:` a JSON `Event`.
     EventStream,
+    /// A file of the explorer page, of this content type.
+    Asset(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +151,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Blocks,
         method: Method::Get,
         path: "/blocks",
-        summary: "Block summaries in ascending height order",
+        summary: "Block summaries, oldest or newest first",
         params: &[
             Param {
                 name: "from",
@@ -158,6 +166,13 @@ pub const ROUTES: &[Route] = &[
                 kind: ParamType::Integer,
                 description: "How many blocks (default 20, capped by api.max_blocks_per_page)",
                 example: "10",
+            },
+            Param {
+                name: "order",
+                location: ParamIn::Query,
+                kind: ParamType::Word(&["asc", "desc"]),
+                description: "asc (default): from is the lowest height; desc: newest first, from is the highest (default the tip)",
+                example: "desc",
             },
         ],
         request: None,
@@ -398,6 +413,46 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         request: None,
         ok: &[(200, Body::AnyJson)],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Pool,
+        method: Method::Get,
+        path: "/pool",
+        summary: "This node's transaction pool: counts, bytes, limits, the oldest's wait",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Json("PoolInfo"))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::Page,
+        method: Method::Get,
+        path: "/",
+        summary: "The explorer: a page that reads this API",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Asset(super::page::HTML))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::PageScript,
+        method: Method::Get,
+        path: "/explorer.js",
+        summary: "The explorer's script",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Asset(super::page::JAVASCRIPT))],
+        errors: &[],
+    },
+    Route {
+        endpoint: Endpoint::PageStyle,
+        method: Method::Get,
+        path: "/explorer.css",
+        summary: "The explorer's style sheet",
+        params: &[],
+        request: None,
+        ok: &[(200, Body::Asset(super::page::CSS))],
         errors: &[],
     },
 ];

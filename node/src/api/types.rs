@@ -108,12 +108,14 @@ pub struct BlockInfo {
     pub transactions: Vec<SignedTransaction>,
 }
 
-/// `GET /blocks?from=&limit=`: headers only, ascending heights.
+/// `GET /blocks?from=&limit=&order=`: headers only, ascending heights (or
+/// descending with `order=desc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockList {
     pub blocks: Vec<BlockSummary>,
-    /// The height to ask for next, if there are more.
+    /// The height to ask for next (as `from`, in the same order), if there are
+    /// more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
 }
@@ -323,6 +325,26 @@ pub struct PeerEntry {
     pub public_key: PublicKey,
     pub p2p_addr: String,
     pub connected: bool,
+}
+
+/// `GET /pool`: this node's transaction pool at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolInfo {
+    pub txs: usize,
+    pub bytes: usize,
+    /// The pool's limits (`mempool.max_txs`, `mempool.max_bytes`).
+    pub max_txs: usize,
+    pub max_bytes: usize,
+    /// Pooled transactions a proposal of this node holds.
+    pub proposed: usize,
+    /// Accounts with a pooled transaction.
+    pub senders: usize,
+    /// How long the oldest pooled transaction has waited (absent when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_age_ms: Option<u64>,
+    /// Drop reasons remembered for `GET /txs/{hash}`.
+    pub dropped_remembered: usize,
 }
 
 /// `GET /health`.

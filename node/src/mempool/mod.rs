@@ -16,7 +16,7 @@
 //! ([`Mempool::remove_committed`]) and any pooled transaction the new state makes
 //! invalid forever (its nonce is used) is dropped with its reason
 //! ([`Mempool::revalidate`]); the reasons of the most recent drops are kept for
-//! `GET /txs/{hash}`.
+//! `GET /txs/{hash}`. [`Mempool::summary`] tells what it holds, for `GET /pool`.
 
 use crypto::{Canonical, Hash};
 use ledger::{Account, Address, SignedTransaction, TxKind, VerifiedTx};
@@ -461,6 +461,9 @@ impl Mempool {
 }
 
 mod ready;
+mod summary;
+
+pub use summary::PoolSummary;
 
 #[cfg(test)]
 mod tests;

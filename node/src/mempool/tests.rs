@@ -394,3 +394,41 @@ fn only_transactions_waiting_long_are_handed_out_again_and_then_wait_anew() {
     pool.remove_committed([&txs[3].hash()]);
     assert!(!pool.contains(&txs[3].hash()));
 }
+
+#[test]
+fn the_summary_counts_what_the_pool_holds_and_ages_its_oldest() {
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let empty = pool.summary(5_000);
+    assert_eq!((empty.txs, empty.bytes, empty.oldest_age_ms), (0, 0, None));
+    assert_eq!(empty.max_txs, MempoolConfig::default().max_txs);
+    let (a, b) = (key(40), key(41));
+    let first = verified(transfer(&a, 0, 1));
+    let bytes = first.signed().to_canonical_bytes().len();
+    pool.insert(first.clone(), rich(), 1_000).unwrap();
+    pool.insert(verified(transfer(&a, 1, 1)), rich(), 1_500)
+        .unwrap();
+    pool.insert(verified(transfer(&b, 0, 1)), rich(), 2_000)
+        .unwrap();
+    pool.mark_proposed(&first.hash(), 3);
+    let summary = pool.summary(4_000);
+    assert_eq!((summary.txs, summary.senders, summary.proposed), (3, 2, 1));
+    // Three transfers of the same shape (one-byte nonces and amounts).
+    assert_eq!(summary.bytes, 3 * bytes);
+    assert_eq!(summary.oldest_age_ms, Some(3_000));
+    // The oldest leaves: the next one's age counts.
+    pool.remove_committed([&first.hash()]);
+    let summary = pool.summary(4_000);
+    assert_eq!((summary.txs, summary.proposed), (2, 0));
+    assert_eq!(summary.oldest_age_ms, Some(2_500));
+    // A clock behind the arrival times reads as no wait, never an overflow.
+    assert_eq!(pool.summary(0).oldest_age_ms, Some(0));
+    // b's nonce 0 is used by a committed block: dropped, its reason remembered.
+    let dropped = pool.revalidate([&Address::of(&b.public_key())], |_| Account {
+        balance: 1_000,
+        nonce: 1,
+    });
+    assert_eq!(dropped.len(), 1);
+    let summary = pool.summary(4_000);
+    assert_eq!((summary.txs, summary.senders), (1, 1));
+    assert_eq!(summary.dropped_remembered, 1);
+}

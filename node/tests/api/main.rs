@@ -404,6 +404,7 @@ mod explorer;
 mod governance;
 mod history;
 mod others;
+mod page;
 mod routes;
 mod sign;
 mod verify;

@@ -269,6 +269,10 @@ async fn the_document_and_the_router_list_the_same_routes() {
         "GET /events",
         "GET /metrics",
         "GET /openapi.json",
+        "GET /pool",
+        "GET /",
+        "GET /explorer.js",
+        "GET /explorer.css",
     ];
     design.sort();
     assert_eq!(documented, design);
