@@ -11,6 +11,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// The most heap one check may hold at once. The largest input any decoder takes
 /// is a 16 MiB frame; an input of libFuzzer's few kilobytes that makes a decoder
@@ -80,8 +81,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// One measurement at a time: the counts are the whole process's, so two checks
+/// measured at once (tests run in parallel) would each see the other's heap.
+static MEASURING: Mutex<()> = Mutex::new(());
+
 /// Runs `check` on `input`; panics if it held more than [`BUDGET_BYTES`] at once.
 pub fn within_budget(check: fn(&[u8]), input: &[u8]) {
+    // A check that panicked poisons the lock; the counts stay good.
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let start = LIVE.load(Ordering::Relaxed);
     PEAK.store(start, Ordering::Relaxed);
     check(input);
