@@ -5,7 +5,7 @@
 
 use crate::api::types::{AccountInfo, ErrorDetail, SubmitResult, SubmittedMany};
 use crate::card::ValidatorCard;
-use crate::config::NodeConfig;
+use crate::config::{NetworkSection, NodeConfig};
 use crate::events::Event;
 use crate::wire::{Certificate, CertifiedBlock, FetchRequest, FetchResponse, PeerMessage};
 use consensus::{
@@ -235,9 +235,14 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         key(0).public_key(),
         "/ip4/127.0.0.1/tcp/8100".parse().expect("a multiaddr"),
     );
-    let mut config = NodeConfig::default();
-    config.p2p_external_addr = Some("/dns/val1.consortium.test/tcp/8100".into());
-    config.network.peer_queue = 100;
+    let config = NodeConfig {
+        p2p_external_addr: Some("/dns/val1.consortium.test/tcp/8100".into()),
+        network: NetworkSection {
+            peer_queue: 100,
+            ..NetworkSection::default()
+        },
+        ..NodeConfig::default()
+    };
     vec![
         ("frames", opener),
         ("frames", acceptor),
