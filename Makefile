@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build run test lint unit bench sim-sweep clean
+.PHONY: all deps build run test lint unit bench sim-sweep fuzz fuzz-seeds clean
 
 all: build
 
@@ -48,6 +48,16 @@ SWEEP_SUITES ?= all
 sim-sweep: deps
 	$(CARGO) build --release -p node -p testnet
 	./target/release/testnet sweep --seed $(SWEEP_SEED) --seeds $(SWEEP_SEEDS) --suites $(SWEEP_SUITES)
+
+# Every fuzz target in turn, FUZZ_SECONDS each (RELIABILITY.md, "Fuzzed decoders");
+# `make test` replays their corpora and regressions.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+# Writes the seed corpora of fuzz/corpus/ again from node::fuzz_checks::seeds.
+fuzz-seeds:
+	$(CARGO) test -p node --test fuzz_replay -- --ignored write_seed_corpus
 
 clean:
 	$(CARGO) clean

@@ -133,13 +133,17 @@ impl Genesis {
             path: path.to_owned(),
             source,
         })?;
-        let genesis: Genesis =
-            serde_json::from_str(&text).map_err(|source| GenesisError::Json {
-                path: path.to_owned(),
-                source,
-            })?;
+        let genesis = Genesis::from_json(&text).map_err(|source| GenesisError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
         genesis.validate()?;
         Ok(genesis)
+    }
+
+    /// Parses a genesis document without validating it ([`Genesis::validate`]).
+    pub fn from_json(text: &str) -> Result<Genesis, serde_json::Error> {
+        serde_json::from_str(text)
     }
 
     /// Pretty JSON, as written to `genesis.json`.

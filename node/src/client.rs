@@ -420,7 +420,11 @@ impl EventStream {
             let text = std::str::from_utf8(&line)
                 .map_err(|e| decode(&self.url, self.status, e))?
                 .trim_end_matches(['\n', '\r']);
-            if let Some(data) = self.message.line(text) {
+            let data = self
+                .message
+                .line(text)
+                .map_err(|e| decode(&self.url, self.status, e))?;
+            if let Some(data) = data {
                 let event = serde_json::from_str(&data)
                     .map_err(|e| decode(&self.url, self.status, format!("event {data:?}: {e}")))?;
                 return Ok(Next::Event(event));
@@ -436,16 +440,33 @@ pub struct SseMessage {
     data: Option<String>,
 }
 
+/// A message's `data:` lines add up to more than one event may be: the node sends
+/// each event's JSON on one line of at most [`MAX_EVENT_LINE_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an event of more than {max} bytes")]
+pub struct EventTooLong {
+    pub max: u64,
+}
+
 impl SseMessage {
     /// Takes one line (without its line ending); returns the message's data when
-    /// the line (a blank one) ends a message that had any.
-    pub fn line(&mut self, line: &str) -> Option<String> {
+    /// the line (a blank one) ends a message that had any. Data lines that add up
+    /// to more than [`MAX_EVENT_LINE_BYTES`] are refused, so a node cannot make the
+    /// client hold an event without end.
+    pub fn line(&mut self, line: &str) -> Result<Option<String>, EventTooLong> {
         if line.is_empty() {
-            return self.data.take();
+            return Ok(self.data.take());
         }
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
         if field == "data" {
             let value = value.strip_prefix(' ').unwrap_or(value);
+            let held = self.data.as_ref().map_or(0, |data| data.len() + 1);
+            if (held + value.len()) as u64 > MAX_EVENT_LINE_BYTES {
+                self.data = None;
+                return Err(EventTooLong {
+                    max: MAX_EVENT_LINE_BYTES,
+                });
+            }
             match &mut self.data {
                 Some(data) => {
                     data.push('\n');
@@ -454,7 +475,7 @@ impl SseMessage {
                 None => self.data = Some(value.to_owned()),
             }
         }
-        None
+        Ok(None)
     }
 }
 
@@ -554,9 +575,28 @@ mod tests {
             "id: 3",
             "",
         ] {
-            got.extend(message.line(line));
+            got.extend(message.line(line).expect("small"));
         }
         assert_eq!(got, vec!["{\"a\":\n1}".to_owned(), "x".to_owned()]);
+    }
+
+    #[test]
+    fn an_event_longer_than_a_line_may_be_is_refused() {
+        let mut message = SseMessage::default();
+        let chunk = format!("data: {}", "x".repeat(1024));
+        let lines = MAX_EVENT_LINE_BYTES as usize / 1024;
+        for _ in 0..lines - 1 {
+            assert_eq!(message.line(&chunk), Ok(None));
+        }
+        assert_eq!(
+            message.line(&chunk),
+            Err(EventTooLong {
+                max: MAX_EVENT_LINE_BYTES
+            })
+        );
+        // What was held is dropped; the next message starts afresh.
+        assert_eq!(message.line("data: 1"), Ok(None));
+        assert_eq!(message.line(""), Ok(Some("1".to_owned())));
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! - [`governance`]: signing, submitting and awaiting validator changes;
 //! - the operator's path: [`init`] (a home and its validator card), [`card`],
 //!   [`genesis_build`] (a genesis from the cards), [`addr`] (listen and dial
-//!   addresses) and [`preflight`] (what `rbft start` checks before writing).
+//!   addresses) and [`preflight`] (what `rbft start` checks before writing);
+//! - [`fuzz_checks`]: what the fuzz targets of `fuzz/` hold every decoder reachable
+//!   from outside to.
 #![forbid(unsafe_code)]
 
 pub mod addr;
@@ -28,6 +30,7 @@ pub mod driver;
 pub mod edge;
 pub mod events;
 pub mod evidence;
+pub mod fuzz_checks;
 pub mod genesis_build;
 pub mod governance;
 pub mod init;

@@ -23,7 +23,8 @@ use ledger::SignedTransaction;
 use std::sync::Arc;
 
 /// What the body held.
-enum Submission {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Submission {
     One(Box<SignedTransaction>),
     Many(Vec<SignedTransaction>),
 }
@@ -44,7 +45,9 @@ fn json_error(error: serde_json::Error) -> ApiError {
     ApiError::bad_request(format!("{what}: {error}{hint}"))
 }
 
-fn parse(body: &[u8], max_txs: usize) -> Result<Submission, ApiError> {
+/// Parses a `POST /txs` body of at most `max_txs` transactions (the fuzz target
+/// `submit_body` runs this).
+pub(crate) fn parse(body: &[u8], max_txs: usize) -> Result<Submission, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         Some(b'{') => serde_json::from_slice(body)

@@ -23,12 +23,12 @@
 //! A peer that sends an oversized frame or breaks the framing is disconnected and refused
 //! for `punish_cooldown`. Nothing here panics on peer input.
 
-mod codec;
+pub(crate) mod codec;
 mod error;
-mod framing;
+pub(crate) mod framing;
 mod gate;
 mod handle;
-mod hello;
+pub(crate) mod hello;
 mod identity;
 mod inbound;
 mod outbound;

@@ -36,7 +36,7 @@ impl Events {
             while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.pending.drain(..=end).collect();
                 let line = std::str::from_utf8(&line).unwrap().trim_end_matches('\n');
-                if let Some(data) = self.message.line(line) {
+                if let Some(data) = self.message.line(line).expect("an event within the bound") {
                     return Some(serde_json::from_str(&data).unwrap());
                 }
             }
