@@ -15,7 +15,7 @@
 
 use consensus::{Message, MessageKind};
 use crypto::Canonical;
-use node::client::Client;
+use node::client::{Client, Next};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,9 +103,15 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
     target.submit_urls.remove(0);
     target.watch_url = target.submit_urls[0].clone();
     target.also_watch = target.submit_urls.clone();
+    // Node 2's live events over the attack: the view change away from the
+    // attacker, the new view and the evidence must be announced.
+    let mut events = network
+        .client(2)
+        .events(None, Some(Duration::from_secs(ATTACK_S + 20)))
+        .expect("node 2's events");
     let stop = AtomicBool::new(false);
     let started = Instant::now();
-    let (load, health) = std::thread::scope(|scope| {
+    let (load, health, announced) = std::thread::scope(|scope| {
         // The prober stops however this closure ends (a panic included).
         let _stop = StopOnDrop(&stop);
         let prober = scope.spawn(|| {
@@ -126,11 +132,31 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
             progress: false,
             ..BenchOptions::default()
         };
+        let announced = scope.spawn(move || {
+            let mut names = std::collections::BTreeSet::new();
+            while let Ok(Next::Event(event)) = events.next_event() {
+                names.insert(event.name());
+                if ["view_change", "new_view", "evidence", "block"]
+                    .iter()
+                    .all(|n| names.contains(n))
+                {
+                    break;
+                }
+            }
+            names
+        });
         let load = bench::run(&target, &senders, &options, &AtomicBool::new(false))
             .expect("the honest load runs");
         stop.store(true, Ordering::SeqCst);
-        (load, prober.join().expect("the prober"))
+        let announced = announced.join().expect("the events reader");
+        (load, prober.join().expect("the prober"), announced)
     });
+    for name in ["view_change", "new_view", "evidence", "block"] {
+        assert!(
+            announced.contains(name),
+            "node 2 announced no {name} event: {announced:?}"
+        );
+    }
     let status = peer
         .wait_until(Instant::now() + Duration::from_secs(ATTACK_S + 30))
         .expect("the Byzantine peer stops after its attack");

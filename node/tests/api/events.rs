@@ -365,3 +365,46 @@ async fn a_client_that_never_reads_is_cut_off() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// A block holding a governance change is followed by a `membership` event with
+/// the new set, published when the node's membership is rebuilt from the ledger.
+#[tokio::test]
+async fn a_validator_added_is_announced_with_the_new_set() {
+    let node = node();
+    let doc: Value = node.get("/openapi.json").await.ok(200);
+    let schema = json!({ "$ref": "#/components/schemas/Event" });
+    let mut events = Events::open(&node, "/events").await;
+    let admin = SigningKey::from_seed([200; 32]);
+    let newcomer = SigningKey::from_seed([9; 32]).public_key();
+    let add = Transaction {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        signer: admin.public_key(),
+        nonce: 0,
+        kind: TxKind::AddValidator {
+            validator: ValidatorInfo {
+                public_key: newcomer,
+                p2p_addr: BoundedString::new("/ip4/127.0.0.1/tcp/8104").unwrap(),
+            },
+        },
+    }
+    .sign(&admin);
+    let block = node.commit(vec![add]);
+    let mut seen = Vec::new();
+    let membership = loop {
+        let got = events.next().await.expect("the stream goes on");
+        conforms(&doc, &schema, &got, "event").unwrap();
+        if got["type"] == "membership" {
+            break got;
+        }
+        seen.push(got);
+        assert!(seen.len() < 10, "no membership event: {seen:?}");
+    };
+    assert_eq!(membership["height"], block.header.height);
+    let mut expected: Vec<Value> = node
+        .validators
+        .iter()
+        .map(|k| json!(k.public_key()))
+        .collect();
+    expected.push(json!(newcomer));
+    assert_eq!(membership["validators"], Value::Array(expected));
+}
