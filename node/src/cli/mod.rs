@@ -5,6 +5,7 @@
 //! verify` trusts only the genesis file it is given. All print text for people, or
 //! JSON with `--json`.
 
+mod args;
 mod genesis;
 mod init;
 mod show;

@@ -3,10 +3,11 @@
 //! file back for `rbft tx submit`. The file holds exactly the body `POST /txs`
 //! takes (one `SignedTransaction`).
 
-use super::tx::{parse_amount, sign_transfer};
+use super::args::TransferArgs;
+use super::tx::sign_transfer;
 use super::CliResult;
 use clap::Args;
-use ledger::{Address, ChainId, SignedTransaction, VerifiedTx};
+use ledger::{ChainId, SignedTransaction, VerifiedTx};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,15 +16,8 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 #[derive(Args, Debug)]
 pub struct SignArgs {
-    /// The receiving address (40 hex characters).
-    #[arg(long, value_name = "ADDR")]
-    to: Address,
-    /// The amount to move, a positive whole number.
-    #[arg(long, value_name = "N", value_parser = parse_amount, allow_hyphen_values = true)]
-    amount: u64,
-    /// The sender's key file (written by `rbft keygen`).
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    #[command(flatten)]
+    transfer: TransferArgs,
     /// The sender's next nonce (`rbft account ADDR` shows the pending one).
     #[arg(long, value_name = "N")]
     nonce: u64,
@@ -77,8 +71,15 @@ fn parse_chain_id(text: &str) -> Result<ChainId, String> {
 /// `rbft tx sign`: reads the key, signs, writes the JSON. Nothing touches the
 /// network.
 pub fn sign(args: SignArgs, json: bool) -> CliResult {
-    let key = crypto::keyfile::read_key_file(&args.key).map_err(|e| e.to_string())?;
-    let signed = sign_transfer(&key, args.chain_id, args.nonce, args.to, args.amount);
+    let transfer = &args.transfer;
+    let key = crypto::keyfile::read_key_file(&transfer.key).map_err(|e| e.to_string())?;
+    let signed = sign_transfer(
+        &key,
+        args.chain_id,
+        args.nonce,
+        transfer.to,
+        transfer.amount,
+    );
     let hash = signed.hash();
     let text = serde_json::to_string_pretty(&signed).expect("a transaction serialises to JSON");
     let Some(out) = args.out else {
@@ -162,6 +163,7 @@ pub fn read_signed(path: &Path) -> Result<SignedTransaction, TxFileError> {
 mod tests {
     use super::*;
     use crypto::SigningKey;
+    use ledger::Address;
 
     fn signed() -> SignedTransaction {
         let key = SigningKey::from_seed([3; 32]);

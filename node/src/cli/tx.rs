@@ -2,6 +2,7 @@
 //! `rbft tx submit`: signing a transfer ([`sign_transfer`]) and submitting one
 //! ([`submit_signed`]) are written once here and used by both paths.
 
+use super::args::{TransferArgs, WaitArgs};
 use super::{explain, show, CliResult, NodeArg};
 use clap::Subcommand;
 use crypto::{Hash, SigningKey};
@@ -15,24 +16,13 @@ use std::time::Duration;
 pub enum TxCommand {
     /// Sign a transfer with a key file and submit it.
     Send {
-        /// The receiving address (40 hex characters).
-        #[arg(long, value_name = "ADDR")]
-        to: Address,
-        /// The amount to move, a positive whole number.
-        #[arg(long, value_name = "N", value_parser = parse_amount, allow_hyphen_values = true)]
-        amount: u64,
-        /// The sender's key file (written by `rbft keygen`).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        #[command(flatten)]
+        transfer: TransferArgs,
         /// The nonce to use (default: the account's pending nonce at the node).
         #[arg(long, value_name = "N")]
         nonce: Option<u64>,
-        /// Wait until the transaction is committed (or dropped, or the timeout).
-        #[arg(long)]
-        wait: bool,
-        /// How long --wait waits, in seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-        timeout: u64,
+        #[command(flatten)]
+        wait: WaitArgs,
         #[command(flatten)]
         node: NodeArg,
     },
@@ -43,12 +33,8 @@ pub enum TxCommand {
     Submit {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Wait until the transaction is committed (or dropped, or the timeout).
-        #[arg(long)]
-        wait: bool,
-        /// How long --wait waits, in seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-        timeout: u64,
+        #[command(flatten)]
+        wait: WaitArgs,
         #[command(flatten)]
         node: NodeArg,
     },
@@ -72,47 +58,23 @@ pub enum TxCommand {
     },
 }
 
-pub(super) fn parse_amount(text: &str) -> Result<u64, String> {
-    match text.trim().parse::<u64>() {
-        Ok(0) => Err("the amount must be positive".into()),
-        Ok(amount) => Ok(amount),
-        Err(_) => Err(format!(
-            "not an amount: expected a whole number from 1 to {}",
-            u64::MAX
-        )),
-    }
-}
-
 pub fn run(command: TxCommand, json: bool) -> CliResult {
     match command {
         TxCommand::Send {
-            to,
-            amount,
-            key,
+            transfer,
             nonce,
             wait,
-            timeout,
             node,
         } => {
-            let send = Send {
-                to,
-                amount,
-                key,
-                nonce,
-            };
+            let send = Send { transfer, nonce };
             let client = node.client();
             let signed = send.sign(&client)?;
-            submit_signed(&client, &signed, wait.then_some(timeout), json)
+            submit_signed(&client, &signed, wait.for_how_long(), json)
         }
         TxCommand::Sign(args) => super::sign::sign(args, json),
-        TxCommand::Submit {
-            file,
-            wait,
-            timeout,
-            node,
-        } => {
+        TxCommand::Submit { file, wait, node } => {
             let signed = super::sign::read_signed(&file).map_err(|e| e.to_string())?;
-            submit_signed(&node.client(), &signed, wait.then_some(timeout), json)
+            submit_signed(&node.client(), &signed, wait.for_how_long(), json)
         }
         TxCommand::Wait {
             hash,
@@ -138,9 +100,7 @@ pub fn run(command: TxCommand, json: bool) -> CliResult {
 }
 
 struct Send {
-    to: Address,
-    amount: u64,
-    key: PathBuf,
+    transfer: TransferArgs,
     nonce: Option<u64>,
 }
 
@@ -148,7 +108,8 @@ impl Send {
     /// Reads the key, asks the node for the chain id and (unless given) the nonce,
     /// and signs.
     fn sign(&self, client: &Client) -> Result<SignedTransaction, String> {
-        let key = crypto::keyfile::read_key_file(&self.key).map_err(|e| e.to_string())?;
+        let transfer = &self.transfer;
+        let key = crypto::keyfile::read_key_file(&transfer.key).map_err(|e| e.to_string())?;
         let sender = Address::of(&key.public_key());
         let status = client.status().map_err(explain)?;
         let chain_id = ChainId::new(status.chain_id.clone())
@@ -157,7 +118,13 @@ impl Send {
             Some(nonce) => nonce,
             None => client.account(&sender).map_err(explain)?.pending_nonce,
         };
-        Ok(sign_transfer(&key, chain_id, nonce, self.to, self.amount))
+        Ok(sign_transfer(
+            &key,
+            chain_id,
+            nonce,
+            transfer.to,
+            transfer.amount,
+        ))
     }
 }
 
@@ -184,7 +151,7 @@ pub(super) fn sign_transfer(
 fn submit_signed(
     client: &Client,
     signed: &SignedTransaction,
-    wait: Option<u64>,
+    wait: Option<Duration>,
     json: bool,
 ) -> CliResult {
     let hash = client.submit(signed).map_err(|e| match e.status() {
@@ -202,7 +169,7 @@ fn submit_signed(
     if !json {
         eprintln!("submitted {hash}; waiting for it to commit");
     }
-    wait_for_commit(client, &hash, Duration::from_secs(timeout), json)
+    wait_for_commit(client, &hash, timeout, json)
 }
 
 /// Waits ([`Client::wait_settled`]: the node's events, not polling) until
@@ -257,19 +224,5 @@ pub fn status_name(status: TxStatus) -> &'static str {
         TxStatus::Pending => "pending",
         TxStatus::Committed => "committed",
         TxStatus::Dropped => "dropped",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_positive_whole_numbers() {
-        assert_eq!(parse_amount("5"), Ok(5));
-        assert!(parse_amount("0").unwrap_err().contains("positive"));
-        assert!(parse_amount("-3").is_err());
-        assert!(parse_amount("1.5").is_err());
-        assert!(parse_amount("18446744073709551616").is_err());
     }
 }

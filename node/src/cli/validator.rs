@@ -7,7 +7,6 @@ use crypto::{BoundedString, PublicKey};
 use ledger::{TxKind, ValidatorInfo};
 use node::governance::{self, GovernanceError};
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Subcommand, Debug)]
 pub enum ValidatorCommand {
@@ -42,12 +41,8 @@ pub struct SubmitArgs {
     /// The chain's admin key file.
     #[arg(long, value_name = "FILE")]
     admin_key: PathBuf,
-    /// Wait until the transaction is committed, and print its height.
-    #[arg(long)]
-    wait: bool,
-    /// How long --wait waits, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
+    #[command(flatten)]
+    wait: super::args::WaitArgs,
     #[command(flatten)]
     node: NodeArg,
 }
@@ -92,18 +87,17 @@ impl SubmitArgs {
         let admin = governance::read_admin_key(&self.admin_key).map_err(describe)?;
         let client = self.node.client();
         let hash = governance::submit(&client, &admin, kind).map_err(describe)?;
-        if !self.wait {
+        let Some(timeout) = self.wait.for_how_long() else {
             if json {
                 println!("{}", serde_json::json!({ "hash": hash }));
             } else {
                 println!("submitted {hash}");
             }
             return Ok(());
-        }
+        };
         if !json {
             eprintln!("submitted {hash}; waiting for it to commit");
         }
-        let timeout = Duration::from_secs(self.timeout);
         let height = governance::wait_committed(&client, &hash, timeout).map_err(describe)?;
         if json {
             println!(

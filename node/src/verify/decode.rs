@@ -42,33 +42,45 @@ pub fn block_of(info: BlockInfo) -> Result<Block, DecodeFault> {
     })
 }
 
-/// The certificate `info` describes, as the node stores it: the signed COMMITs
-/// (sender = roster id) and the view. The public keys `info` names beside them
-/// are the node's say-so; the checker takes keys from the genesis and the chain.
-pub fn certificate_of(info: &CommitInfo) -> Result<Certificate, DecodeFault> {
-    let count = info.signatures.len();
-    let mut commits = Vec::with_capacity(count);
-    for entry in &info.signatures {
-        let replica = entry.replica;
-        let bytes = hex::decode(&entry.payload).map_err(|e| DecodeFault::PayloadNotHex {
+/// Signed messages of `kind` from the API's hex form: (replica, payload hex,
+/// signature) each, as certificates and checkpoint proofs serve them.
+fn signed_entries<'a>(
+    entries: impl ExactSizeIterator<Item = (u32, &'a str, crypto::Signature)>,
+    kind: MessageKind,
+) -> Result<BoundedVec<SignedMessage, { consensus::MAX_VALIDATORS }>, DecodeFault> {
+    let count = entries.len();
+    let mut signed = Vec::with_capacity(count);
+    for (replica, payload, signature) in entries {
+        let bytes = hex::decode(payload).map_err(|e| DecodeFault::PayloadNotHex {
             replica,
             reason: e.to_string(),
         })?;
         let len = bytes.len();
         let payload =
             BoundedBytes::new(bytes).map_err(|_| DecodeFault::PayloadTooLong { replica, len })?;
-        commits.push(SignedMessage {
+        signed.push(SignedMessage {
             sender: ReplicaId(replica),
-            // The route serves COMMITs only; the checker still decodes each payload
-            // and refuses one that is not a COMMIT for this block.
-            kind: MessageKind::Commit,
+            kind,
             payload,
-            signature: entry.signature,
+            signature,
         });
     }
+    BoundedVec::new(signed).map_err(|_| DecodeFault::TooManySignatures { count })
+}
+
+/// The certificate `info` describes, as the node stores it: the signed COMMITs
+/// (sender = roster id) and the view. The public keys `info` names beside them
+/// are the node's say-so; the checker takes keys from the genesis and the chain.
+pub fn certificate_of(info: &CommitInfo) -> Result<Certificate, DecodeFault> {
+    let entries = info
+        .signatures
+        .iter()
+        .map(|e| (e.replica, e.payload.as_str(), e.signature));
     Ok(Certificate {
         view: info.view,
-        commits: BoundedVec::new(commits).map_err(|_| DecodeFault::TooManySignatures { count })?,
+        // The route serves COMMITs only; the checker still decodes each payload
+        // and refuses one that is not a COMMIT for this block.
+        commits: signed_entries(entries, MessageKind::Commit)?,
     })
 }
 
@@ -76,28 +88,14 @@ pub fn certificate_of(info: &CommitInfo) -> Result<Certificate, DecodeFault> {
 /// CHECKPOINTs (sender = roster id). As for certificates, the keys `info` names
 /// are the node's say-so; the checker's rule decodes each payload itself.
 pub fn checkpoint_of(info: &CheckpointInfo) -> Result<StableCheckpoint, DecodeFault> {
-    let count = info.proof.len();
-    let mut proof = Vec::with_capacity(count);
-    for entry in &info.proof {
-        let replica = entry.replica;
-        let bytes = hex::decode(&entry.payload).map_err(|e| DecodeFault::PayloadNotHex {
-            replica,
-            reason: e.to_string(),
-        })?;
-        let len = bytes.len();
-        let payload =
-            BoundedBytes::new(bytes).map_err(|_| DecodeFault::PayloadTooLong { replica, len })?;
-        proof.push(SignedMessage {
-            sender: ReplicaId(replica),
-            kind: MessageKind::Checkpoint,
-            payload,
-            signature: entry.signature,
-        });
-    }
+    let entries = info
+        .proof
+        .iter()
+        .map(|e| (e.replica, e.payload.as_str(), e.signature));
     Ok(StableCheckpoint {
         seq: SeqNo(info.height),
         block_hash: info.block_hash,
-        proof: BoundedVec::new(proof).map_err(|_| DecodeFault::TooManySignatures { count })?,
+        proof: signed_entries(entries, MessageKind::Checkpoint)?,
     })
 }
 
