@@ -122,7 +122,11 @@ fn seeds_that_once_failed_hold() {
         scenario: Some(Scenario::WipedThenCrash),
         ..SimOptions::default()
     };
-    let found: [(u64, &SimOptions, &str); 3] = [
+    let membership = SimOptions {
+        membership: true,
+        ..SimOptions::default()
+    };
+    let found: [(u64, &SimOptions, &str); 4] = [
         (
             50485,
             &byzantine,
@@ -141,6 +145,13 @@ fn seeds_that_once_failed_hold() {
             "a wiped replica, back and voting, still would not sign a VIEW-CHANGE for \
              the view after the one it rejoined in; the primary then crashed, and the \
              other two could never change views (found by the namespaced chaos run)",
+        ),
+        (
+            7000338,
+            &membership,
+            "the changes ran late and the clients stopped before the fifth change's \
+             switch height: no block ever reached it, so the sixth change never went \
+             out (the simulator's load now lasts until every change is in force)",
         ),
     ];
     for (seed, options, what) in found {

@@ -310,7 +310,13 @@ impl World {
         faults.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
         let mut next_tick = 0;
         let mut next_client = 0;
-        let deadline = SUBMIT_END_MS + LIVENESS_BOUND_MS;
+        // Clients stop at SUBMIT_END_MS; in the membership scenario they go on
+        // (for at most LIVENESS_BOUND_MS more) until every change is in force: a
+        // change takes effect at a switch height, which only blocks reach, so a
+        // seed whose changes ran late would otherwise end with the last one
+        // committed but never switched to. The liveness bound counts from the
+        // last submission.
+        let mut submit_end = SUBMIT_END_MS;
         loop {
             // The next event: a fault, a tick, a client, or a delivery.
             if !self.extra_faults.is_empty() {
@@ -348,8 +354,15 @@ impl World {
                 self.crash_victim_if_changing();
                 continue;
             }
+            let submitting = now < SUBMIT_END_MS
+                || (self.membership
+                    && !self.membership_settled()
+                    && now < SUBMIT_END_MS + LIVENESS_BOUND_MS);
+            if submitting {
+                submit_end = submit_end.max(now);
+            }
             if next_client <= now {
-                if now < SUBMIT_END_MS {
+                if submitting {
                     self.submit();
                 }
                 next_client = now + self.rng.gen_range(client_min..client_max);
@@ -369,7 +382,8 @@ impl World {
                 self.start_joiners();
             }
             next_tick = now + TICK_MS;
-            if now >= SUBMIT_END_MS {
+            if now >= SUBMIT_END_MS && !submitting {
+                let deadline = submit_end + LIVENESS_BOUND_MS;
                 let quorum = self.liveness_quorum();
                 self.outstanding
                     .retain(|tx| !self.checker.is_committed_by(tx, quorum));
