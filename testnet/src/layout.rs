@@ -132,6 +132,13 @@ impl ClientKey {
     }
 }
 
+impl Layout {
+    /// Every funded client's key, in client order (a load's senders).
+    pub fn client_keys(&self) -> Result<Vec<SigningKey>, KeyFileError> {
+        self.clients.iter().map(ClientKey::load).collect()
+    }
+}
+
 /// A testnet directory.
 #[derive(Debug, Clone)]
 pub struct Layout {

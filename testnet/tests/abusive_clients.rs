@@ -202,11 +202,7 @@ fn abusive_clients_leave_the_api_answerable_and_the_commit_rate_within_20_percen
         ..LayoutSpec::default()
     };
     let layout = Layout::generate(tmp.path(), &spec).unwrap();
-    let senders: Vec<crypto::SigningKey> = layout
-        .clients
-        .iter()
-        .map(|c| c.load().expect("a client key"))
-        .collect();
+    let senders = layout.client_keys().expect("the client keys");
     let (calm_senders, abused_senders) = senders.split_at(senders.len() / 2);
     let mut network = Network::start(layout, &rbft_bin()).unwrap();
     network

@@ -73,11 +73,7 @@ fn three_honest_validators_outlast_a_byzantine_peer_process() {
         ..LayoutSpec::default()
     };
     let layout = Layout::generate(tmp.path(), &spec).unwrap();
-    let senders: Vec<crypto::SigningKey> = layout
-        .clients
-        .iter()
-        .map(|c| c.load().expect("a client key"))
-        .collect();
+    let senders = layout.client_keys().expect("the client keys");
     let byzantine_key = node::config::Home::load(&layout.nodes[0].home)
         .expect("node 0's home")
         .key

@@ -60,11 +60,7 @@ fn a_peer_flooding_fetches_gets_bounded_answers_and_refusals_while_the_others_co
         ..LayoutSpec::default()
     };
     let layout = Layout::generate(tmp.path(), &spec).unwrap();
-    let senders: Vec<crypto::SigningKey> = layout
-        .clients
-        .iter()
-        .map(|c| c.load().expect("a client key"))
-        .collect();
+    let senders = layout.client_keys().expect("the client keys");
     let mut network = Network::start(layout.clone(), &rbft_bin()).unwrap();
     network
         .wait_for_first_block(Duration::from_secs(60))

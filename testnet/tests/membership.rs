@@ -12,7 +12,6 @@
 //! Needs the `rbft` and `testnet` binaries (cargo builds both for the workspace's
 //! tests). Every process it starts is stopped when it ends, also on a failure.
 
-use crypto::SigningKey;
 use node::api::types::{CommitInfo, StatusInfo, ValidatorsInfo};
 use node::client::{Client, Timeouts};
 use std::path::{Path, PathBuf};
@@ -267,12 +266,7 @@ fn a_validator_is_added_and_removed_under_load_and_commits_never_stop_long() {
         .expect("the testnet commits");
     let genesis_urls: Vec<String> = network.layout.nodes.iter().map(|n| n.api_url()).collect();
 
-    let keys: Vec<SigningKey> = network
-        .layout
-        .clients
-        .iter()
-        .map(|c| c.load().expect("a client key"))
-        .collect();
+    let keys = network.layout.client_keys().expect("the client keys");
     let target = BenchTarget {
         submit_urls: genesis_urls.clone(),
         watch_url: genesis_urls[0].clone(),

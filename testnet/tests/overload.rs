@@ -55,11 +55,7 @@ fn an_overloaded_network_stays_answerable_and_commits_everything_it_accepted() {
         config.mempool.max_txs = POOL_TXS;
         std::fs::write(&path, config.to_toml()).unwrap();
     }
-    let senders: Vec<crypto::SigningKey> = layout
-        .clients
-        .iter()
-        .map(|c| c.load().expect("a client key"))
-        .collect();
+    let senders = layout.client_keys().expect("the client keys");
     let mut network = Network::start(layout, &rbft_bin()).unwrap();
     network
         .wait_for_first_block(Duration::from_secs(60))

@@ -131,12 +131,7 @@ impl Load {
                 watch_url: urls[reference].clone(),
                 also_watch: Vec::new(),
             },
-            keys: network
-                .layout
-                .clients
-                .iter()
-                .map(|c| c.load().expect("a client key"))
-                .collect(),
+            keys: network.layout.client_keys().expect("the client keys"),
             options: BenchOptions {
                 rate: Some(RATE_TX_PER_S),
                 duration: LOAD_BOUND,
