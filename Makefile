@@ -9,13 +9,20 @@ all: build
 deps:
 	@./scripts/install-deps.sh
 
+# The `rbft` binary is linked by a build of `node` alone: built with the
+# workspace, it would carry the test-only features the simulator turns on
+# (cargo unifies features across the packages of one build).
+PRODUCT = $(CARGO) build --release -p node
+
 build: deps
 	$(CARGO) build --workspace --release
+	$(PRODUCT)
 
 # Starts the local 4-node testnet in ./testnet-data (created on the first run,
 # reused after); Ctrl-C stops every node.
 run: deps
-	$(CARGO) build --release -p node -p testnet
+	$(CARGO) build --release -p testnet
+	$(PRODUCT)
 	./target/release/testnet up
 
 # The whole check: formatting, lints with warnings as errors, every test.
@@ -26,6 +33,7 @@ test: deps lint unit
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	./scripts/check-product-features.sh
 
 unit:
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
@@ -36,7 +44,8 @@ unit:
 
 bench: deps
 	$(CARGO) bench -p crypto -p ledger
-	$(CARGO) build --release -p node -p testnet
+	$(CARGO) build --release -p testnet
+	$(PRODUCT)
 	./target/release/testnet bench --duration 60 --rate 5000
 	./target/release/testnet bench-catch-up --blocks 100000
 
@@ -46,7 +55,7 @@ SWEEP_SEED ?= 1000000
 SWEEP_SEEDS ?= 2000
 SWEEP_SUITES ?= all
 sim-sweep: deps
-	$(CARGO) build --release -p node -p testnet
+	$(CARGO) build --release -p testnet
 	./target/release/testnet sweep --seed $(SWEEP_SEED) --seeds $(SWEEP_SEEDS) --suites $(SWEEP_SUITES)
 
 # Every fuzz target in turn, FUZZ_SECONDS each (RELIABILITY.md, "Fuzzed decoders");

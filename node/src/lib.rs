@@ -5,6 +5,8 @@
 //! - [`membership`]: the roster and epochs the ledger records, and whom to dial;
 //! - [`wire`]: what the frames mean;
 //! - [`driver`]: the task that owns the replica, persists, executes and commits;
+//! - [`host`]: the code that answers the replica (proposals, speculative execution,
+//!   commits), shared with the simulator;
 //! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
 //! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
@@ -33,6 +35,7 @@ pub mod evidence;
 pub mod fuzz_checks;
 pub mod genesis_build;
 pub mod governance;
+pub mod host;
 pub mod init;
 pub mod membership;
 pub mod mempool;

@@ -115,6 +115,17 @@ pub struct Certificate {
     pub commits: BoundedVec<SignedMessage, MAX_VALIDATORS>,
 }
 
+impl Certificate {
+    /// The certificate of a block the replica committed.
+    pub fn of(info: &consensus::CommittedBlock) -> Certificate {
+        Certificate {
+            view: info.view.0,
+            commits: BoundedVec::new(info.certificate.clone())
+                .expect("a certificate holds at most one COMMIT per validator"),
+        }
+    }
+}
+
 impl Canonical for Certificate {
     const NAME: &'static str = "commit certificate";
     const MAX_ENCODED_LEN: usize = ledger::MAX_CERTIFICATE_BYTES;

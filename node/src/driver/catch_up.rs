@@ -112,7 +112,10 @@ impl Driver {
                 .map_or(0, |block| block.header.timestamp_ms);
             (tip, timestamp_ms)
         };
-        self.executor.reset(&self.shared);
+        {
+            let mut pool = self.shared.mempool.lock().expect("mempool lock");
+            self.executor.reset(&mut pool);
+        }
         self.executions.clear();
         self.fetching = None;
         tracing::info!(height = tip.height, "block transfer ended");

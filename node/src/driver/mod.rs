@@ -16,24 +16,22 @@
 
 mod catch_up;
 mod exec;
+mod host_calls;
 pub mod join;
 mod log;
 mod membership;
 pub mod transfer;
 
-pub use exec::write_block;
-
-pub use exec::{CommitError, Executor};
+pub use exec::{write_block, CommitError};
 pub use log::{ConsensusLog, LogError};
 pub use transfer::CatchUpEvent;
 
 use crate::events::Event;
+use crate::host::Executor;
 use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::wire::PeerMessage;
-use consensus::{
-    ExecOutcome, ExecuteRequest, Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target,
-};
+use consensus::{ExecuteRequest, Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target};
 use crypto::{Canonical, Hash, SigningKey};
 use ledger::VerifiedTx;
 use std::collections::{HashMap, VecDeque};
@@ -66,6 +64,8 @@ pub enum DriverEvent {
 pub enum DriverError {
     #[error(transparent)]
     Commit(#[from] CommitError),
+    #[error(transparent)]
+    OutOfOrder(#[from] crate::host::OutOfOrder),
     #[error(transparent)]
     Log(#[from] LogError),
     #[error("the replica does not start: {0}")]
@@ -169,10 +169,10 @@ impl Driver {
         *shared.stable_checkpoint.write().expect("lock") = replica.stable_checkpoint().cloned();
         let evidence = crate::evidence::Keeper::load(&shared);
         let driver = Driver {
+            executor: Executor::new(&shared.genesis),
             shared,
             replica,
             log,
-            executor: Executor::default(),
             net,
             events_tx,
             executions: VecDeque::new(),
@@ -234,7 +234,7 @@ impl Driver {
             // While the replica transfers state it orders nothing (it is paused);
             // the pool waits.
             if !self.replica.is_paused() {
-                let (count, oldest_ms) = self.executor.available(&self.shared);
+                let (count, oldest_ms) = self.available();
                 self.step(Input::TxsAvailable { count, oldest_ms })?;
             }
             self.finish_round()?;
@@ -302,7 +302,8 @@ impl Driver {
             self.shared.metrics.ignored.get_or_create(&label).inc();
         }
         if entered_view.is_some() {
-            self.executor.forget_proposals(&self.shared);
+            let mut pool = self.shared.mempool.lock().expect("mempool lock");
+            pool.release_all_proposals();
         }
         for entry in persist {
             if let consensus::PersistEntry::Message(signed) = &entry {
@@ -326,7 +327,7 @@ impl Driver {
             self.log.flush(&store)?;
         }
         for block in &commit {
-            let written = self.executor.commit(&self.shared, block)?;
+            let written = self.write_commit(block)?;
             for tx in written.txs.iter() {
                 self.fetched.remove(&tx.hash());
             }
@@ -351,9 +352,7 @@ impl Driver {
         }
         self.outbox.extend(then_send);
         if let Some(request) = propose {
-            let proposal = self
-                .executor
-                .propose(&self.shared, Shared::now_ms(), request);
+            let proposal = self.propose(request);
             tracing::debug!(
                 seq = request.seq.0,
                 txs = proposal.batch.tx_hashes.len(),
@@ -408,24 +407,22 @@ impl Driver {
             }
             self.executions.push_back(request);
         }
-        answers.extend(self.executions_ready());
+        answers.extend(self.executions_ready()?);
         Ok(answers)
     }
 
     /// Answers waiting execution requests in order until one needs bodies from a
     /// peer; starts that fetch.
-    fn executions_ready(&mut self) -> Vec<Input> {
+    fn executions_ready(&mut self) -> Result<Vec<Input>, DriverError> {
         let mut answers = Vec::new();
         if self.fetching.is_some() {
-            return answers;
+            return Ok(answers);
         }
         while let Some(request) = self.executions.front() {
-            let missing: Vec<Hash> = self
-                .executor
-                .missing(&self.shared, request)
-                .into_iter()
-                .filter(|hash| !self.fetched.contains_key(hash))
-                .collect();
+            let missing: Vec<Hash> = {
+                let pool = self.shared.mempool.lock().expect("mempool lock");
+                self.executor.missing(&pool, &self.fetched, request)
+            };
             let fetched_already = self.fetch_done == Some((request.seq, request.digest));
             if !missing.is_empty() && !fetched_already {
                 let request = request.clone();
@@ -450,18 +447,18 @@ impl Driver {
                 tracing::debug!(seq = request.seq.0, tip, "stale execution dropped");
                 continue;
             }
-            let outcome: ExecOutcome = self.executor.execute(&self.shared, &request, &self.fetched);
+            let outcome = self.execute(&request)?;
             answers.push(Input::Executed {
                 seq: request.seq,
                 digest: request.digest,
                 outcome,
             });
         }
-        answers
+        Ok(answers)
     }
 
     fn run_executions(&mut self) -> Result<(), DriverError> {
-        let answers = self.executions_ready();
+        let answers = self.executions_ready()?;
         for answer in answers {
             self.step(answer)?;
         }

@@ -89,7 +89,7 @@ impl World {
                     self.nodes[i].start(&self.chain);
                     self.needs_recover[i] = true;
                     self.resend_outstanding(i);
-                    let report = self.nodes[i].pool_report();
+                    let report = self.nodes[i].pool_report(&self.chain);
                     self.step(i, report);
                 }
             }

@@ -9,12 +9,13 @@ use consensus::{
     CommittedBlock, ExecOutcome, ExecuteRequest, Input, MembershipChange, PersistedState,
     ProposalRequest, Ready, Replica, ReplicaConfig, SeqNo,
 };
-use crypto::{BoundedVec, Hash, PublicKey, SigningKey};
+use crypto::{Hash, PublicKey, SigningKey};
 use ledger::{
-    Block, BlockExecutor, ExecEnv, Genesis, State, StateDelta, TxError, ValidatorChange,
-    ValidatorInfo, VerifiedTx,
+    Block, ExecEnv, Genesis, State, StateDelta, Tip, ValidatorChange, ValidatorInfo, VerifiedTx,
 };
-use std::collections::{BTreeMap, HashMap};
+use node::host::{Executor, Ledger, LedgerWrite};
+use node::mempool::{AdmitError, Mempool, MempoolConfig};
+use std::collections::HashMap;
 
 /// Everything simulated transactions need that is the same on every node.
 pub struct Chain {
@@ -25,13 +26,6 @@ pub struct Chain {
     /// node's roster id is its index.
     pub keys: Vec<PublicKey>,
     pub config: ReplicaConfig,
-}
-
-/// A block this node executed but has not committed.
-struct Speculative {
-    digest: Hash,
-    block: Block,
-    delta: StateDelta,
 }
 
 /// The committed ledger: durable.
@@ -66,14 +60,65 @@ impl SimLedger {
     }
 }
 
-#[derive(Default)]
-struct Pool {
-    /// Arrival order → hash.
-    order: BTreeMap<u64, Hash>,
-    txs: HashMap<Hash, (u64, u64, VerifiedTx)>,
-    next_order: u64,
-    /// In a proposal of this node that has not committed yet.
-    proposed: HashMap<Hash, u64>,
+impl Ledger for SimLedger {
+    fn tip(&self) -> Tip {
+        let tip = SimLedger::tip(self);
+        Tip {
+            height: tip.header.height,
+            hash: tip.hash(),
+        }
+    }
+
+    fn state(&self) -> &State {
+        &self.state
+    }
+
+    fn validators(&self) -> &[ValidatorInfo] {
+        &self.validators
+    }
+}
+
+impl LedgerWrite for SimLedger {
+    type Error = std::convert::Infallible;
+
+    /// Writes a committed block (state, block, certificate, validator set).
+    fn append(
+        &mut self,
+        block: &Block,
+        info: &CommittedBlock,
+        delta: StateDelta,
+    ) -> Result<(), Self::Error> {
+        assert_eq!(
+            block.header.height,
+            self.height() + 1,
+            "commits come in height order"
+        );
+        if !delta.validator_changes.is_empty() {
+            self.validators =
+                ValidatorChange::apply_all(&self.validators, &delta.validator_changes);
+            self.changes.push(MembershipChange {
+                height: SeqNo(block.header.height),
+                validators: self.validators.iter().map(|v| v.public_key).collect(),
+            });
+        }
+        self.state.apply(delta);
+        self.blocks.push(block.clone());
+        self.certificates.push(info.certificate.clone());
+        Ok(())
+    }
+}
+
+/// The simulated nodes' pool limits: a node's defaults, but with no limit on how
+/// far ahead of the node's committed nonce a transaction may be. A node far
+/// behind (cut off for a thousand heights) refuses a client's transfers as too far
+/// ahead and gets them again only from another pool seconds later; the simulated
+/// clients send faster than a real client of a lagging node would, and the
+/// recovery scenarios measure catching up, not that wait.
+fn pool_config() -> MempoolConfig {
+    MempoolConfig {
+        max_nonce_gap: u64::MAX,
+        ..MempoolConfig::default()
+    }
 }
 
 pub struct SimNode {
@@ -82,8 +127,10 @@ pub struct SimNode {
     pub replica: Option<Replica>,
     pub persisted: PersistedState,
     pub ledger: SimLedger,
-    pool: Pool,
-    speculative: BTreeMap<u64, Speculative>,
+    /// The node's pool, the one the node runs.
+    pool: Mempool,
+    /// The node's host core: proposals, the speculative stack, commits.
+    executor: Executor,
     /// Test-only switches set on this node's replica at every start.
     switches: Switches,
     /// Starts so far: a transfer answer meant for an earlier run is dropped.
@@ -103,6 +150,8 @@ pub struct Switches {
     pub forge_q: bool,
     /// Take NEW-VIEW's Q without recomputing it from V.
     pub skip_new_view_check: bool,
+    /// Bugs planted in the node's host core.
+    pub host: node::host::faults::HostFaults,
 }
 
 /// A commit the world must check, with the block the host wrote.
@@ -129,13 +178,19 @@ impl SimNode {
             replica: None,
             persisted: PersistedState::default(),
             ledger: SimLedger::genesis(chain, state, genesis_block),
-            pool: Pool::default(),
-            speculative: BTreeMap::new(),
+            pool: Mempool::new(pool_config()),
+            executor: Self::executor(chain, switches),
             switches,
             incarnation: 0,
             host_errors: Vec::new(),
             wiped: false,
         }
+    }
+
+    fn executor(chain: &Chain, switches: Switches) -> Executor {
+        let mut executor = Executor::new(&chain.genesis);
+        executor.plant(switches.host);
+        executor
     }
 
     /// Starts (or restarts) the replica from what was persisted.
@@ -163,41 +218,52 @@ impl SimNode {
     /// Loses everything that lives only in memory.
     pub fn crash(&mut self) {
         self.replica = None;
-        self.pool = Pool::default();
-        self.speculative.clear();
+        self.executor.reset(&mut self.pool);
+        self.pool = Mempool::new(pool_config());
     }
 
     pub fn is_up(&self) -> bool {
         self.replica.is_some()
     }
 
-    /// Admits a transaction to the pool (the sim verified its signature once).
-    pub fn admit(&mut self, tx: VerifiedTx, now_ms: u64) {
-        let hash = tx.hash();
-        if self.pool.txs.contains_key(&hash) || !self.is_up() {
-            return;
+    /// Admits a transaction to the pool (the sim verified its signature once) as
+    /// the node's pool does: against the sender's committed account. Returns why
+    /// it was refused, if it was.
+    pub fn admit(&mut self, tx: VerifiedTx, now_ms: u64) -> Result<(), AdmitError> {
+        if !self.is_up() {
+            return Ok(());
         }
-        let order = self.pool.next_order;
-        self.pool.next_order += 1;
-        self.pool.order.insert(order, hash);
-        self.pool.txs.insert(hash, (order, now_ms, tx));
+        let account = self.ledger.account(&tx.tx().sender());
+        self.pool.insert(tx, account, now_ms).map(|_| ())
     }
 
-    /// What the replica is told about the pool.
-    ///
-    /// Found without walking the pool, which grows to thousands while a replica is
-    /// cut off: the proposed transactions are a few batches, and arrival order is
-    /// time order, so the oldest waiting one is the first in order not proposed.
-    pub fn pool_report(&self) -> Input {
-        let proposed = self.pool.proposed.keys();
-        let in_pool = proposed.filter(|h| self.pool.txs.contains_key(*h)).count();
-        let count = self.pool.txs.len() - in_pool;
-        let oldest_ms = self
-            .pool
-            .order
-            .values()
-            .find(|h| !self.pool.proposed.contains_key(*h))
-            .map_or(0, |h| self.pool.txs[h].1);
+    /// The pooled transactions the node sends the others again now, as a node's
+    /// network edge does every `REFORWARD_EVERY` (`node::edge::reforward`).
+    pub fn take_to_reforward(&mut self, now_ms: u64) -> Vec<Hash> {
+        self.pool
+            .take_to_reforward(
+                now_ms,
+                node::edge::REFORWARD_AGE_MS,
+                node::edge::REFORWARD_MAX,
+            )
+            .iter()
+            .map(ledger::SignedTransaction::hash)
+            .collect()
+    }
+
+    /// Whether the pool holds a transaction whose nonce the committed ledger has
+    /// used: it can never commit, and a pool that keeps such ones fills up.
+    pub fn stale_in_pool(&self) -> usize {
+        self.pool
+            .pending()
+            .filter(|tx| tx.tx().nonce < self.ledger.account(&tx.tx().sender()).nonce)
+            .count()
+    }
+
+    /// What the replica is told about the pool (the node's report).
+    pub fn pool_report(&self, chain: &Chain) -> Input {
+        let cap = chain.config.batch_max_txs as usize;
+        let (count, oldest_ms) = node::host::pool::available(&self.ledger, &self.pool, cap);
         Input::TxsAvailable { count, oldest_ms }
     }
 
@@ -224,7 +290,7 @@ impl SimNode {
             if ready.entered_view.is_some() {
                 // Proposals of earlier views may have been dropped: their
                 // transactions can be proposed again.
-                self.pool.proposed.clear();
+                self.pool.release_all_proposals();
             }
             for entry in &ready.persist {
                 self.persisted
@@ -236,16 +302,16 @@ impl SimNode {
             }
             let mut answers = Vec::new();
             if let Some(request) = ready.propose {
-                answers.push(self.propose(chain, now_ms, request));
+                answers.push(self.propose(now_ms, request));
                 // A proposal consumes the pool report: report what is left, so the
                 // primary can go on proposing while earlier heights are in flight.
-                answers.push(self.pool_report());
+                answers.push(self.pool_report(chain));
             }
             for request in &ready.execute {
                 answers.push(self.execute(chain, bodies, request));
             }
             if !ready.commit.is_empty() {
-                answers.push(self.pool_report());
+                answers.push(self.pool_report(chain));
             }
             // Answers go in in the order the replica asked for them.
             pending.extend(answers.into_iter().rev());
@@ -254,258 +320,64 @@ impl SimNode {
         committed
     }
 
-    fn env<'a>(chain: &'a Chain, validators: &'a [ValidatorInfo]) -> ExecEnv<'a> {
-        ExecEnv {
-            chain_id: &chain.genesis.chain_id,
-            admin: chain.genesis.admin,
-            validators,
-        }
-    }
-
-    /// The validator set the ledger holds before height `seq`: the committed one
-    /// with the changes of the speculative blocks below `seq`.
-    fn validators_before(&self, seq: u64) -> Vec<ValidatorInfo> {
-        let changes: Vec<ValidatorChange> = (self.ledger.height() + 1..seq)
-            .filter_map(|h| self.speculative.get(&h))
-            .flat_map(|s| s.delta.validator_changes.iter().cloned())
-            .collect();
-        ValidatorChange::apply_all(&self.ledger.validators, &changes)
-    }
-
-    /// The validator keys after a block with `delta`, if it changed them.
-    fn changed_set(before: &[ValidatorInfo], delta: &StateDelta) -> Option<Vec<PublicKey>> {
-        (!delta.validator_changes.is_empty()).then(|| {
-            ValidatorChange::apply_all(before, &delta.validator_changes)
-                .iter()
-                .map(|v| v.public_key)
-                .collect()
-        })
-    }
-
-    /// The key of roster id `id`, as this node's replica knows the roster.
-    fn roster_key(&self, chain: &Chain, id: consensus::ReplicaId) -> Option<PublicKey> {
-        match &self.replica {
-            Some(replica) => replica.roster().get(id.index()).copied(),
-            None => chain.keys.get(id.index()).copied(),
-        }
-    }
-
-    /// The parent of `seq` and the view to execute it on: committed state plus the
-    /// speculative blocks between.
-    fn parent_of(&self, seq: u64) -> Option<Hash> {
-        if seq == self.ledger.height() + 1 {
-            Some(self.ledger.tip().hash())
-        } else {
-            self.speculative.get(&(seq - 1)).map(|s| s.block.hash())
-        }
-    }
-
-    fn view_before(&self, seq: u64) -> Option<ledger::StateView<'_>> {
-        let mut view = self.ledger.state.view();
-        for height in self.ledger.height() + 1..seq {
-            view = view.with_layer(&self.speculative.get(&height)?.delta);
-        }
-        Some(view)
-    }
-
-    fn propose(&mut self, chain: &Chain, now_ms: u64, request: ProposalRequest) -> Input {
-        let seq = request.seq.0;
+    fn propose(&mut self, now_ms: u64, request: ProposalRequest) -> Input {
         let me = consensus::ReplicaId(self.index as u32);
-        let mut chosen: Vec<VerifiedTx> = Vec::new();
-        let mut stale: Vec<Hash> = Vec::new();
-        let validators = self.validators_before(seq);
-        let delta = {
-            let view = self
-                .view_before(seq)
-                .expect("the replica proposes only on a state its host has");
-            let mut executor = BlockExecutor::new(&view, Self::env(chain, &validators));
-            for hash in self.pool.order.values() {
-                if chosen.len() as u32 >= request.max_txs {
-                    break;
-                }
-                if self.pool.proposed.contains_key(hash) {
-                    continue;
-                }
-                let tx = &self.pool.txs[hash].2;
-                match executor.apply(tx) {
-                    Ok(()) => chosen.push(tx.clone()),
-                    // A nonce from the future may become valid; keep it.
-                    Err(TxError::BadNonce { expected, got }) if got > expected => {}
-                    Err(_) => stale.push(*hash),
-                }
-            }
-            executor.finish()
-        };
-        for hash in stale {
-            self.remove_from_pool(&hash);
-        }
-        for tx in &chosen {
-            self.pool.proposed.insert(tx.hash(), seq);
-        }
-        let batch = consensus::Batch {
-            tx_hashes: BoundedVec::new(chosen.iter().map(VerifiedTx::hash).collect())
-                .expect("max_txs is within the batch bound"),
-            proposer: me,
-            timestamp_ms: now_ms,
-        };
-        let digest = batch.digest();
-        let block = Block::assemble(
-            seq,
-            self.parent_of(seq).expect("parent executed"),
-            digest,
-            now_ms,
+        let proposal = self.executor.propose(
+            &self.ledger,
+            &mut self.pool,
+            me,
             self.key.public_key(),
-            chosen.into_iter().map(VerifiedTx::into_signed).collect(),
-            delta.state_root,
-        );
-        let result = delta.state_root;
-        self.speculative.split_off(&seq);
-        self.speculative.insert(
-            seq,
-            Speculative {
-                digest,
-                block,
-                delta,
-            },
+            now_ms,
+            request,
         );
         Input::Proposal {
-            seq: SeqNo(seq),
-            batch,
-            result,
+            seq: request.seq,
+            batch: proposal.batch,
+            result: proposal.result,
         }
     }
 
+    /// Executes a batch; the simulator's network has every body (`bodies`), as a
+    /// node fetches what its pool lacks from its peers.
     fn execute(
         &mut self,
         chain: &Chain,
         bodies: &HashMap<Hash, VerifiedTx>,
         request: &ExecuteRequest,
     ) -> Input {
-        let seq = request.seq.0;
-        let answer = |outcome| Input::Executed {
+        let replica = self.replica.as_ref();
+        // The key of a roster id as this node's replica knows the roster.
+        let proposer_key = |id: consensus::ReplicaId| match replica {
+            Some(replica) => replica.roster().get(id.index()).copied(),
+            None => chain.keys.get(id.index()).copied(),
+        };
+        let executed =
+            self.executor
+                .execute(&self.ledger, &self.pool, bodies, proposer_key, request);
+        let outcome = executed.unwrap_or_else(|error| {
+            // Only a replica with a test-only fault switch gets here; the world
+            // reports it rather than the host panicking.
+            self.host_errors
+                .push(format!("node {}: {error}", self.index));
+            ExecOutcome::Invalid
+        });
+        Input::Executed {
             seq: request.seq,
             digest: request.digest,
             outcome,
-        };
-        if let Some(done) = self.speculative.get(&seq) {
-            if done.digest == request.digest {
-                let before = self.validators_before(seq);
-                return answer(ExecOutcome::Valid {
-                    state_root: done.delta.state_root,
-                    block_hash: done.block.hash(),
-                    validators: Self::changed_set(&before, &done.delta),
-                });
-            }
         }
-        // Another batch at this height replaces whatever was executed there.
-        self.speculative.split_off(&seq);
-        let (Some(parent), Some(view)) = (self.parent_of(seq), self.view_before(seq)) else {
-            // Only a replica with a test-only fault switch gets here; the world
-            // reports it rather than the host panicking.
-            self.host_errors.push(format!(
-                "node {} was asked to execute height {seq} before the heights under it",
-                self.index
-            ));
-            return answer(ExecOutcome::Invalid);
-        };
-        // Skipping what fails (`ledger::execute_batch`); a transaction nobody has the
-        // body of makes the batch malformed.
-        let mut bodies_in_order = Vec::with_capacity(request.batch.tx_hashes.len());
-        for hash in request.batch.tx_hashes.iter() {
-            let body = self
-                .pool
-                .txs
-                .get(hash)
-                .map(|(_, _, tx)| tx)
-                .or_else(|| bodies.get(hash));
-            let Some(tx) = body else {
-                return answer(ExecOutcome::Invalid);
-            };
-            bodies_in_order.push(tx.clone());
-        }
-        let validators = self.validators_before(seq);
-        let outcome = ledger::execute_batch(&view, Self::env(chain, &validators), &bodies_in_order);
-        let (delta, txs) = (outcome.delta, outcome.applied);
-        let Some(proposer) = self.roster_key(chain, request.batch.proposer) else {
-            return answer(ExecOutcome::Invalid);
-        };
-        let block = Block::assemble(
-            seq,
-            parent,
-            request.digest,
-            request.batch.timestamp_ms,
-            proposer,
-            txs.into_iter().map(VerifiedTx::into_signed).collect(),
-            delta.state_root,
-        );
-        let outcome = ExecOutcome::Valid {
-            state_root: delta.state_root,
-            block_hash: block.hash(),
-            validators: Self::changed_set(&validators, &delta),
-        };
-        self.speculative.insert(
-            seq,
-            Speculative {
-                digest: request.digest,
-                block,
-                delta,
-            },
-        );
-        answer(outcome)
     }
 
     fn commit(&mut self, info: &CommittedBlock) -> Committed {
-        let seq = info.seq.0;
-        assert_eq!(
-            seq,
-            self.ledger.height() + 1,
-            "commits come in height order"
-        );
-        let spec = self
-            .speculative
-            .remove(&seq)
-            .expect("a replica commits only what its host executed");
-        assert_eq!(
-            spec.digest, info.digest,
-            "committed digest differs from executed"
-        );
-        assert_eq!(
-            spec.block.hash(),
-            info.block_hash,
-            "committed block differs from executed"
-        );
-        self.pool
-            .proposed
-            .retain(|_, proposed_at| *proposed_at > seq);
-        self.append(spec.block, spec.delta, info.clone())
-    }
-
-    /// Writes a committed block to the durable ledger (state, block, certificate)
-    /// and to the persisted consensus state, and drops its transactions from the pool.
-    fn append(&mut self, block: Block, delta: StateDelta, info: CommittedBlock) -> Committed {
-        if let Some(set) = Self::changed_set(&self.ledger.validators, &delta) {
-            self.ledger.validators =
-                ValidatorChange::apply_all(&self.ledger.validators, &delta.validator_changes);
-            self.ledger.changes.push(MembershipChange {
-                height: SeqNo(block.header.height),
-                validators: set,
-            });
+        let written = match self.executor.commit(&mut self.ledger, &mut self.pool, info) {
+            Ok(written) => written,
+            Err(error) => panic!("node {}: {error}", self.index),
+        };
+        self.persisted.record_commit(info);
+        Committed {
+            block: written.block,
+            info: info.clone(),
         }
-        self.ledger.state.apply(delta);
-        for tx in block.txs.iter() {
-            self.remove_from_pool(&tx.hash());
-        }
-        self.persisted.record_commit(&info);
-        self.ledger.blocks.push(block.clone());
-        self.ledger.certificates.push(info.certificate.clone());
-        Committed { block, info }
-    }
-
-    fn remove_from_pool(&mut self, hash: &Hash) {
-        if let Some((order, _, _)) = self.pool.txs.remove(hash) {
-            self.pool.order.remove(&order);
-        }
-        self.pool.proposed.remove(hash);
     }
 }
 
@@ -534,26 +406,28 @@ impl SimNode {
             .into_iter()
             .collect::<Result<_, _>>()
             .map_err(|_| format!("transferred block {height} holds a badly signed transaction"))?;
-        let validators = self.ledger.validators.clone();
-        let delta = ledger::execute_block(
-            &self.ledger.state.view(),
-            Self::env(chain, &validators),
-            &txs,
-        )
-        .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
+        let env = ExecEnv {
+            chain_id: &chain.genesis.chain_id,
+            admin: chain.genesis.admin,
+            validators: &self.ledger.validators,
+        };
+        let delta = ledger::execute_block(&self.ledger.state.view(), env, &txs)
+            .map_err(|e| format!("transferred block {height} does not execute: {e}"))?;
         if delta.state_root != block.header.state_root {
             return Err(format!("transferred block {height} has a wrong state root"));
         }
-        Ok(self.append(block, delta, info))
+        let Ok(()) = self.ledger.append(&block, &info, delta);
+        node::host::pool::settle(&self.ledger, &mut self.pool, std::iter::once(&block));
+        self.persisted.record_commit(&info);
+        Ok(Committed { block, info })
     }
 
     /// After a state transfer: the speculative state is gone (the replica executes
     /// the heights above the checkpoint again), and so are the proposals. Returns
     /// the answer to the transfer request: the ledger's tip.
     pub fn finish_transfer(&mut self) -> Input {
-        self.speculative.clear();
-        self.pool.proposed.clear();
-        let tip = self.ledger.tip();
+        self.executor.reset(&mut self.pool);
+        let tip = SimLedger::tip(&self.ledger);
         Input::Transferred {
             seq: SeqNo(tip.header.height),
             block_hash: tip.hash(),

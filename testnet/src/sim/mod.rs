@@ -45,6 +45,7 @@
 
 pub mod byzantine;
 mod checks;
+mod clients;
 mod faults;
 mod host;
 mod membership;
@@ -60,7 +61,7 @@ use checks::Checker;
 use consensus::{Envelope, Input, Target};
 use crypto::{Hash, Sha256, SigningKey};
 use host::{Chain, SimNode};
-use ledger::{Address, ChainId, Transaction, TxKind, VerifiedTx};
+use ledger::VerifiedTx;
 use network::{Conditions, Network};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -96,6 +97,8 @@ pub struct SimOptions {
     pub behaviour: Option<Behaviour>,
     /// Test-only: honest replicas take NEW-VIEW's Q without recomputing it from V.
     pub skip_new_view_check: bool,
+    /// Test-only: bugs planted in every node's host core (the node's code).
+    pub host_faults: node::host::faults::HostFaults,
     /// Instead of random crashes and partitions: the primary crashes once, at a
     /// random moment, and the run measures how long commits take to resume.
     pub crash_primary: bool,
@@ -151,6 +154,7 @@ impl Default for SimOptions {
             byzantine: false,
             behaviour: None,
             skip_new_view_check: false,
+            host_faults: Default::default(),
             crash_primary: false,
             scenario: None,
             membership: false,
@@ -238,6 +242,11 @@ struct World {
     clients: Vec<Client>,
     /// Valid transactions sent and not yet seen committed by a quorum.
     outstanding: Vec<Hash>,
+    /// The rival of each double spend's first transfer (the one in
+    /// `outstanding`): either may commit.
+    rivals: HashMap<Hash, Hash>,
+    /// Valid transactions every pool refused, which their clients send again.
+    retry: Vec<Hash>,
     trace: Sha256,
     cache: VerifyCache,
     crashes: usize,
@@ -310,6 +319,7 @@ impl World {
         faults.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
         let mut next_tick = 0;
         let mut next_client = 0;
+        let mut next_reforward = 0;
         // Clients stop at SUBMIT_END_MS; in the membership scenario they go on
         // (for at most LIVENESS_BOUND_MS more) until every change is in force: a
         // change takes effect at a switch height, which only blocks reach, so a
@@ -381,12 +391,20 @@ impl World {
                 self.drive_membership();
                 self.start_joiners();
             }
+            if now >= next_reforward {
+                self.reforward();
+                self.retry_refused();
+                next_reforward = now + node::edge::REFORWARD_EVERY.as_millis() as u64;
+            }
             next_tick = now + TICK_MS;
             if now >= SUBMIT_END_MS && !submitting {
                 let deadline = submit_end + LIVENESS_BOUND_MS;
                 let quorum = self.liveness_quorum();
-                self.outstanding
-                    .retain(|tx| !self.checker.is_committed_by(tx, quorum));
+                let outstanding = std::mem::take(&mut self.outstanding);
+                self.outstanding = outstanding
+                    .into_iter()
+                    .filter(|tx| !self.settled(tx, quorum))
+                    .collect();
                 let done = self.outstanding.is_empty()
                     && self.victim_caught_up()
                     && self.membership_settled();
@@ -420,69 +438,8 @@ impl World {
         }
         self.check_victim();
         self.check_membership();
+        self.check_pools();
         self.report(seed)
-    }
-
-    /// One client sends a transfer to every replica's pool (a node forwards what it
-    /// receives to all validators). About one in ten is invalid: a bad signature
-    /// (refused at admission), a zero amount or more than the balance (dropped when
-    /// the primary builds a batch). None lingers in a pool, so the primary proposes
-    /// only when there is something to order and heights count real batches.
-    fn submit(&mut self) {
-        let c = self.rng.gen_range(0..self.clients.len());
-        let to = Address(self.rng.gen());
-        let roll = self.rng.gen_range(0..100);
-        let client = &mut self.clients[c];
-        let (nonce, amount) = match roll {
-            0..=3 => (client.nonce, 0),          // moves nothing: refused
-            4..=7 => (client.nonce, 10_000_000), // more than the balance
-            _ => (client.nonce, self.rng.gen_range(1..50)),
-        };
-        let mut signed = Transaction {
-            chain_id: ChainId::new(CHAIN_ID).expect("short"),
-            signer: client.key.public_key(),
-            nonce,
-            kind: TxKind::Transfer { to, amount },
-        }
-        .sign(&client.key);
-        if roll == 8 {
-            signed.signature.0[0] ^= 1; // refused at admission
-        }
-        let Some(tx) = VerifiedTx::verify(signed) else {
-            return;
-        };
-        let valid = roll >= 8;
-        if valid {
-            client.nonce += 1;
-            self.outstanding.push(tx.hash());
-            self.checker.submitted.insert(tx.hash());
-        }
-        self.send_to_every_pool(tx);
-    }
-
-    /// A transaction reaches every live node's pool (nodes forward what they get).
-    fn send_to_every_pool(&mut self, tx: VerifiedTx) {
-        self.bodies.insert(tx.hash(), tx.clone());
-        for i in 0..self.nodes.len() {
-            if self.nodes[i].is_up() {
-                self.nodes[i].admit(tx.clone(), self.now_ms);
-                let report = self.nodes[i].pool_report();
-                self.step(i, report);
-            }
-        }
-    }
-
-    /// Clients resend what is outstanding to a node that (re)started with an empty
-    /// pool.
-    fn resend_outstanding(&mut self, i: usize) {
-        let outstanding: Vec<VerifiedTx> = self
-            .outstanding
-            .iter()
-            .filter_map(|h| self.bodies.get(h).cloned())
-            .collect();
-        for tx in outstanding {
-            self.nodes[i].admit(tx, self.now_ms);
-        }
     }
 
     fn deliver(&mut self, from: usize, to: usize, message: Arc<Envelope>) {

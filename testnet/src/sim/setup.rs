@@ -126,6 +126,7 @@ impl World {
                     broken: options.broken_replica && i == 0,
                     forge_q: byz.is_some_and(|b| b.behaviour == Behaviour::ForgedNewView),
                     skip_new_view_check: options.skip_new_view_check && byz.is_none(),
+                    host: options.host_faults,
                 };
                 if i < genesis_nodes {
                     SimNode::new(i, key, &chain, switches)
@@ -148,6 +149,8 @@ impl World {
             bodies: HashMap::new(),
             clients,
             outstanding: Vec::new(),
+            rivals: HashMap::new(),
+            retry: Vec::new(),
             trace: Sha256::new(),
             cache: VerifyCache::default(),
             readies: Vec::new(),

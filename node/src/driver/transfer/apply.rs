@@ -126,8 +126,9 @@ fn execute_chunk(shared: &Shared, blocks: &[CheckedBlock]) -> Result<Option<Stat
                 _ => Cow::Borrowed(store.validators()),
             };
             let env = ledger::ExecEnv {
+                chain_id: &shared.genesis.chain_id,
+                admin: shared.genesis.admin,
                 validators: &validators,
-                ..crate::driver::exec::env(shared, &store)
             };
             let delta =
                 ledger::execute_block(&view, env, &checked.txs).map_err(|e| Refusal::Invalid {
