@@ -236,6 +236,8 @@ pub use verify::{
     open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope, Envelope,
     Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
 };
+#[cfg(feature = "test-faults")]
+pub use view_change::check_new_view_skipping_q;
 pub use view_change::{
     check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,
     select, BadNewView, BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection,

@@ -410,12 +410,35 @@ pub struct CheckedNewView {
 /// the primary of its view; V holds at least `q` valid VIEW-CHANGEs for that view
 /// from distinct validators, every embedded signature checked; and Q is exactly the
 /// pre-prepares of that view the primary must sign for [`select`]'s batches, in
-/// order. With `check_q` false (a test-only fault) Q is taken as sent.
+/// order.
 ///
 /// The view belongs to the epoch that orders the heights above V's highest
 /// checkpoint (`min_s`): its members sign V, its q counts them, and its primary of
 /// the view signs the NEW-VIEW (DESIGN.md section 6).
 pub fn check_new_view(
+    nv: &NewView,
+    sender: ReplicaId,
+    config: &ReplicaConfig,
+    membership: &Membership,
+) -> Result<CheckedNewView, BadNewView> {
+    check_new_view_with(nv, sender, config, membership, true)
+}
+
+/// **Test-only fault.** [`check_new_view`] without its last step: Q is taken as sent,
+/// not recomputed from V, so a Byzantine new primary can re-order committed heights.
+/// Tests and the simulator use it to show the check is load-bearing.
+#[cfg(feature = "test-faults")]
+#[doc(hidden)]
+pub fn check_new_view_skipping_q(
+    nv: &NewView,
+    sender: ReplicaId,
+    config: &ReplicaConfig,
+    membership: &Membership,
+) -> Result<CheckedNewView, BadNewView> {
+    check_new_view_with(nv, sender, config, membership, false)
+}
+
+fn check_new_view_with(
     nv: &NewView,
     sender: ReplicaId,
     config: &ReplicaConfig,

@@ -6,6 +6,8 @@
 mod checkpoints;
 mod epoch;
 mod execute;
+#[cfg(feature = "test-faults")]
+mod faults;
 mod invariants;
 mod new_view;
 mod pre_prepare;
@@ -174,12 +176,9 @@ pub struct Replica {
     /// Checkpoints claimed for a transfer target whose proofs could not be checked
     /// before the transfer (see recovery).
     target_alternatives: Vec<StableCheckpoint>,
-    /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
-    unsafe_commit_quorum_minus_one: bool,
-    /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
-    unsafe_skip_new_view_check: bool,
-    /// Test-only Byzantine behaviour: as new primary, order empty batches in Q.
-    byzantine_forge_q: bool,
+    /// Test-only faults, switched on by the simulator (`faults.rs`).
+    #[cfg(feature = "test-faults")]
+    faults: faults::TestFaults,
     /// The outputs of the step in progress.
     ready: Ready,
 }
@@ -254,9 +253,8 @@ impl Replica {
             sent_ready: false,
             switch: None,
             target_alternatives: Vec::new(),
-            unsafe_commit_quorum_minus_one: false,
-            unsafe_skip_new_view_check: false,
-            byzantine_forge_q: false,
+            #[cfg(feature = "test-faults")]
+            faults: faults::TestFaults::default(),
             ready: Ready::default(),
         };
         if let Some(state) = restored {
@@ -449,33 +447,6 @@ impl Replica {
         self.amnesiac = true;
     }
 
-    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
-    /// replica commits a height on `q - 1` matching commits instead of `q`, which
-    /// breaks agreement. It exists so the simulator can prove that its safety checks
-    /// fail when the replica is wrong. Off by default.
-    #[doc(hidden)]
-    pub fn set_unsafe_commit_quorum_minus_one(&mut self, on: bool) {
-        self.unsafe_commit_quorum_minus_one = on;
-    }
-
-    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
-    /// replica accepts a NEW-VIEW's Q as sent instead of recomputing it from V
-    /// (DESIGN.md section 5.1 step 3), so a Byzantine new primary can re-order
-    /// committed heights. The simulator uses it to show the check is load-bearing.
-    #[doc(hidden)]
-    pub fn set_unsafe_skip_new_view_check(&mut self, on: bool) {
-        self.unsafe_skip_new_view_check = on;
-    }
-
-    /// **Test-only Byzantine behaviour. Never turn this on in a node.** With `on`,
-    /// the replica, as a new primary, puts an empty batch in Q at every height above
-    /// its own committed one instead of what V determines, and follows that Q itself.
-    /// The simulator's Byzantine new primary.
-    #[doc(hidden)]
-    pub fn set_byzantine_forge_q(&mut self, on: bool) {
-        self.byzantine_forge_q = on;
-    }
-
     // ----- helpers shared by the handlers -----
 
     /// The epoch in force: the one that orders the heights above our stable
@@ -539,15 +510,15 @@ impl Replica {
         }
     }
 
-    /// Commits needed to commit `seq`: q of its epoch, or q - 1 with the test-only
-    /// switch.
+    /// Commits needed to commit `seq`: q of its epoch (q - 1 with the test-only
+    /// fault).
     fn commit_quorum(&self, seq: SeqNo) -> usize {
         let q = self.membership.quorum_at(seq);
-        if self.unsafe_commit_quorum_minus_one {
-            q.saturating_sub(1).max(1)
-        } else {
-            q
+        #[cfg(feature = "test-faults")]
+        if self.faults.commit_quorum_minus_one {
+            return q.saturating_sub(1).max(1);
         }
+        q
     }
 
     /// Signs `message`, records it for persisting, and queues it for every other

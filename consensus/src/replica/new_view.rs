@@ -176,7 +176,6 @@ impl Replica {
             });
             return;
         }
-        let check_q = !self.unsafe_skip_new_view_check;
         // V's checkpoint decides the epoch (and so the signers and the primary):
         // one beyond what this replica can know is not judged.
         let low = nv
@@ -195,7 +194,20 @@ impl Replica {
             });
             return;
         }
-        match check_new_view(&nv, sender, &self.config, &self.membership, check_q) {
+        #[cfg(feature = "test-faults")]
+        let checked = if self.faults.skip_new_view_check {
+            crate::view_change::check_new_view_skipping_q(
+                &nv,
+                sender,
+                &self.config,
+                &self.membership,
+            )
+        } else {
+            check_new_view(&nv, sender, &self.config, &self.membership)
+        };
+        #[cfg(not(feature = "test-faults"))]
+        let checked = check_new_view(&nv, sender, &self.config, &self.membership);
+        match checked {
             Ok(checked)
                 if checked.selection.low() < self.epoch().first.prev()
                     || (self.membership.at(checked.selection.low().next()).first

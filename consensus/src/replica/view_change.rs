@@ -390,30 +390,14 @@ impl Replica {
             view_changes.sort_by_key(|(signed, _)| (signed.sender != me, signed.sender));
             view_changes.truncate(self.q());
             let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
-            let mut selection = select(self.primary(), &decoded);
-            if self.byzantine_forge_q {
-                self.forge(&mut selection);
-            }
+            let selection = select(self.primary(), &decoded);
+            #[cfg(feature = "test-faults")]
+            let selection = self.forge_if_switched_on(selection);
             self.building = Some(Building {
                 view_changes: view_changes.into_iter().map(|(signed, _)| signed).collect(),
                 selection,
                 results: Vec::new(),
             });
-        }
-    }
-
-    /// The test-only Byzantine new primary: empty batches above its committed height.
-    fn forge(&self, selection: &mut crate::view_change::Selection) {
-        let proposer = self.config.me;
-        for (seq, batch, digest) in selection.entries.iter_mut() {
-            if *seq > self.last_committed && !batch.tx_hashes.is_empty() {
-                *batch = crate::message::Batch {
-                    tx_hashes: BoundedVec::empty(),
-                    proposer,
-                    timestamp_ms: batch.timestamp_ms,
-                };
-                *digest = batch.digest();
-            }
         }
     }
 
