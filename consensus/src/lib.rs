@@ -195,6 +195,7 @@
 
 mod checkpoint;
 mod config;
+mod envelope;
 mod input;
 mod log;
 mod membership;
@@ -209,9 +210,15 @@ mod types;
 mod update;
 mod verify;
 mod view_change;
+mod view_change_checks;
 
+pub use checkpoint::StableCheckpoint;
 pub use config::{ConfigError, ReplicaConfig};
-pub use input::{ExecOutcome, Input};
+pub use envelope::{
+    open_new_view, open_recovery, open_update, open_view_change, Envelope, VerifiedNewView,
+    VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+};
+pub use input::{verify_envelope, ExecOutcome, Input};
 pub use membership::{
     switch_height, Epoch, Membership, MembershipChange, MembershipError, MAX_ROSTER,
 };
@@ -221,8 +228,8 @@ pub use message::{
 };
 pub use output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry,
-    ProposalRequest, Ready, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus,
-    StableCheckpoint, Target, TransferRequest, ViewChangeReason, ViewChangeStarted,
+    ProposalRequest, Ready, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus, Target,
+    TransferRequest, ViewChangeReason, ViewChangeStarted,
 };
 pub use persist::{CommitRecord, PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
 pub use quorum::{max_faulty, primary_of, quorum};
@@ -232,14 +239,14 @@ pub use types::{
     Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
 };
 pub use update::{SignedUpdate, Update, MAX_UPDATE_LEN};
-pub use verify::{
-    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope, Envelope,
-    Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+pub use verify::{verify, Rejected, Verified};
+pub use view_change::{
+    largest_view_change_messages, BadCertificatePrePrepare, BadNewView, BadQ, BadViewChange,
+    NewView, PreparedCertificate, SignedNewView, SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN,
+    MAX_VIEW_CHANGE_LEN,
 };
 #[cfg(feature = "test-faults")]
-pub use view_change::check_new_view_skipping_q;
-pub use view_change::{
-    check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,
-    select, BadNewView, BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection,
-    SignedNewView, SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN, MAX_VIEW_CHANGE_LEN,
+pub use view_change_checks::check_new_view_skipping_q;
+pub use view_change_checks::{
+    check_new_view, check_view_change, check_view_change_size, select, CheckedNewView, Selection,
 };

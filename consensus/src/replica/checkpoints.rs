@@ -98,7 +98,7 @@ impl Replica {
     /// Returns whether this moved the replica into a new epoch (the checkpoint is
     /// the old epoch's last height or beyond); the old epoch's view-change state is
     /// dropped then, whichever way the checkpoint came.
-    pub(super) fn make_stable(&mut self, stable: crate::output::StableCheckpoint) -> bool {
+    pub(super) fn make_stable(&mut self, stable: crate::checkpoint::StableCheckpoint) -> bool {
         let epoch_before = self.epoch().first;
         let seq = stable.seq;
         self.ready

@@ -3,10 +3,11 @@
 //! See [`crate::update`] for the message flow.
 
 use super::Replica;
-use crate::output::{IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason};
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::{Envelope, VerifiedUpdate};
+use crate::output::{IgnoreReason, Ignored, Outgoing, Target, ViewChangeReason};
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::update::{SignedUpdate, Update};
-use crate::verify::{Envelope, VerifiedUpdate};
 use std::collections::BTreeSet;
 
 /// The switch to a new epoch, from the moment this replica's stable checkpoint

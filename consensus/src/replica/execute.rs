@@ -124,7 +124,7 @@ impl Replica {
             }
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
-                message: crate::verify::Envelope::Message(vote.signed),
+                message: crate::envelope::Envelope::Message(vote.signed),
             });
         } else if self.may_sign(seq) {
             let commit = Commit {

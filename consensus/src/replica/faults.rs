@@ -5,7 +5,7 @@
 
 use super::Replica;
 use crate::message::Batch;
-use crate::view_change::Selection;
+use crate::view_change_checks::Selection;
 use crypto::codec::BoundedVec;
 
 /// Which faults are switched on. All off by default.

@@ -19,21 +19,19 @@ mod view_change;
 mod votes;
 
 use crate::checkpoint::Checkpoints;
+use crate::checkpoint::StableCheckpoint;
 use crate::config::{ConfigError, ReplicaConfig};
+use crate::envelope::Envelope;
 use crate::input::Input;
 use crate::log::Log;
 use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::message::{Message, SignedMessage};
-use crate::output::{
-    IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
-};
+use crate::output::{IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, Target};
 use crate::persist::{CommitRecord, PersistedState};
 use crate::quorum::quorum;
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::Envelope;
-use crate::view_change::{
-    PreparedCertificate, Selection, SignedNewView, SignedViewChange, ViewChange,
-};
+use crate::view_change::{PreparedCertificate, SignedNewView, SignedViewChange, ViewChange};
+use crate::view_change_checks::Selection;
 use crypto::{Hash, PublicKey, SigningKey};
 use std::collections::BTreeMap;
 

@@ -4,6 +4,7 @@
 //! voted for again.
 
 use super::Replica;
+use crate::envelope::{Envelope, VerifiedNewView};
 use crate::log::Execution;
 use crate::message::{Message, PrePrepare, SignedMessage};
 use crate::output::{
@@ -11,8 +12,8 @@ use crate::output::{
     ViewChangeStarted,
 };
 use crate::types::{SeqNo, View};
-use crate::verify::{Envelope, VerifiedNewView};
-use crate::view_change::{check_new_view, CheckedNewView, NewView, SignedNewView};
+use crate::view_change::{NewView, SignedNewView};
+use crate::view_change_checks::{check_new_view, CheckedNewView};
 use crypto::codec::BoundedVec;
 use crypto::Hash;
 
@@ -181,7 +182,7 @@ impl Replica {
         let low = nv
             .view_changes
             .iter()
-            .filter_map(crate::verify::decode_view_change)
+            .filter_map(crate::envelope::decode_view_change)
             .filter_map(|vc| vc.checkpoint.map(|c| c.seq))
             .max()
             .unwrap_or(SeqNo(0));
@@ -196,7 +197,7 @@ impl Replica {
         }
         #[cfg(feature = "test-faults")]
         let checked = if self.faults.skip_new_view_check {
-            crate::view_change::check_new_view_skipping_q(
+            crate::view_change_checks::check_new_view_skipping_q(
                 &nv,
                 sender,
                 &self.config,
@@ -282,7 +283,7 @@ impl Replica {
     /// the same block, it becomes our stable checkpoint too, so Q, which spans at
     /// most L heights above it, fits our window. A replica that has not committed it
     /// keeps its window (it needs recovery for the heights below `min_s`).
-    fn adopt_checkpoint(&mut self, stable: crate::output::StableCheckpoint) {
+    fn adopt_checkpoint(&mut self, stable: crate::checkpoint::StableCheckpoint) {
         let seq = stable.seq;
         if seq <= self.log.low() || seq > self.last_committed {
             return;

@@ -66,7 +66,7 @@ impl Replica {
             // the same PREPARE again, never a new one.
             Some(own) => self.ready.then_send.push(crate::output::Outgoing {
                 to: crate::output::Target::All,
-                message: crate::verify::Envelope::Message(own),
+                message: crate::envelope::Envelope::Message(own),
             }),
             // A wiped replica may have prepared something else here before.
             None if !self.may_sign(seq) => {}

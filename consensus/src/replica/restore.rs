@@ -15,9 +15,9 @@
 
 use super::Replica;
 use crate::checkpoint::Checkpoints;
+use crate::checkpoint::StableCheckpoint;
 use crate::log::{insert_vote, AcceptedPrePrepare, Execution, Log, VoteOutcome};
 use crate::message::{Message, SignedMessage};
-use crate::output::StableCheckpoint;
 use crate::persist::{PersistedState, RestoreError};
 use crate::types::SeqNo;
 use crate::verify::verify;
@@ -70,7 +70,7 @@ impl Replica {
             timer_from_ms: None,
         });
         if let Some(signed) = &state.view_change {
-            if let Some(vc) = crate::verify::decode_view_change(signed) {
+            if let Some(vc) = crate::envelope::decode_view_change(signed) {
                 self.own_view_change = Some((vc.new_view, signed.clone()));
                 if vc.new_view == view && state.changing {
                     self.view_changes
@@ -81,7 +81,7 @@ impl Replica {
         let new_view = state
             .new_view
             .as_ref()
-            .and_then(|signed| Some((signed, crate::verify::decode_new_view(signed)?)))
+            .and_then(|signed| Some((signed, crate::envelope::decode_new_view(signed)?)))
             .filter(|(_, nv)| nv.view == view);
         if let Some((signed, nv)) = new_view {
             self.new_view_message = Some(signed.clone());

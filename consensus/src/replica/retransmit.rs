@@ -14,10 +14,10 @@
 //! `super::recovery`).
 
 use super::Replica;
+use crate::envelope::Envelope;
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::types::{ReplicaId, SeqNo};
-use crate::verify::Envelope;
 
 impl Replica {
     pub(super) fn maybe_retransmit(&mut self) {

@@ -15,6 +15,7 @@
 //! retransmit interval.
 
 use super::{Building, Changing, Replica};
+use crate::envelope::{Envelope, VerifiedViewChange};
 use crate::log::Log;
 use crate::message::{Heartbeat, Message, SignedMessage};
 use crate::output::{
@@ -23,8 +24,8 @@ use crate::output::{
 };
 use crate::quorum::max_faulty;
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::{Envelope, VerifiedViewChange};
-use crate::view_change::{check_view_change, select, SignedViewChange, ViewChange};
+use crate::view_change::{SignedViewChange, ViewChange};
+use crate::view_change_checks::{check_view_change, select};
 use crypto::codec::BoundedVec;
 
 /// The view-change timeout doubles at most this many times.
@@ -292,7 +293,7 @@ impl Replica {
         if !self.knows_epoch_of(vc_low.next()) {
             return ignore(self, IgnoreReason::UnknownEpoch { seq: vc_low });
         }
-        let checked = crate::view_change::check_view_change_size(
+        let checked = crate::view_change_checks::check_view_change_size(
             signed.payload.len(),
             &self.config,
             &self.membership,

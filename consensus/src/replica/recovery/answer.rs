@@ -6,11 +6,11 @@
 
 use super::super::Replica;
 use super::{FETCH, INIT, NEGOTIATE};
+use crate::envelope::Envelope;
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::recovery::{validator_set_digest, Recovery};
 use crate::types::{ReplicaId, SeqNo};
-use crate::verify::Envelope;
 use crypto::PublicKey;
 
 impl Replica {

@@ -29,14 +29,15 @@ mod answer;
 mod resume;
 
 use super::Replica;
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::{Envelope, VerifiedRecovery};
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus,
-    StableCheckpoint, Target, TransferRequest,
+    Target, TransferRequest,
 };
 use crate::quorum::max_faulty;
 use crate::recovery::{Recovery, SignedRecovery};
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::{Envelope, VerifiedRecovery};
 use std::collections::BTreeMap;
 
 /// A recovery in progress.

@@ -3,9 +3,8 @@
 
 use super::super::Replica;
 use super::{Phase, Recovering};
-use crate::output::{
-    IgnoreReason, Ignored, PersistEntry, RecoveryEvent, RecoveryReason, StableCheckpoint,
-};
+use crate::checkpoint::StableCheckpoint;
+use crate::output::{IgnoreReason, Ignored, PersistEntry, RecoveryEvent, RecoveryReason};
 use crate::types::SeqNo;
 
 impl Replica {
