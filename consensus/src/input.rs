@@ -13,7 +13,7 @@ use crypto::{Hash, PublicKey};
 /// One input to [`crate::Replica::step`].
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// A message from another replica whose signature was checked by [`crate::verify`].
+    /// A message from another replica whose signature was checked by [`crate::verify()`].
     Message(Verified),
     /// A VIEW-CHANGE whose envelope verified ([`crate::verify_envelope`]); the replica
     /// checks its C and P sets.

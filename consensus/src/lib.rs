@@ -186,6 +186,34 @@
 //!     its own epoch, and no replica signs above its epoch's last height. A replica outside the epoch in force
 //!     (not yet joined, or removed) signs nothing and runs no view-change timers.
 //!
+//! # Where things live
+//!
+//! The modules form layers; each imports only from those above it in this list
+//! (`tests/module_graph.rs` fails on a cycle):
+//!
+//! - `types`, `quorum`, `membership`: protocol numbers, quorum sizes, the roster and
+//!   its epochs.
+//! - `message`: the normal-case messages and the signed envelope `Signed`.
+//! - `verify`: checking a signature and decoding a normal-case message ([`Verified`],
+//!   [`Rejected`]).
+//! - `log`, `checkpoint`: the per-height slots and votes; checkpoint votes and
+//!   [`StableCheckpoint`] with its proof check.
+//! - `recovery`, `update`, `view_change`: the other families of messages (recovery,
+//!   membership, VIEW-CHANGE and NEW-VIEW with their size bounds and typed refusals).
+//! - `envelope`: [`Envelope`] and opening each family's envelope into its
+//!   `Verified…` type.
+//! - `input`, `output`: what a step takes ([`Input`], [`verify_envelope`]) and hands
+//!   back ([`Ready`]); `names` gives metrics names to the outputs.
+//! - `persist`, `config`: what a restart needs, and the configuration.
+//! - `view_change_checks`: the checks of VIEW-CHANGE and NEW-VIEW, and Q from V.
+//! - `replica`: the state machine; its module doc lists which file owns which part
+//!   of its state.
+//!
+//! The test-only fault switches (`Replica::set_unsafe_*`, `set_byzantine_forge_q`,
+//! `check_new_view_skipping_q`) exist only with the cargo feature `test-faults`,
+//! which the simulator and this crate's tests enable and the `rbft` binary never
+//! does (see `Cargo.toml`).
+//!
 //! # Not built yet
 //!
 //! Recovery's amnesia bound does not cover a replica wiped before its chain's first

@@ -107,9 +107,9 @@ impl Replica {
         self.ready.stable_checkpoint = Some(stable.clone());
         self.checkpoints.make_stable(stable);
         self.log.advance_low(seq);
-        self.certificates = self.certificates.split_off(&seq.next());
+        self.view_change.certificates = self.view_change.certificates.split_off(&seq.next());
         let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
-        self.commits = self.commits.split_off(&keep_from);
+        self.execution.commits = self.execution.commits.split_off(&keep_from);
         let entered = self.epoch().first != epoch_before;
         if entered {
             self.forget_old_epoch();
