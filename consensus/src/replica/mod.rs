@@ -17,7 +17,7 @@
 //! | `timers`         | `Timers`         | `timers.rs`: ticks, heartbeat, timeouts    |
 //! | `retransmission` | `Retransmission` | `retransmit.rs`: progress, laggards helped |
 //! | `view_change`    | `ViewChanges`    | `view_change.rs` (and `new_view.rs`): V, P, the NEW-VIEW being built |
-//! | `recovery`       | `RecoveryState`  | `recovery/`: rounds, transfer target, amnesia |
+//! | `recovery`       | `RecoveryState`  | `recovery/`: rounds, transfer target; amnesia in `recovery/amnesia.rs` |
 //! | `epoch_change`   | `EpochChange`    | `epoch.rs`: joiners, the epoch switch      |
 //! | `faults`         | `TestFaults`     | `faults.rs`: test-only, feature `test-faults` |
 //!
