@@ -1,12 +1,59 @@
 //! Checkpoint votes and the stable checkpoint (DESIGN.md section 4).
 
 use crate::log::{insert_vote, Vote, VoteOutcome};
-use crate::message::{Checkpoint, SignedMessage};
-use crate::output::StableCheckpoint;
-use crate::types::{ReplicaId, SeqNo};
+use crate::membership::Membership;
+use crate::message::{Checkpoint, Message, SignedMessage};
+use crate::types::{ReplicaId, SeqNo, MAX_VALIDATORS};
+use crate::verify::verify;
 use crypto::codec::BoundedVec;
-use crypto::Hash;
-use std::collections::BTreeMap;
+use crypto::{Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A checkpoint proven by `q` matching CHECKPOINT messages (DESIGN.md section 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StableCheckpoint {
+    pub seq: SeqNo,
+    pub block_hash: Hash,
+    /// The C set, in sender order.
+    pub proof: BoundedVec<SignedMessage, MAX_VALIDATORS>,
+}
+
+impl StableCheckpoint {
+    /// Whether the proof holds `quorum` distinct validators' valid CHECKPOINTs for
+    /// exactly this height and block, each signer once, and nothing else (the C set,
+    /// DESIGN.md section 4). Anyone holding the validator set can check it.
+    pub fn is_proven(&self, validators: &[PublicKey], chain_id: &str, quorum: usize) -> bool {
+        let expected = Message::Checkpoint(Checkpoint {
+            seq: self.seq,
+            block_hash: self.block_hash,
+        });
+        let mut signers = BTreeSet::new();
+        for signed in self.proof.iter() {
+            match verify(signed, validators, chain_id) {
+                // A signer twice would only pad the proof (it travels in every
+                // VIEW-CHANGE that carries it).
+                Ok(verified) if *verified.message() == expected => {
+                    if !signers.insert(signed.sender) {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
+        signers.len() >= quorum
+    }
+
+    /// [`StableCheckpoint::is_proven`] with the set that orders this height: a
+    /// quorum of that epoch's members, each a member (DESIGN.md section 6).
+    pub fn is_proven_by(&self, membership: &Membership, chain_id: &str) -> bool {
+        let epoch = membership.at(self.seq);
+        self.proof
+            .iter()
+            .all(|signed| epoch.contains(signed.sender))
+            && self.is_proven(membership.roster(), chain_id, epoch.q())
+    }
+}
 
 /// CHECKPOINT votes for heights inside the window, at most one per validator per
 /// height, and the last stable checkpoint.

@@ -1,17 +1,19 @@
 //! What the host feeds the replica (DESIGN.md section 1).
 
+use crate::envelope::{
+    open_new_view, open_recovery, open_update, open_view_change, Envelope, VerifiedNewView,
+    VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+};
 use crate::membership::MembershipChange;
 use crate::message::Batch;
 use crate::types::{Digest, SeqNo};
-use crate::verify::{
-    Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
-};
+use crate::verify::{verify, Rejected, Verified};
 use crypto::{Hash, PublicKey};
 
 /// One input to [`crate::Replica::step`].
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// A message from another replica whose signature was checked by [`crate::verify`].
+    /// A message from another replica whose signature was checked by [`crate::verify()`].
     Message(Verified),
     /// A VIEW-CHANGE whose envelope verified ([`crate::verify_envelope`]); the replica
     /// checks its C and P sets.
@@ -75,4 +77,20 @@ pub enum ExecOutcome {
     /// The batch cannot be executed (a transaction is unknown, invalid, or badly
     /// signed): the primary proposed a malformed block.
     Invalid,
+}
+
+/// Checks any message from the network at the edge and makes it an input for the
+/// replica.
+pub fn verify_envelope(
+    envelope: &Envelope,
+    validators: &[PublicKey],
+    chain_id: &str,
+) -> Result<Input, Rejected> {
+    match envelope {
+        Envelope::Message(m) => verify(m, validators, chain_id).map(Input::Message),
+        Envelope::ViewChange(m) => open_view_change(m, validators, chain_id).map(Input::ViewChange),
+        Envelope::NewView(m) => open_new_view(m, validators, chain_id).map(Input::NewView),
+        Envelope::Recovery(m) => open_recovery(m, validators, chain_id).map(Input::Recovery),
+        Envelope::Update(m) => open_update(m, validators, chain_id).map(Input::Update),
+    }
 }

@@ -186,6 +186,34 @@
 //!     its own epoch, and no replica signs above its epoch's last height. A replica outside the epoch in force
 //!     (not yet joined, or removed) signs nothing and runs no view-change timers.
 //!
+//! # Where things live
+//!
+//! The modules form layers; each imports only from those above it in this list
+//! (`tests/module_graph.rs` fails on a cycle):
+//!
+//! - `types`, `quorum`, `membership`: protocol numbers, quorum sizes, the roster and
+//!   its epochs.
+//! - `message`: the normal-case messages and the signed envelope `Signed`.
+//! - `verify`: checking a signature and decoding a normal-case message ([`Verified`],
+//!   [`Rejected`]).
+//! - `log`, `checkpoint`: the per-height slots and votes; checkpoint votes and
+//!   [`StableCheckpoint`] with its proof check.
+//! - `recovery`, `update`, `view_change`: the other families of messages (recovery,
+//!   membership, VIEW-CHANGE and NEW-VIEW with their size bounds and typed refusals).
+//! - `envelope`: [`Envelope`] and opening each family's envelope into its
+//!   `Verified…` type.
+//! - `input`, `output`: what a step takes ([`Input`], [`verify_envelope`]) and hands
+//!   back ([`Ready`]); `names` gives metrics names to the outputs.
+//! - `persist`, `config`: what a restart needs, and the configuration.
+//! - `view_change_checks`: the checks of VIEW-CHANGE and NEW-VIEW, and Q from V.
+//! - `replica`: the state machine; its module doc lists which file owns which part
+//!   of its state.
+//!
+//! The test-only fault switches (`Replica::set_unsafe_*`, `set_byzantine_forge_q`,
+//! `check_new_view_skipping_q`) exist only with the cargo feature `test-faults`,
+//! which the simulator and this crate's tests enable and the `rbft` binary never
+//! does (see `Cargo.toml`).
+//!
 //! # Not built yet
 //!
 //! Recovery's amnesia bound does not cover a replica wiped before its chain's first
@@ -195,6 +223,7 @@
 
 mod checkpoint;
 mod config;
+mod envelope;
 mod input;
 mod log;
 mod membership;
@@ -209,9 +238,15 @@ mod types;
 mod update;
 mod verify;
 mod view_change;
+mod view_change_checks;
 
+pub use checkpoint::StableCheckpoint;
 pub use config::{ConfigError, ReplicaConfig};
-pub use input::{ExecOutcome, Input};
+pub use envelope::{
+    open_new_view, open_recovery, open_update, open_view_change, Envelope, VerifiedNewView,
+    VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
+};
+pub use input::{verify_envelope, ExecOutcome, Input};
 pub use membership::{
     switch_height, Epoch, Membership, MembershipChange, MembershipError, MAX_ROSTER,
 };
@@ -221,8 +256,8 @@ pub use message::{
 };
 pub use output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, PersistEntry,
-    ProposalRequest, Ready, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus,
-    StableCheckpoint, Target, TransferRequest, ViewChangeReason, ViewChangeStarted,
+    ProposalRequest, Ready, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus, Target,
+    TransferRequest, ViewChangeReason, ViewChangeStarted,
 };
 pub use persist::{CommitRecord, PersistedState, RestoreError, MAX_PERSISTED_MESSAGES};
 pub use quorum::{max_faulty, primary_of, quorum};
@@ -232,12 +267,14 @@ pub use types::{
     Digest, ReplicaId, SeqNo, View, MAX_BATCH_TXS, MAX_CHAIN_ID_LEN, MAX_LOG_WINDOW, MAX_VALIDATORS,
 };
 pub use update::{SignedUpdate, Update, MAX_UPDATE_LEN};
-pub use verify::{
-    open_new_view, open_recovery, open_update, open_view_change, verify, verify_envelope, Envelope,
-    Rejected, Verified, VerifiedNewView, VerifiedRecovery, VerifiedUpdate, VerifiedViewChange,
-};
+pub use verify::{verify, Rejected, Verified};
 pub use view_change::{
-    check_new_view, check_view_change, check_view_change_size, largest_view_change_messages,
-    select, BadNewView, BadViewChange, CheckedNewView, NewView, PreparedCertificate, Selection,
-    SignedNewView, SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN, MAX_VIEW_CHANGE_LEN,
+    largest_view_change_messages, BadCertificatePrePrepare, BadNewView, BadQ, BadViewChange,
+    NewView, PreparedCertificate, SignedNewView, SignedViewChange, ViewChange, MAX_NEW_VIEW_LEN,
+    MAX_VIEW_CHANGE_LEN,
+};
+#[cfg(feature = "test-faults")]
+pub use view_change_checks::check_new_view_skipping_q;
+pub use view_change_checks::{
+    check_new_view, check_view_change, check_view_change_size, select, CheckedNewView, Selection,
 };

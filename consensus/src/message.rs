@@ -236,22 +236,6 @@ impl<const MAX: usize> Signed<MAX> {
             signature,
         }
     }
-
-    /// Whether the signature is `validators[sender]`'s over the payload in the kind's
-    /// domain. Decoding is the caller's.
-    pub(crate) fn signature_holds(
-        &self,
-        validators: &[crypto::PublicKey],
-        chain_id: &str,
-    ) -> Result<(), crate::verify::Rejected> {
-        use crate::verify::Rejected;
-        let sender = self.sender;
-        let key = validators
-            .get(sender.index())
-            .ok_or(Rejected::UnknownSender { sender })?;
-        key.verify(self.kind.domain(chain_id), &self.payload, &self.signature)
-            .map_err(|_| Rejected::BadSignature { sender })
-    }
 }
 
 impl SignedMessage {

@@ -1,15 +1,14 @@
 //! What a step hands back to the host (DESIGN.md section 1; STYLE.md habit 2).
 
-use crate::message::{Batch, Checkpoint, Message, MessageKind, SignedMessage};
-use crate::types::{Digest, ReplicaId, SeqNo, View, MAX_VALIDATORS};
-use crate::verify::Envelope;
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::Envelope;
+use crate::message::{Batch, MessageKind, SignedMessage};
+use crate::types::{Digest, ReplicaId, SeqNo, View};
 use crate::view_change::{
     BadNewView, BadViewChange, PreparedCertificate, SignedNewView, SignedViewChange,
 };
-use crypto::codec::BoundedVec;
-use crypto::{Hash, PublicKey};
+use crypto::Hash;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// The outputs of one step, in the order the host must carry them out:
 ///
@@ -338,51 +337,6 @@ pub struct CommittedBlock {
     /// `q` COMMIT messages from distinct validators matching `digest` and
     /// `block_hash`, in sender order (DESIGN.md section 3 step 5).
     pub certificate: Vec<SignedMessage>,
-}
-
-/// A checkpoint proven by `q` matching CHECKPOINT messages (DESIGN.md section 4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StableCheckpoint {
-    pub seq: SeqNo,
-    pub block_hash: Hash,
-    /// The C set, in sender order.
-    pub proof: BoundedVec<SignedMessage, MAX_VALIDATORS>,
-}
-
-impl StableCheckpoint {
-    /// Whether the proof holds `quorum` distinct validators' valid CHECKPOINTs for
-    /// exactly this height and block, each signer once, and nothing else (the C set,
-    /// DESIGN.md section 4). Anyone holding the validator set can check it.
-    pub fn is_proven(&self, validators: &[PublicKey], chain_id: &str, quorum: usize) -> bool {
-        let expected = Message::Checkpoint(Checkpoint {
-            seq: self.seq,
-            block_hash: self.block_hash,
-        });
-        let mut signers = BTreeSet::new();
-        for signed in self.proof.iter() {
-            match crate::verify(signed, validators, chain_id) {
-                // A signer twice would only pad the proof (it travels in every
-                // VIEW-CHANGE that carries it).
-                Ok(verified) if *verified.message() == expected => {
-                    if !signers.insert(signed.sender) {
-                        return false;
-                    }
-                }
-                _ => return false,
-            }
-        }
-        signers.len() >= quorum
-    }
-
-    /// [`StableCheckpoint::is_proven`] with the set that orders this height: a
-    /// quorum of that epoch's members, each a member (DESIGN.md section 6).
-    pub fn is_proven_by(&self, membership: &crate::membership::Membership, chain_id: &str) -> bool {
-        let epoch = membership.at(self.seq);
-        self.proof
-            .iter()
-            .all(|signed| epoch.contains(signed.sender))
-            && self.is_proven(membership.roster(), chain_id, epoch.q())
-    }
 }
 
 /// Misbehaviour, with the signed evidence where there is some. Faults of the primary

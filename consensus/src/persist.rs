@@ -7,8 +7,10 @@
 //! restart. A host that restored its ledger some other way sets `last_committed`
 //! from its ledger's tip.
 
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::{decode_new_view, decode_view_change};
 use crate::message::{Message, SignedMessage};
-use crate::output::{CommittedBlock, PersistEntry, StableCheckpoint};
+use crate::output::{CommittedBlock, PersistEntry};
 use crate::types::{Digest, SeqNo, View, MAX_LOG_WINDOW, MAX_VALIDATORS};
 use crate::verify::Rejected;
 use crate::view_change::{PreparedCertificate, SignedNewView, SignedViewChange};
@@ -111,7 +113,7 @@ impl PersistedState {
                 self.prepared[at..].rotate_right(1);
             }
             PersistEntry::ViewChange(signed) => {
-                if let Some(vc) = crate::verify::decode_view_change(signed) {
+                if let Some(vc) = decode_view_change(signed) {
                     self.move_to(vc.new_view);
                     self.changing = true;
                 }
@@ -125,7 +127,7 @@ impl PersistedState {
                 self.commits.retain(|c| c.seq <= *seq);
             }
             PersistEntry::NewView(signed) => {
-                if let Some(nv) = crate::verify::decode_new_view(signed) {
+                if let Some(nv) = decode_new_view(signed) {
                     self.move_to(nv.view);
                     self.changing = false;
                 }

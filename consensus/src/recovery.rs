@@ -11,8 +11,8 @@
 //! The messages are signed like every other consensus message, in their own kind's
 //! domain; an answer is evidence of what its sender claimed.
 
+use crate::checkpoint::StableCheckpoint;
 use crate::message::{MessageKind, Signed};
-use crate::output::StableCheckpoint;
 use crate::types::{ReplicaId, SeqNo, View};
 use crypto::codec::Canonical;
 use crypto::{Hash, SigningKey};

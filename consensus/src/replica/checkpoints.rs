@@ -98,7 +98,7 @@ impl Replica {
     /// Returns whether this moved the replica into a new epoch (the checkpoint is
     /// the old epoch's last height or beyond); the old epoch's view-change state is
     /// dropped then, whichever way the checkpoint came.
-    pub(super) fn make_stable(&mut self, stable: crate::output::StableCheckpoint) -> bool {
+    pub(super) fn make_stable(&mut self, stable: crate::checkpoint::StableCheckpoint) -> bool {
         let epoch_before = self.epoch().first;
         let seq = stable.seq;
         self.ready
@@ -107,9 +107,9 @@ impl Replica {
         self.ready.stable_checkpoint = Some(stable.clone());
         self.checkpoints.make_stable(stable);
         self.log.advance_low(seq);
-        self.certificates = self.certificates.split_off(&seq.next());
+        self.view_change.certificates = self.view_change.certificates.split_off(&seq.next());
         let keep_from = SeqNo(seq.0.saturating_sub(self.config.log_window)).next();
-        self.commits = self.commits.split_off(&keep_from);
+        self.execution.commits = self.execution.commits.split_off(&keep_from);
         let entered = self.epoch().first != epoch_before;
         if entered {
             self.forget_old_epoch();

@@ -3,11 +3,36 @@
 //! See [`crate::update`] for the message flow.
 
 use super::Replica;
-use crate::output::{IgnoreReason, Ignored, Outgoing, StableCheckpoint, Target, ViewChangeReason};
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::{Envelope, VerifiedUpdate};
+use crate::output::{IgnoreReason, Ignored, Outgoing, Target, ViewChangeReason};
 use crate::types::{ReplicaId, SeqNo, View};
 use crate::update::{SignedUpdate, Update};
-use crate::verify::{Envelope, VerifiedUpdate};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Admitting joiners and switching epochs (`epoch.rs`).
+#[derive(Debug)]
+pub(super) struct EpochChange {
+    /// Joining validators (roster ids) and who sent AddNode for each.
+    pub(super) admissions: BTreeMap<ReplicaId, BTreeSet<ReplicaId>>,
+    /// The AddNode this replica signed for each joining validator.
+    pub(super) own_add_nodes: BTreeMap<ReplicaId, SignedUpdate>,
+    /// As a joining validator: ReadyForN sent.
+    pub(super) sent_ready: bool,
+    /// The last switch to a new epoch, while its first view is being set up.
+    pub(super) switch: Option<EpochSwitch>,
+}
+
+impl EpochChange {
+    pub(super) fn new() -> Self {
+        EpochChange {
+            admissions: BTreeMap::new(),
+            own_add_nodes: BTreeMap::new(),
+            sent_ready: false,
+            switch: None,
+        }
+    }
+}
 
 /// The switch to a new epoch, from the moment this replica's stable checkpoint
 /// reached the old epoch's last height.
@@ -51,8 +76,9 @@ impl Replica {
                 to: Target::One(joiner),
                 message: Envelope::Update(signed.clone()),
             });
-            self.own_add_nodes.insert(joiner, signed);
-            self.admissions
+            self.epoch_change.own_add_nodes.insert(joiner, signed);
+            self.epoch_change
+                .admissions
                 .entry(joiner)
                 .or_default()
                 .insert(self.config.me);
@@ -62,7 +88,7 @@ impl Replica {
     /// A joiner asked for recovery: it may have started after our AddNode went out,
     /// so it gets it again (recovery answers are rate-limited per asker).
     pub(super) fn remind_joiner(&mut self, joiner: ReplicaId) {
-        if let Some(signed) = self.own_add_nodes.get(&joiner).cloned() {
+        if let Some(signed) = self.epoch_change.own_add_nodes.get(&joiner).cloned() {
             self.ready.then_send.push(Outgoing {
                 to: Target::One(joiner),
                 message: Envelope::Update(signed),
@@ -73,7 +99,8 @@ impl Replica {
     /// A validator that joins and has been admitted by a quorum: answered and sent
     /// broadcasts before its epoch begins.
     pub(super) fn admitted(&self, joiner: ReplicaId) -> bool {
-        self.admissions
+        self.epoch_change
+            .admissions
             .get(&joiner)
             .is_some_and(|senders| senders.len() >= self.q())
     }
@@ -101,7 +128,7 @@ impl Replica {
                 if !self.membership.member_from(from, joiner) || self.epoch().contains(joiner) {
                     return self.ignore_update(sender, update, IgnoreReason::NotRequested);
                 }
-                let senders = self.admissions.entry(joiner).or_default();
+                let senders = self.epoch_change.admissions.entry(joiner).or_default();
                 if senders.len() < self.membership.roster().len() {
                     senders.insert(sender);
                 }
@@ -117,7 +144,7 @@ impl Replica {
                 }
             }
             Update::FinishUpdate { switch, view } => {
-                let Some(s) = self.switch.as_mut() else {
+                let Some(s) = self.epoch_change.switch.as_mut() else {
                     return self.ignore_update(sender, update, IgnoreReason::NotRequested);
                 };
                 if s.at != switch || !self.membership.at(switch.next()).contains(sender) {
@@ -143,13 +170,13 @@ impl Replica {
     /// authorisation says so once (ReadyForN: an announcement; nothing waits for it).
     pub(super) fn maybe_ready(&mut self) {
         let me = self.config.me;
-        if self.sent_ready || self.member() || self.is_paused() || !self.admitted(me) {
+        if self.epoch_change.sent_ready || self.member() || self.is_paused() || !self.admitted(me) {
             return;
         }
         if !self.membership.member_from(self.log.low().next(), me) {
             return;
         }
-        self.sent_ready = true;
+        self.epoch_change.sent_ready = true;
         let committed = self.last_committed;
         self.send_update(&Update::ReadyForN { committed });
     }
@@ -175,15 +202,15 @@ impl Replica {
     /// in a later one.
     pub(super) fn begin_epoch(&mut self) {
         let at = self.log.low();
-        self.own_view_change = None;
-        self.new_view_message = None;
-        self.sent_ready = false;
+        self.view_change.own_view_change = None;
+        self.view_change.new_view_message = None;
+        self.epoch_change.sent_ready = false;
         // Above every view this replica signed anything for, so it never signs two
         // VIEW-CHANGEs for one view.
         let base = View(self.view.0.saturating_add(1));
         let target = self.first_view_with_old_primary(base, at);
-        self.changing = None;
-        self.switch = Some(EpochSwitch {
+        self.view_change.changing = None;
+        self.epoch_change.switch = Some(EpochSwitch {
             at,
             entered: None,
             entered_ms: self.now_ms,
@@ -192,7 +219,7 @@ impl Replica {
         self.ready.epoch_started = Some(at.next());
         self.start_view_change(target, ViewChangeReason::Membership);
         let now = self.now_ms;
-        if let Some(changing) = self.changing.as_mut() {
+        if let Some(changing) = self.view_change.changing.as_mut() {
             changing.timer_from_ms = Some(now);
         }
     }
@@ -214,7 +241,7 @@ impl Replica {
         if seq <= self.log.low() || seq > self.last_committed || self.is_paused() {
             return;
         }
-        let Some(record) = self.commits.get(&seq).copied() else {
+        let Some(record) = self.execution.commits.get(&seq).copied() else {
             return;
         };
         if record.block_hash != stable.block_hash {
@@ -229,17 +256,21 @@ impl Replica {
     /// transfer): the old epoch's VIEW-CHANGEs, timers and joiner bookkeeping are
     /// dropped; the joiners now members need no admission.
     pub(super) fn forget_old_epoch(&mut self) {
-        self.view_changes.clear();
-        self.building = None;
-        self.failures = 0;
-        self.ahead_views.clear();
+        self.view_change.view_changes.clear();
+        self.view_change.building = None;
+        self.timers.failures = 0;
+        self.recovery.ahead_views.clear();
         let from = self.log.low().next();
         let pending = |id: &ReplicaId, m: &crate::membership::Membership| {
             m.member_from(from, *id) && !m.at(from).contains(*id)
         };
         let membership = self.membership.clone();
-        self.admissions.retain(|id, _| pending(id, &membership));
-        self.own_add_nodes.retain(|id, _| pending(id, &membership));
+        self.epoch_change
+            .admissions
+            .retain(|id, _| pending(id, &membership));
+        self.epoch_change
+            .own_add_nodes
+            .retain(|id, _| pending(id, &membership));
     }
 
     /// Entered a view: the first one of an epoch is announced with FinishUpdate.
@@ -249,13 +280,14 @@ impl Replica {
         let now = self.now_ms;
         let current = self.epoch().first;
         let Some(switch_first) = self
+            .epoch_change
             .switch
             .as_ref()
             .map(|s| self.membership.at(s.at.next()).first)
         else {
             return;
         };
-        let Some(s) = self.switch.as_mut() else {
+        let Some(s) = self.epoch_change.switch.as_mut() else {
             return;
         };
         if s.entered.is_some() || switch_first != current {
@@ -274,7 +306,7 @@ impl Replica {
     /// The primary of the first view of a new epoch waits for a quorum of
     /// FinishUpdate (or one retransmit interval) before it proposes.
     pub(super) fn awaits_finish(&self) -> bool {
-        let Some(s) = self.switch.as_ref() else {
+        let Some(s) = self.epoch_change.switch.as_ref() else {
             return false;
         };
         s.entered == Some(self.view)

@@ -8,18 +8,47 @@ use crate::message::{Commit, Message, SignedMessage};
 use crate::output::{
     CommittedBlock, ExecuteRequest, Fault, IgnoreReason, Ignored, Outgoing, Target,
 };
+use crate::persist::CommitRecord;
 use crate::types::{Digest, SeqNo, View};
-use crypto::Hash;
+use crypto::{Hash, PublicKey};
+use std::collections::BTreeMap;
+
+/// RBFT validation and committing in order (`execute.rs`).
+#[derive(Debug)]
+pub(super) struct ExecutionState {
+    /// Governance changes of executed, not yet committed heights: the validator set
+    /// after each; recorded in `membership` when the height commits.
+    pub(super) executed_changes: BTreeMap<SeqNo, Vec<PublicKey>>,
+    pub(super) last_committed_timestamp_ms: u64,
+    /// Every height up to here executed with the primary's state root (>= committed).
+    pub(super) executed_through: SeqNo,
+    /// The height whose execution the host is working on; one at a time, in order.
+    pub(super) executing: Option<SeqNo>,
+    /// Committed heights above h: a new view orders them again.
+    pub(super) commits: BTreeMap<SeqNo, CommitRecord>,
+}
+
+impl ExecutionState {
+    pub(super) fn new() -> Self {
+        ExecutionState {
+            executed_changes: BTreeMap::new(),
+            last_committed_timestamp_ms: 0,
+            executed_through: SeqNo(0),
+            executing: None,
+            commits: BTreeMap::new(),
+        }
+    }
+}
 
 impl Replica {
     /// Step 4: asks the host to execute the next height once it is prepared and every
     /// height below it executed with the primary's result (the host executes on its
     /// speculative state after `n - 1`). One request at a time, in height order.
     pub(super) fn request_execution(&mut self) -> bool {
-        if self.executing.is_some() || self.is_paused() {
+        if self.execution.executing.is_some() || self.is_paused() {
             return false;
         }
-        let seq = self.executed_through.next();
+        let seq = self.execution.executed_through.next();
         let Some(slot) = self.log.get(seq) else {
             return false;
         };
@@ -37,7 +66,7 @@ impl Replica {
             result: Some(pp.result),
         });
         self.log.slot_mut(seq).execution = Execution::Requested;
-        self.executing = Some(seq);
+        self.execution.executing = Some(seq);
         true
     }
 
@@ -56,7 +85,7 @@ impl Replica {
             });
             return;
         };
-        self.executing = None;
+        self.execution.executing = None;
         let primary = self.primary();
         let fault = match outcome {
             ExecOutcome::Valid {
@@ -65,8 +94,8 @@ impl Replica {
                 validators,
             } if state_root == claimed => {
                 match validators {
-                    Some(set) => self.executed_changes.insert(seq, set),
-                    None => self.executed_changes.remove(&seq),
+                    Some(set) => self.execution.executed_changes.insert(seq, set),
+                    None => self.execution.executed_changes.remove(&seq),
                 };
                 self.commit_to(seq, view, digest, block_hash);
                 return;
@@ -95,7 +124,7 @@ impl Replica {
     /// The view, claimed state root and signed pre-prepare of the height the host is
     /// executing, if `seq` and `digest` name it.
     fn awaited_execution(&self, seq: SeqNo, digest: Digest) -> Option<(View, Hash, SignedMessage)> {
-        if self.executing != Some(seq) {
+        if self.execution.executing != Some(seq) {
             return None;
         }
         let pp = self.log.get(seq)?.pre_prepare.as_ref()?;
@@ -124,7 +153,7 @@ impl Replica {
             }
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
-                message: crate::verify::Envelope::Message(vote.signed),
+                message: crate::envelope::Envelope::Message(vote.signed),
             });
         } else if self.may_sign(seq) {
             let commit = Commit {
@@ -141,7 +170,7 @@ impl Replica {
             );
         }
         self.log.slot_mut(seq).execution = Execution::Valid { block_hash };
-        self.executed_through = seq;
+        self.execution.executed_through = seq;
     }
 
     /// Step 5: commits the next height when it is committed-local: prepared, executed
@@ -175,7 +204,7 @@ impl Replica {
             timestamp_ms: pp.batch.timestamp_ms,
             certificate,
         };
-        self.commits.insert(
+        self.execution.commits.insert(
             seq,
             crate::persist::CommitRecord {
                 seq,
@@ -184,12 +213,12 @@ impl Replica {
                 state_root: pp.result,
             },
         );
-        self.progress_at_ms = self.now_ms;
-        self.failures = 0;
+        self.timers.progress_at_ms = self.now_ms;
+        self.timers.failures = 0;
         self.last_committed = seq;
-        self.last_committed_timestamp_ms = block.timestamp_ms;
+        self.execution.last_committed_timestamp_ms = block.timestamp_ms;
         self.ready.commit.push(block);
-        if let Some(validators) = self.executed_changes.remove(&seq) {
+        if let Some(validators) = self.execution.executed_changes.remove(&seq) {
             self.record_change(&crate::membership::MembershipChange {
                 height: seq,
                 validators,

@@ -23,10 +23,13 @@ impl Replica {
             self.last_committed
         );
         assert!(
-            self.last_committed <= self.executed_through,
+            self.last_committed <= self.execution.executed_through,
             "committed beyond executed"
         );
-        assert!(self.executed_through <= high, "executed beyond H {high}");
+        assert!(
+            self.execution.executed_through <= high,
+            "executed beyond H {high}"
+        );
         assert!(
             self.log.len() as u64 <= self.config.log_window,
             "log longer than L"
@@ -73,7 +76,7 @@ impl Replica {
             }
         }
         assert!(
-            self.changing.is_none() || self.log.len() == 0,
+            self.view_change.changing.is_none() || self.log.len() == 0,
             "a replica changing views holds no ordering messages"
         );
         for (seq, votes) in self.checkpoints.vote_heights() {

@@ -2,10 +2,37 @@
 //! [`Ready`]. Each input has a handler in its own file; after every step the replica
 //! advances what the new state allows (execute, commit, checkpoint, propose) and
 //! checks its invariants.
+//!
+//! # Who owns which state
+//!
+//! [`Replica`] keeps here only what every file reads: the configuration and key, the
+//! membership, the view, the log, the checkpoints, the committed height, the clock
+//! and the [`Ready`] being built. Everything else is a sub-state, defined in (and
+//! mostly touched by) one file:
+//!
+//! | field            | type             | file                                       |
+//! |------------------|------------------|--------------------------------------------|
+//! | `execution`      | `ExecutionState` | `execute.rs`: RBFT validation, commit order |
+//! | `proposing`      | `Proposing`      | `primary.rs`: the pool, the next proposal  |
+//! | `timers`         | `Timers`         | `timers.rs`: ticks, heartbeat, timeouts    |
+//! | `retransmission` | `Retransmission` | `retransmit.rs`: progress, laggards helped |
+//! | `view_change`    | `ViewChanges`    | `view_change.rs` (and `new_view.rs`): V, P, the NEW-VIEW being built |
+//! | `recovery`       | `RecoveryState`  | `recovery/`: rounds, transfer target; amnesia in `recovery/amnesia.rs` |
+//! | `epoch_change`   | `EpochChange`    | `epoch.rs`: joiners, the epoch switch      |
+//! | `faults`         | `TestFaults`     | `faults.rs`: test-only, feature `test-faults` |
+//!
+//! The other files hold handlers over that state: `pre_prepare.rs` and `votes.rs`
+//! (the normal case, into the log), `checkpoints.rs` (checkpoint votes and stable
+//! checkpoints), `restore.rs` (a restart from [`PersistedState`]) and
+//! `invariants.rs` (checked after every step). The sub-modules name no type of a
+//! sibling except `restore.rs`, which rebuilds the view-change state; the
+//! `module_graph` test keeps them free of cycles.
 
 mod checkpoints;
 mod epoch;
 mod execute;
+#[cfg(feature = "test-faults")]
+mod faults;
 mod invariants;
 mod new_view;
 mod pre_prepare;
@@ -13,51 +40,23 @@ mod primary;
 mod recovery;
 mod restore;
 mod retransmit;
+mod timers;
 mod view_change;
 mod votes;
 
 use crate::checkpoint::Checkpoints;
+use crate::checkpoint::StableCheckpoint;
 use crate::config::{ConfigError, ReplicaConfig};
+use crate::envelope::Envelope;
 use crate::input::Input;
 use crate::log::Log;
 use crate::membership::{Epoch, Membership, MembershipChange};
 use crate::message::{Message, SignedMessage};
-use crate::output::{
-    IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, StableCheckpoint, Target,
-};
-use crate::persist::{CommitRecord, PersistedState};
+use crate::output::{IgnoreReason, Ignored, Outgoing, PersistEntry, Ready, Target};
+use crate::persist::PersistedState;
 use crate::quorum::quorum;
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::Envelope;
-use crate::view_change::{
-    PreparedCertificate, Selection, SignedNewView, SignedViewChange, ViewChange,
-};
-use crypto::{Hash, PublicKey, SigningKey};
-use std::collections::BTreeMap;
-
-/// A view change in progress: the replica is changing to its `view`.
-#[derive(Debug, Clone)]
-struct Changing {
-    /// When q VIEW-CHANGEs for the view were first held: the view-change timer runs
-    /// from here (PBFT section 4.5.2).
-    timer_from_ms: Option<u64>,
-}
-
-/// The new primary learning the results of Q's batches before it signs NEW-VIEW.
-#[derive(Debug, Clone)]
-struct Building {
-    view_changes: Vec<SignedViewChange>,
-    selection: Selection,
-    /// The state root after each of `selection.entries`, in order, as learnt so far.
-    results: Vec<Hash>,
-}
-
-/// What the host last said about its pool (`Input::TxsAvailable`).
-#[derive(Debug, Clone, Copy, Default)]
-struct PoolStatus {
-    count: usize,
-    oldest_ms: u64,
-}
+use crypto::{PublicKey, SigningKey};
 
 /// One PBFT/RBFT replica in the normal case. See the crate documentation for the
 /// protocol.
@@ -67,119 +66,30 @@ pub struct Replica {
     key: SigningKey,
     /// The roster and the epochs (DESIGN.md section 6): who orders which heights.
     membership: Membership,
-    /// Governance changes of executed, not yet committed heights: the validator set
-    /// after each; recorded in `membership` when the height commits.
-    executed_changes: BTreeMap<SeqNo, Vec<PublicKey>>,
     view: View,
     log: Log,
     checkpoints: Checkpoints,
     /// Every height up to here is committed (handed to the host in `Ready::commit`).
     last_committed: SeqNo,
-    last_committed_timestamp_ms: u64,
-    /// Every height up to here executed with the primary's state root (>= committed).
-    executed_through: SeqNo,
-    /// The height whose execution the host is working on; one at a time, in order.
-    executing: Option<SeqNo>,
     /// The latest `now_ms` the host passed.
     now_ms: u64,
-    pool: PoolStatus,
-    /// Primary: the height of the outstanding `ProposalRequest`.
-    proposal_requested: Option<SeqNo>,
-    /// Primary: the next height to propose.
-    next_proposal: SeqNo,
-    /// The last height this replica proposed since it started: its host built that
-    /// proposal, so it holds the state after it. See `maybe_request_proposal`.
-    proposed_since_start: SeqNo,
-    /// `(last_committed, h)` when the replica last made progress, and the time it
-    /// noticed; see `maybe_retransmit`.
-    progress_mark: (SeqNo, SeqNo),
-    progress_ms: u64,
-    /// When `progress_mark` last moved (retransmitting does not reset it).
-    moved_ms: u64,
-    /// A message for a height above our committed one arrived since the last
-    /// progress: others are ahead, so a stall here is worth retransmitting for.
-    heard_ahead: bool,
-    /// When this replica last helped each lagging replica (index = replica id).
-    helped_ms: Vec<Option<u64>>,
-    /// Changing to `view`, if set (DESIGN.md section 5.1).
-    changing: Option<Changing>,
-    /// Consecutive failed view changes since the last commit: the view-change timeout
-    /// doubles with each.
-    failures: u32,
-    /// The latest valid VIEW-CHANGE from each validator (ours included), for views
-    /// above the one we are in (or the one we are changing to).
-    view_changes: BTreeMap<ReplicaId, (SignedViewChange, ViewChange)>,
-    /// The last VIEW-CHANGE this replica signed, with the view it asks for.
-    own_view_change: Option<(View, SignedViewChange)>,
-    /// The NEW-VIEW that began the current view (none for view 0).
-    new_view_message: Option<SignedNewView>,
-    /// Primary of the view we change to: Q in the making.
-    building: Option<Building>,
-    /// The highest-view prepared certificate per height above h: the P set.
-    certificates: BTreeMap<SeqNo, (View, PreparedCertificate)>,
-    /// Committed heights above h: a new view orders them again.
-    commits: BTreeMap<SeqNo, CommitRecord>,
-    /// The digests the NEW-VIEW of the current view ordered (Q). A Q pre-prepare that
-    /// arrives on its own (it was above our window when the NEW-VIEW came) is checked
-    /// against these, not against the batch rules of fresh proposals: Q keeps the
-    /// proposer and timestamp of the batch it re-orders.
-    reordered: BTreeMap<SeqNo, crate::types::Digest>,
-    /// The timers start at the first tick after the replica starts.
-    clock_started: bool,
-    /// Backup: when the primary last sent a pre-prepare or heartbeat.
-    last_heard_primary_ms: u64,
-    /// Primary: when it last sent a pre-prepare or heartbeat.
-    last_primary_send_ms: u64,
-    /// The last commit or view entry: the request timer never starts before it.
-    progress_at_ms: u64,
-    /// When the timers first saw pending work (a pooled transaction or an accepted,
-    /// uncommitted batch) after a time with none: the request timer never starts
-    /// before it either, so work arriving after an idle spell gets the whole
-    /// timeout.
-    pending_since_ms: Option<u64>,
-    /// When this replica last helped each replica in an older view.
-    helped_view_ms: Vec<Option<u64>>,
-    /// Recovery in progress (DESIGN.md section 5.2), if any.
-    recovery: Option<recovery::Recovering>,
-    /// The last recovery round this replica started.
-    recovery_round: u64,
-    /// The host's ledger holds blocks up to here (a transfer stopped between
-    /// checkpoints): above our committed height, the replica orders nothing until a
-    /// transfer reaches a checkpoint at or above it.
-    floor: SeqNo,
-    /// Wiped: signs no ordering message until recovery sets `abstain_through`.
-    amnesiac: bool,
-    /// A wiped replica signs no ordering message at or below this height.
-    abstain_through: SeqNo,
-    /// ... and no VIEW-CHANGE for a view at or below this one.
-    abstain_view_changes_through: View,
-    /// The last checkpoint a transfer aimed at (its proof checked).
-    last_target: Option<StableCheckpoint>,
-    /// The highest CHECKPOINT above H heard from each validator.
-    ahead_checkpoints: BTreeMap<ReplicaId, SeqNo>,
-    /// The highest view above ours heard from each validator.
-    ahead_views: BTreeMap<ReplicaId, View>,
-    /// When this replica last received anything from each validator.
-    heard_ms: Vec<Option<u64>>,
-    /// When this replica last answered each validator's recovery requests, by kind.
-    answered_ms: Vec<[Option<u64>; 3]>,
-    /// Joining validators (roster ids) and who sent AddNode for each.
-    admissions: BTreeMap<ReplicaId, std::collections::BTreeSet<ReplicaId>>,
-    /// The AddNode this replica signed for each joining validator.
-    own_add_nodes: BTreeMap<ReplicaId, crate::update::SignedUpdate>,
-    /// As a joining validator: ReadyForN sent.
-    sent_ready: bool,
-    /// The last switch to a new epoch, while its first view is being set up.
-    switch: Option<epoch::EpochSwitch>,
-    /// Checkpoints claimed for a transfer target whose proofs could not be checked
-    /// before the transfer (see recovery).
-    target_alternatives: Vec<StableCheckpoint>,
-    /// Test-only fault: commit on q - 1 commits. See `set_unsafe_commit_quorum_minus_one`.
-    unsafe_commit_quorum_minus_one: bool,
-    /// Test-only fault: take NEW-VIEW's Q without recomputing it from V.
-    unsafe_skip_new_view_check: bool,
-    /// Test-only Byzantine behaviour: as new primary, order empty batches in Q.
-    byzantine_forge_q: bool,
+    /// RBFT validation and committing in order (`execute.rs`).
+    execution: execute::ExecutionState,
+    /// The primary's batching (`primary.rs`).
+    proposing: primary::Proposing,
+    /// The view-change triggers that run on time (`timers.rs`).
+    timers: timers::Timers,
+    /// Retransmission and helping laggards (`retransmit.rs`).
+    retransmission: retransmit::Retransmission,
+    /// View change and the NEW-VIEW being built (`view_change.rs`, `new_view.rs`).
+    view_change: view_change::ViewChanges,
+    /// Recovery and amnesia (`recovery/`).
+    recovery: recovery::RecoveryState,
+    /// Admitting joiners and switching epochs (`epoch.rs`).
+    epoch_change: epoch::EpochChange,
+    /// Test-only faults, switched on by the simulator (`faults.rs`).
+    #[cfg(feature = "test-faults")]
+    faults: faults::TestFaults,
     /// The outputs of the step in progress.
     ready: Ready,
 }
@@ -199,64 +109,25 @@ impl Replica {
             return Err(ConfigError::KeyMismatch { me: config.me });
         }
         let n = membership.roster().len();
-        let helped_ms = vec![None; n];
         let log = Log::new(SeqNo(0), config.log_window);
         let mut replica = Replica {
             config,
             key,
             membership,
-            executed_changes: BTreeMap::new(),
             view: View(0),
             log,
             checkpoints: Checkpoints::default(),
             last_committed: SeqNo(0),
-            last_committed_timestamp_ms: 0,
-            executed_through: SeqNo(0),
-            executing: None,
             now_ms: 0,
-            pool: PoolStatus::default(),
-            proposal_requested: None,
-            next_proposal: SeqNo(1),
-            proposed_since_start: SeqNo(0),
-            progress_mark: (SeqNo(0), SeqNo(0)),
-            progress_ms: 0,
-            moved_ms: 0,
-            heard_ahead: false,
-            helped_view_ms: helped_ms.clone(),
-            helped_ms,
-            changing: None,
-            failures: 0,
-            view_changes: BTreeMap::new(),
-            own_view_change: None,
-            new_view_message: None,
-            building: None,
-            certificates: BTreeMap::new(),
-            commits: BTreeMap::new(),
-            reordered: BTreeMap::new(),
-            clock_started: false,
-            last_heard_primary_ms: 0,
-            last_primary_send_ms: 0,
-            progress_at_ms: 0,
-            pending_since_ms: None,
-            recovery: None,
-            recovery_round: 0,
-            floor: SeqNo(0),
-            amnesiac: false,
-            abstain_through: SeqNo(0),
-            abstain_view_changes_through: View(0),
-            last_target: None,
-            ahead_checkpoints: BTreeMap::new(),
-            ahead_views: BTreeMap::new(),
-            answered_ms: vec![[None; 3]; n],
-            heard_ms: vec![None; n],
-            admissions: BTreeMap::new(),
-            own_add_nodes: BTreeMap::new(),
-            sent_ready: false,
-            switch: None,
-            target_alternatives: Vec::new(),
-            unsafe_commit_quorum_minus_one: false,
-            unsafe_skip_new_view_check: false,
-            byzantine_forge_q: false,
+            #[cfg(feature = "test-faults")]
+            faults: faults::TestFaults::default(),
+            execution: execute::ExecutionState::new(),
+            proposing: primary::Proposing::new(),
+            timers: timers::Timers::new(),
+            retransmission: retransmit::Retransmission::new(n),
+            view_change: view_change::ViewChanges::new(n),
+            recovery: recovery::RecoveryState::new(n),
+            epoch_change: epoch::EpochChange::new(),
             ready: Ready::default(),
         };
         if let Some(state) = restored {
@@ -277,13 +148,13 @@ impl Replica {
             Input::Update(m) => Some(m.sender()),
             _ => None,
         };
-        if let Some(heard) = sender.and_then(|s| self.heard_ms.get_mut(s.index())) {
+        if let Some(heard) = sender.and_then(|s| self.recovery.heard_ms.get_mut(s.index())) {
             *heard = Some(self.now_ms);
         }
         match input {
             Input::Message(verified) => {
                 let (signed, message) = verified.into_parts();
-                self.heard_ahead |= message.seq() > self.last_committed;
+                self.retransmission.heard_ahead |= message.seq() > self.last_committed;
                 match message {
                     Message::PrePrepare(m) => self.on_pre_prepare(signed, m),
                     Message::Prepare(m) => self.on_prepare(signed, m),
@@ -402,7 +273,7 @@ impl Replica {
 
     /// Whether a view change to `view()` is in progress.
     pub fn is_changing_view(&self) -> bool {
-        self.changing.is_some()
+        self.view_change.changing.is_some()
     }
 
     /// The number of heights the log holds (at most L).
@@ -446,34 +317,7 @@ impl Replica {
     /// ([`Replica::abstains_through`]). Call it right after [`Replica::new`], before
     /// any input.
     pub fn start_amnesiac(&mut self) {
-        self.amnesiac = true;
-    }
-
-    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
-    /// replica commits a height on `q - 1` matching commits instead of `q`, which
-    /// breaks agreement. It exists so the simulator can prove that its safety checks
-    /// fail when the replica is wrong. Off by default.
-    #[doc(hidden)]
-    pub fn set_unsafe_commit_quorum_minus_one(&mut self, on: bool) {
-        self.unsafe_commit_quorum_minus_one = on;
-    }
-
-    /// **Test-only fault switch. Never turn this on in a node.** With `on`, the
-    /// replica accepts a NEW-VIEW's Q as sent instead of recomputing it from V
-    /// (DESIGN.md section 5.1 step 3), so a Byzantine new primary can re-order
-    /// committed heights. The simulator uses it to show the check is load-bearing.
-    #[doc(hidden)]
-    pub fn set_unsafe_skip_new_view_check(&mut self, on: bool) {
-        self.unsafe_skip_new_view_check = on;
-    }
-
-    /// **Test-only Byzantine behaviour. Never turn this on in a node.** With `on`,
-    /// the replica, as a new primary, puts an empty batch in Q at every height above
-    /// its own committed one instead of what V determines, and follows that Q itself.
-    /// The simulator's Byzantine new primary.
-    #[doc(hidden)]
-    pub fn set_byzantine_forge_q(&mut self, on: bool) {
-        self.byzantine_forge_q = on;
+        self.recovery.amnesiac = true;
     }
 
     // ----- helpers shared by the handlers -----
@@ -526,10 +370,10 @@ impl Replica {
         match self.membership.record(change) {
             Ok(()) => {
                 let n = self.membership.roster().len();
-                self.helped_ms.resize(n, None);
-                self.helped_view_ms.resize(n, None);
-                self.heard_ms.resize(n, None);
-                self.answered_ms.resize(n, [None; 3]);
+                self.retransmission.helped_ms.resize(n, None);
+                self.view_change.helped_view_ms.resize(n, None);
+                self.recovery.heard_ms.resize(n, None);
+                self.recovery.answered_ms.resize(n, [None; 3]);
                 self.ready.membership.push(change.clone());
             }
             Err(error) => self.ready.ignored.push(Ignored::Executed {
@@ -539,15 +383,15 @@ impl Replica {
         }
     }
 
-    /// Commits needed to commit `seq`: q of its epoch, or q - 1 with the test-only
-    /// switch.
+    /// Commits needed to commit `seq`: q of its epoch (q - 1 with the test-only
+    /// fault).
     fn commit_quorum(&self, seq: SeqNo) -> usize {
         let q = self.membership.quorum_at(seq);
-        if self.unsafe_commit_quorum_minus_one {
-            q.saturating_sub(1).max(1)
-        } else {
-            q
+        #[cfg(feature = "test-faults")]
+        if self.faults.commit_quorum_minus_one {
+            return q.saturating_sub(1).max(1);
         }
+        q
     }
 
     /// Signs `message`, records it for persisting, and queues it for every other

@@ -4,6 +4,7 @@
 //! voted for again.
 
 use super::Replica;
+use crate::envelope::{Envelope, VerifiedNewView};
 use crate::log::Execution;
 use crate::message::{Message, PrePrepare, SignedMessage};
 use crate::output::{
@@ -11,8 +12,8 @@ use crate::output::{
     ViewChangeStarted,
 };
 use crate::types::{SeqNo, View};
-use crate::verify::{Envelope, VerifiedNewView};
-use crate::view_change::{check_new_view, CheckedNewView, NewView, SignedNewView};
+use crate::view_change::{NewView, SignedNewView};
+use crate::view_change_checks::{check_new_view, CheckedNewView};
 use crypto::codec::BoundedVec;
 use crypto::Hash;
 
@@ -24,10 +25,10 @@ impl Replica {
     /// needs the state at `min_s`; a primary behind it waits (for state transfer).
     /// With every result known it signs Q and NEW-VIEW and enters the view.
     pub(super) fn build_new_view(&mut self) -> bool {
-        let Some(building) = self.building.as_ref() else {
+        let Some(building) = self.view_change.building.as_ref() else {
             return false;
         };
-        if self.executing.is_some() || building.selection.low() > self.last_committed {
+        if self.execution.executing.is_some() || building.selection.low() > self.last_committed {
             return false;
         }
         let index = building.results.len();
@@ -36,10 +37,10 @@ impl Replica {
             return true;
         };
         if seq <= self.last_committed {
-            let record = self.commits.get(&seq).copied();
+            let record = self.execution.commits.get(&seq).copied();
             match record {
                 Some(record) if record.digest == digest => {
-                    if let Some(building) = self.building.as_mut() {
+                    if let Some(building) = self.view_change.building.as_mut() {
                         building.results.push(record.state_root);
                     }
                     return true;
@@ -54,7 +55,7 @@ impl Replica {
                             committed: record.digest,
                             proposed: digest,
                         });
-                    self.building = None;
+                    self.view_change.building = None;
                     return false;
                 }
                 None => {
@@ -62,7 +63,7 @@ impl Replica {
                     // block, or the record was pruned): nothing says V is wrong, but
                     // this primary cannot give the height's result. It builds no
                     // NEW-VIEW, and the view-change timer hands the view to the next.
-                    self.building = None;
+                    self.view_change.building = None;
                     return false;
                 }
             }
@@ -74,16 +75,16 @@ impl Replica {
             batch,
             result: None,
         });
-        self.executing = Some(seq);
+        self.execution.executing = Some(seq);
         true
     }
 
     /// Whether `(seq, digest)` is the Q height the new primary asked its host for.
     pub(super) fn building_awaits(&self, seq: SeqNo, digest: Hash) -> bool {
-        let Some(building) = &self.building else {
+        let Some(building) = &self.view_change.building else {
             return false;
         };
-        self.executing == Some(seq)
+        self.execution.executing == Some(seq)
             && building
                 .selection
                 .entries
@@ -94,20 +95,20 @@ impl Replica {
     /// The host's result for a Q height. A batch that does not execute leaves the
     /// new primary unable to build the view; the view-change timer moves on.
     pub(super) fn on_built(&mut self, outcome: crate::input::ExecOutcome) {
-        self.executing = None;
+        self.execution.executing = None;
         match outcome {
             crate::input::ExecOutcome::Valid { state_root, .. } => {
-                if let Some(building) = self.building.as_mut() {
+                if let Some(building) = self.view_change.building.as_mut() {
                     building.results.push(state_root);
                 }
             }
-            crate::input::ExecOutcome::Invalid => self.building = None,
+            crate::input::ExecOutcome::Invalid => self.view_change.building = None,
         }
     }
 
     /// Signs Q's pre-prepares and NEW-VIEW, sends it, and enters the view.
     fn send_new_view(&mut self) {
-        let building = self.building.take().expect("building");
+        let building = self.view_change.building.take().expect("building");
         let mut pre_prepares = Vec::new();
         for ((seq, batch, digest), result) in
             building.selection.entries.iter().zip(&building.results)
@@ -149,7 +150,7 @@ impl Replica {
             selection: building.selection,
             pre_prepares,
         };
-        self.proposed_since_start = checked.selection.high();
+        self.proposing.proposed_since_start = checked.selection.high();
         self.enter_view(checked, signed);
     }
 
@@ -158,7 +159,8 @@ impl Replica {
     pub(super) fn on_new_view(&mut self, verified: VerifiedNewView) {
         let (signed, nv) = verified.into_parts();
         let sender = signed.sender;
-        let old = nv.view < self.view || (nv.view == self.view && self.changing.is_none());
+        let old =
+            nv.view < self.view || (nv.view == self.view && self.view_change.changing.is_none());
         if sender == self.config.me || old {
             let reason = if sender == self.config.me {
                 IgnoreReason::FromSelf
@@ -176,13 +178,12 @@ impl Replica {
             });
             return;
         }
-        let check_q = !self.unsafe_skip_new_view_check;
         // V's checkpoint decides the epoch (and so the signers and the primary):
         // one beyond what this replica can know is not judged.
         let low = nv
             .view_changes
             .iter()
-            .filter_map(crate::verify::decode_view_change)
+            .filter_map(crate::envelope::decode_view_change)
             .filter_map(|vc| vc.checkpoint.map(|c| c.seq))
             .max()
             .unwrap_or(SeqNo(0));
@@ -195,7 +196,20 @@ impl Replica {
             });
             return;
         }
-        match check_new_view(&nv, sender, &self.config, &self.membership, check_q) {
+        #[cfg(feature = "test-faults")]
+        let checked = if self.faults.skip_new_view_check {
+            crate::view_change_checks::check_new_view_skipping_q(
+                &nv,
+                sender,
+                &self.config,
+                &self.membership,
+            )
+        } else {
+            check_new_view(&nv, sender, &self.config, &self.membership)
+        };
+        #[cfg(not(feature = "test-faults"))]
+        let checked = check_new_view(&nv, sender, &self.config, &self.membership);
+        match checked {
             Ok(checked)
                 if checked.selection.low() < self.epoch().first.prev()
                     || (self.membership.at(checked.selection.low().next()).first
@@ -234,25 +248,27 @@ impl Replica {
     /// that differs from a committed one is reported and never voted for.
     fn enter_view(&mut self, checked: CheckedNewView, signed: SignedNewView) {
         self.view = checked.view;
-        self.changing = None;
-        self.building = None;
+        self.view_change.changing = None;
+        self.view_change.building = None;
         self.leave_view();
         let view = self.view;
-        self.view_changes.retain(|_, (_, vc)| vc.new_view > view);
+        self.view_change
+            .view_changes
+            .retain(|_, (_, vc)| vc.new_view > view);
         self.ready
             .persist
             .push(PersistEntry::NewView(signed.clone()));
-        self.new_view_message = Some(signed);
+        self.view_change.new_view_message = Some(signed);
         self.ready.entered_view = Some(self.view);
         let now = self.now_ms;
-        self.last_heard_primary_ms = now;
-        self.last_primary_send_ms = now;
-        self.progress_at_ms = now;
+        self.timers.last_heard_primary_ms = now;
+        self.timers.last_primary_send_ms = now;
+        self.timers.progress_at_ms = now;
         if let Some(stable) = checked.selection.checkpoint.clone() {
             self.adopt_checkpoint(stable);
         }
         let high = checked.selection.high();
-        self.reordered = checked
+        self.view_change.reordered = checked
             .pre_prepares
             .iter()
             .map(|(_, pp)| (pp.seq, pp.digest))
@@ -261,7 +277,7 @@ impl Replica {
             self.accept_new_view_pre_prepare(signed, pp);
         }
         if self.is_primary() {
-            self.next_proposal = high.max(self.last_committed).next();
+            self.proposing.next_proposal = high.max(self.last_committed).next();
         }
         self.entered_epoch_view();
     }
@@ -270,12 +286,12 @@ impl Replica {
     /// the same block, it becomes our stable checkpoint too, so Q, which spans at
     /// most L heights above it, fits our window. A replica that has not committed it
     /// keeps its window (it needs recovery for the heights below `min_s`).
-    fn adopt_checkpoint(&mut self, stable: crate::output::StableCheckpoint) {
+    fn adopt_checkpoint(&mut self, stable: crate::checkpoint::StableCheckpoint) {
         let seq = stable.seq;
         if seq <= self.log.low() || seq > self.last_committed {
             return;
         }
-        let Some(record) = self.commits.get(&seq).copied() else {
+        let Some(record) = self.execution.commits.get(&seq).copied() else {
             return;
         };
         if record.block_hash != stable.block_hash {
@@ -298,7 +314,7 @@ impl Replica {
         if !self.log.in_window(seq) {
             return;
         }
-        let committed = self.commits.get(&seq).copied();
+        let committed = self.execution.commits.get(&seq).copied();
         if let Some(record) = committed {
             if record.digest != pp.digest {
                 self.ready

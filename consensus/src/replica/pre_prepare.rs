@@ -30,7 +30,7 @@ impl Replica {
             self.ignore(&signed, pp.seq, reason);
             return;
         }
-        self.last_heard_primary_ms = self.now_ms;
+        self.timers.last_heard_primary_ms = self.now_ms;
         self.accept_pre_prepare(signed, pp);
     }
 
@@ -66,7 +66,7 @@ impl Replica {
             // the same PREPARE again, never a new one.
             Some(own) => self.ready.then_send.push(crate::output::Outgoing {
                 to: crate::output::Target::All,
-                message: crate::verify::Envelope::Message(own),
+                message: crate::envelope::Envelope::Message(own),
             }),
             // A wiped replica may have prepared something else here before.
             None if !self.may_sign(seq) => {}
@@ -98,7 +98,7 @@ impl Replica {
             return Err(IgnoreReason::DigestMismatch { computed });
         }
         self.refuse_second_digest(signed, pp)?;
-        match self.reordered.get(&pp.seq) {
+        match self.view_change.reordered.get(&pp.seq) {
             // Re-ordered by the NEW-VIEW we accepted: checked against V there.
             Some(digest) if *digest == pp.digest => return Ok(()),
             Some(digest) => return Err(IgnoreReason::ConflictingDigest { accepted: *digest }),
@@ -178,7 +178,9 @@ impl Replica {
     /// that arrive out of order acceptable.
     fn refuse_timestamp(&self, seq: SeqNo, timestamp_ms: u64) -> Result<(), IgnoreReason> {
         let (below, above) = self.log.neighbour_timestamps(seq);
-        let previous_ms = below.unwrap_or(0).max(self.last_committed_timestamp_ms);
+        let previous_ms = below
+            .unwrap_or(0)
+            .max(self.execution.last_committed_timestamp_ms);
         if timestamp_ms < previous_ms {
             return Err(IgnoreReason::TimestampBeforePrevious {
                 timestamp_ms,

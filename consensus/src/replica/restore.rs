@@ -15,9 +15,9 @@
 
 use super::Replica;
 use crate::checkpoint::Checkpoints;
+use crate::checkpoint::StableCheckpoint;
 use crate::log::{insert_vote, AcceptedPrePrepare, Execution, Log, VoteOutcome};
 use crate::message::{Message, SignedMessage};
-use crate::output::StableCheckpoint;
 use crate::persist::{PersistedState, RestoreError};
 use crate::types::SeqNo;
 use crate::verify::verify;
@@ -45,14 +45,14 @@ impl Replica {
             // A transfer stopped between checkpoints: the ledger is past our window.
             // The replica stays at h and orders nothing until recovery transfers to
             // a checkpoint at or above the ledger's height.
-            self.floor = state.last_committed;
+            self.recovery.floor = state.last_committed;
             self.last_committed = low;
-            self.last_committed_timestamp_ms = 0;
-            self.executed_through = low;
+            self.execution.last_committed_timestamp_ms = 0;
+            self.execution.executed_through = low;
         } else {
             self.last_committed = state.last_committed;
-            self.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
-            self.executed_through = state.last_committed;
+            self.execution.last_committed_timestamp_ms = state.last_committed_timestamp_ms;
+            self.execution.executed_through = state.last_committed;
         }
         self.restore_view_change(&state, low);
         for (index, signed) in state.log.iter().enumerate() {
@@ -66,14 +66,15 @@ impl Replica {
     /// of our view (to resend), the P set and the committed heights above h.
     fn restore_view_change(&mut self, state: &PersistedState, low: SeqNo) {
         let view = self.view;
-        self.changing = state.changing.then_some(super::Changing {
+        self.view_change.changing = state.changing.then_some(super::view_change::Changing {
             timer_from_ms: None,
         });
         if let Some(signed) = &state.view_change {
-            if let Some(vc) = crate::verify::decode_view_change(signed) {
-                self.own_view_change = Some((vc.new_view, signed.clone()));
+            if let Some(vc) = crate::envelope::decode_view_change(signed) {
+                self.view_change.own_view_change = Some((vc.new_view, signed.clone()));
                 if vc.new_view == view && state.changing {
-                    self.view_changes
+                    self.view_change
+                        .view_changes
                         .insert(self.config.me, (signed.clone(), vc));
                 }
             }
@@ -81,15 +82,15 @@ impl Replica {
         let new_view = state
             .new_view
             .as_ref()
-            .and_then(|signed| Some((signed, crate::verify::decode_new_view(signed)?)))
+            .and_then(|signed| Some((signed, crate::envelope::decode_new_view(signed)?)))
             .filter(|(_, nv)| nv.view == view);
         if let Some((signed, nv)) = new_view {
-            self.new_view_message = Some(signed.clone());
+            self.view_change.new_view_message = Some(signed.clone());
             for signed in nv.pre_prepares.iter() {
                 if let Ok(Message::PrePrepare(pp)) =
                     <Message as crypto::Canonical>::from_canonical_bytes(&signed.payload)
                 {
-                    self.reordered.insert(pp.seq, pp.digest);
+                    self.view_change.reordered.insert(pp.seq, pp.digest);
                 }
             }
         }
@@ -100,14 +101,15 @@ impl Replica {
                 continue;
             };
             if pp.seq > low && self.log.in_window(pp.seq) {
-                self.certificates
+                self.view_change
+                    .certificates
                     .insert(pp.seq, (pp.view, certificate.clone()));
             }
         }
         for record in state.commits.iter() {
             let floor = SeqNo(low.0.saturating_sub(self.config.log_window));
             if record.seq > floor && record.seq <= state.last_committed {
-                self.commits.insert(record.seq, *record);
+                self.execution.commits.insert(record.seq, *record);
             }
         }
     }
@@ -198,10 +200,10 @@ impl Replica {
         }
         // A primary never proposes at a height its NEW-VIEW ordered, even one it
         // had not logged.
-        let highest_reordered = self.reordered.keys().next_back().copied();
+        let highest_reordered = self.view_change.reordered.keys().next_back().copied();
         let highest =
             highest_reordered.map_or(highest_pre_prepared, |seq| seq.max(highest_pre_prepared));
-        self.next_proposal = highest.next();
+        self.proposing.next_proposal = highest.next();
         for seq in self.held_heights() {
             self.update_prepared(seq);
         }

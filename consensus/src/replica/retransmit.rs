@@ -14,30 +14,59 @@
 //! `super::recovery`).
 
 use super::Replica;
+use crate::envelope::Envelope;
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::types::{ReplicaId, SeqNo};
-use crate::verify::Envelope;
+
+/// Retransmission and helping laggards (`retransmit.rs`).
+#[derive(Debug)]
+pub(super) struct Retransmission {
+    /// `(last_committed, h)` when the replica last made progress, and the time it
+    /// noticed; see `maybe_retransmit`.
+    pub(super) progress_mark: (SeqNo, SeqNo),
+    pub(super) progress_ms: u64,
+    /// When `progress_mark` last moved (retransmitting does not reset it).
+    pub(super) moved_ms: u64,
+    /// A message for a height above our committed one arrived since the last
+    /// progress: others are ahead, so a stall here is worth retransmitting for.
+    pub(super) heard_ahead: bool,
+    /// When this replica last helped each lagging replica (index = replica id).
+    pub(super) helped_ms: Vec<Option<u64>>,
+}
+
+impl Retransmission {
+    pub(super) fn new(n: usize) -> Self {
+        Retransmission {
+            progress_mark: (SeqNo(0), SeqNo(0)),
+            progress_ms: 0,
+            moved_ms: 0,
+            heard_ahead: false,
+            helped_ms: vec![None; n],
+        }
+    }
+}
 
 impl Replica {
     pub(super) fn maybe_retransmit(&mut self) {
         let mark = (self.last_committed, self.log.low());
-        if mark != self.progress_mark {
-            self.progress_mark = mark;
-            self.progress_ms = self.now_ms;
-            self.moved_ms = self.now_ms;
-            self.heard_ahead = false;
+        if mark != self.retransmission.progress_mark {
+            self.retransmission.progress_mark = mark;
+            self.retransmission.progress_ms = self.now_ms;
+            self.retransmission.moved_ms = self.now_ms;
+            self.retransmission.heard_ahead = false;
             return;
         }
         let due = self.now_ms
             >= self
+                .retransmission
                 .progress_ms
                 .saturating_add(self.config.retransmit_interval_ms);
         if !due || !self.has_unfinished_work() || self.is_paused() {
             return;
         }
-        self.progress_ms = self.now_ms;
-        if self.changing.is_some() {
+        self.retransmission.progress_ms = self.now_ms;
+        if self.view_change.changing.is_some() {
             self.retransmit_view_change();
         }
         for message in self.own_messages_in_window() {
@@ -49,7 +78,7 @@ impl Replica {
     }
 
     pub(super) fn help_laggard(&mut self, laggard: ReplicaId, seq: SeqNo) {
-        let Some(helped_ms) = self.helped_ms.get_mut(laggard.index()) else {
+        let Some(helped_ms) = self.retransmission.helped_ms.get_mut(laggard.index()) else {
             return;
         };
         let interval = self.config.retransmit_interval_ms;
@@ -77,7 +106,10 @@ impl Replica {
     fn has_unfinished_work(&self) -> bool {
         let pending_height = self.log.iter().any(|(seq, _)| *seq > self.last_committed);
         let unstable_checkpoint = !self.checkpoints.own_messages(self.config.me).is_empty();
-        pending_height || unstable_checkpoint || self.heard_ahead || self.changing.is_some()
+        pending_height
+            || unstable_checkpoint
+            || self.retransmission.heard_ahead
+            || self.view_change.changing.is_some()
     }
 
     /// Every message this replica signed for heights in `[h, H]`, in height order:

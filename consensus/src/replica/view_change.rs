@@ -1,7 +1,7 @@
 //! View change (DESIGN.md section 5.1): the triggers, VIEW-CHANGE with the C and P
 //! sets, and keeping replicas in one view; NEW-VIEW is in `new_view`.
 //!
-//! A replica changing to view `v` is "in" `v` (`self.view`) with `self.changing` set:
+//! A replica changing to view `v` is "in" `v` (`self.view`) with `self.view_change.changing` set:
 //! it takes only CHECKPOINT, VIEW-CHANGE and NEW-VIEW. Its view-change timer starts
 //! once `q` validators ask for `v` or a later view (PBFT's rule, so one replica alone
 //! never races ahead of the rest, widened to later views: see
@@ -14,140 +14,86 @@
 //! the NEW-VIEW brings it in. A changing replica resends its VIEW-CHANGE every
 //! retransmit interval.
 
-use super::{Building, Changing, Replica};
+use super::Replica;
+use crate::envelope::{Envelope, VerifiedViewChange};
 use crate::log::Log;
-use crate::message::{Heartbeat, Message, SignedMessage};
 use crate::output::{
     Fault, IgnoreReason, Ignored, Outgoing, PersistEntry, Target, ViewChangeReason,
     ViewChangeStarted,
 };
 use crate::quorum::max_faulty;
+use crate::types::Digest;
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::{Envelope, VerifiedViewChange};
-use crate::view_change::{check_view_change, select, SignedViewChange, ViewChange};
+use crate::view_change::{PreparedCertificate, SignedNewView, SignedViewChange, ViewChange};
+use crate::view_change_checks::Selection;
+use crate::view_change_checks::{check_view_change, select};
 use crypto::codec::BoundedVec;
+use crypto::Hash;
+use std::collections::BTreeMap;
 
-/// The view-change timeout doubles at most this many times.
-const MAX_DOUBLINGS: u32 = 10;
+/// View change and the NEW-VIEW being built (`view_change.rs`, `new_view.rs`).
+#[derive(Debug)]
+pub(super) struct ViewChanges {
+    /// Changing to `view`, if set (DESIGN.md section 5.1).
+    pub(super) changing: Option<Changing>,
+    /// The latest valid VIEW-CHANGE from each validator (ours included), for views
+    /// above the one we are in (or the one we are changing to).
+    pub(super) view_changes: BTreeMap<ReplicaId, (SignedViewChange, ViewChange)>,
+    /// The last VIEW-CHANGE this replica signed, with the view it asks for.
+    pub(super) own_view_change: Option<(View, SignedViewChange)>,
+    /// The NEW-VIEW that began the current view (none for view 0).
+    pub(super) new_view_message: Option<SignedNewView>,
+    /// Primary of the view we change to: Q in the making.
+    pub(super) building: Option<Building>,
+    /// The highest-view prepared certificate per height above h: the P set.
+    pub(super) certificates: BTreeMap<SeqNo, (View, PreparedCertificate)>,
+    /// The digests the NEW-VIEW of the current view ordered (Q). A Q pre-prepare that
+    /// arrives on its own (it was above our window when the NEW-VIEW came) is checked
+    /// against these, not against the batch rules of fresh proposals: Q keeps the
+    /// proposer and timestamp of the batch it re-orders.
+    pub(super) reordered: BTreeMap<SeqNo, Digest>,
+    /// When this replica last helped each replica in an older view.
+    pub(super) helped_view_ms: Vec<Option<u64>>,
+}
+
+impl ViewChanges {
+    pub(super) fn new(n: usize) -> Self {
+        ViewChanges {
+            changing: None,
+            view_changes: BTreeMap::new(),
+            own_view_change: None,
+            new_view_message: None,
+            building: None,
+            certificates: BTreeMap::new(),
+            reordered: BTreeMap::new(),
+            helped_view_ms: vec![None; n],
+        }
+    }
+}
+
+/// A view change in progress: the replica is changing to its `view`.
+#[derive(Debug, Clone)]
+pub(super) struct Changing {
+    /// When q VIEW-CHANGEs for the view were first held: the view-change timer runs
+    /// from here (PBFT section 4.5.2).
+    pub(super) timer_from_ms: Option<u64>,
+}
+
+/// The new primary learning the results of Q's batches before it signs NEW-VIEW.
+#[derive(Debug, Clone)]
+pub(super) struct Building {
+    pub(super) view_changes: Vec<SignedViewChange>,
+    pub(super) selection: Selection,
+    /// The state root after each of `selection.entries`, in order, as learnt so far.
+    pub(super) results: Vec<Hash>,
+}
 
 impl Replica {
     // ----- triggers -----
 
-    /// The timers, on every tick: the view-change timer while changing; otherwise the
-    /// primary's heartbeat, the backup's idle-primary timer and the request timer.
-    pub(super) fn check_timers(&mut self) {
-        // A validator outside the epoch in force (joining, or removed) orders
-        // nothing, so it has no view to change.
-        if self.recovery_holds_timers() || !self.member() {
-            return;
-        }
-        let now = self.now_ms;
-        if let Some(changing) = &self.changing {
-            let Some(from) = changing.timer_from_ms else {
-                return;
-            };
-            let timeout = self
-                .config
-                .view_change_timeout_ms
-                .saturating_mul(1 << self.failures.min(MAX_DOUBLINGS));
-            if now >= from.saturating_add(timeout) {
-                self.failures = self.failures.saturating_add(1);
-                let next = View(self.view.0.saturating_add(1));
-                self.start_view_change(next, ViewChangeReason::ViewChangeTimeout);
-            }
-            return;
-        }
-        if self.is_primary() {
-            let interval = self.config.idle_timeout_ms / 2;
-            if now >= self.last_primary_send_ms.saturating_add(interval) {
-                self.send_heartbeat();
-            }
-        } else if now
-            >= self
-                .last_heard_primary_ms
-                .saturating_add(self.config.idle_timeout_ms)
-        {
-            self.timed_out(ViewChangeReason::IdlePrimary);
-            return;
-        }
-        if self.has_pending_request() {
-            let noticed = *self.pending_since_ms.get_or_insert(now);
-            let since = self.pool.oldest_ms.max(self.progress_at_ms).max(noticed);
-            if now >= since.saturating_add(self.config.request_timeout_ms) {
-                self.timed_out(ViewChangeReason::RequestTimeout);
-            }
-        } else {
-            self.pending_since_ms = None;
-        }
-    }
-
-    /// A timer ran out. A replica that has heard from fewer than `q - 1` others
-    /// within the last retransmit interval may be cut off: a view change started
-    /// alone would keep it out of the view the others stay in (views never go back).
-    /// It runs recovery first, which asks everyone where they are (and so is heard
-    /// back from), and changes views only if the timer still runs out once it is
-    /// back in touch. Replicas with unfinished work retransmit every interval, so in
-    /// a busy cluster this costs nothing; in a quiet one, one round trip.
-    fn timed_out(&mut self, reason: ViewChangeReason) {
-        let since = self
-            .now_ms
-            .saturating_sub(self.config.retransmit_interval_ms);
-        let me = self.config.me;
-        let heard = self
-            .heard_ms
-            .iter()
-            .enumerate()
-            .filter(|(i, at)| *i != me.index() && at.is_some_and(|at| at >= since))
-            .count();
-        if heard + 1 < self.q() {
-            self.start_recovery(crate::output::RecoveryReason::Isolated);
-            return;
-        }
-        self.start_view_change(self.view_after(), reason);
-    }
-
-    fn view_after(&self) -> View {
+    /// The view a timer or a fault moves to.
+    pub(super) fn view_after(&self) -> View {
         View(self.view.0.saturating_add(1))
-    }
-
-    /// A transaction waits in the pool, or an accepted batch is not committed.
-    fn has_pending_request(&self) -> bool {
-        self.pool.count > 0
-            || self
-                .log
-                .iter()
-                .any(|(seq, slot)| *seq > self.last_committed && slot.pre_prepare.is_some())
-    }
-
-    fn send_heartbeat(&mut self) {
-        let heartbeat = Message::Heartbeat(Heartbeat {
-            view: self.view,
-            seq: self.next_proposal.prev(),
-        });
-        let signed =
-            SignedMessage::sign(&self.key, &self.config.chain_id, self.config.me, &heartbeat);
-        self.ready.then_send.push(Outgoing {
-            to: Target::All,
-            message: Envelope::Message(signed),
-        });
-        self.last_primary_send_ms = self.now_ms;
-    }
-
-    pub(super) fn on_heartbeat(&mut self, signed: SignedMessage, heartbeat: Heartbeat) {
-        if let Err(reason) = self.refuse_view_message(signed.sender, heartbeat.view) {
-            self.ignore(&signed, heartbeat.seq, reason);
-            return;
-        }
-        let primary = self.primary();
-        if signed.sender != primary {
-            self.ignore(
-                &signed,
-                heartbeat.seq,
-                IgnoreReason::NotFromPrimary { primary },
-            );
-            return;
-        }
-        self.last_heard_primary_ms = self.now_ms;
     }
 
     /// Not our own echo, not while changing views, in our view.
@@ -159,7 +105,7 @@ impl Replica {
         if sender == self.config.me {
             return Err(IgnoreReason::FromSelf);
         }
-        if self.changing.is_some() {
+        if self.view_change.changing.is_some() {
             return Err(IgnoreReason::ChangingView);
         }
         if view != self.view {
@@ -174,7 +120,7 @@ impl Replica {
     /// Faults reported since `from` in this step that prove the primary of our view
     /// misbehaved start a view change.
     pub(super) fn react_to_faults(&mut self, from: usize) {
-        if self.changing.is_some() {
+        if self.view_change.changing.is_some() {
             return;
         }
         let reason = self.ready.faults[from..]
@@ -210,17 +156,18 @@ impl Replica {
             reason,
         });
         self.view = target;
-        self.changing = Some(Changing {
+        self.view_change.changing = Some(Changing {
             timer_from_ms: None,
         });
-        self.building = None;
-        self.new_view_message = None;
+        self.view_change.building = None;
+        self.view_change.new_view_message = None;
         self.leave_view();
         let vc = ViewChange {
             new_view: target,
             checkpoint: self.checkpoints.stable().cloned(),
             prepared: BoundedVec::new(
-                self.certificates
+                self.view_change
+                    .certificates
                     .range(self.log.low().next()..)
                     .map(|(_, (_, certificate))| certificate.clone())
                     .collect(),
@@ -241,8 +188,10 @@ impl Replica {
             to: Target::All,
             message: Envelope::ViewChange(signed.clone()),
         });
-        self.own_view_change = Some((target, signed.clone()));
-        self.view_changes.insert(self.config.me, (signed, vc));
+        self.view_change.own_view_change = Some((target, signed.clone()));
+        self.view_change
+            .view_changes
+            .insert(self.config.me, (signed, vc));
         self.after_view_change_recorded();
     }
 
@@ -251,10 +200,10 @@ impl Replica {
     /// and execution.
     pub(super) fn leave_view(&mut self) {
         self.log = Log::new(self.log.low(), self.config.log_window);
-        self.reordered.clear();
-        self.executed_through = self.last_committed;
-        self.executing = None;
-        self.proposal_requested = None;
+        self.view_change.reordered.clear();
+        self.execution.executed_through = self.last_committed;
+        self.execution.executing = None;
+        self.proposing.proposal_requested = None;
     }
 
     pub(super) fn on_view_change(&mut self, verified: VerifiedViewChange) {
@@ -271,8 +220,8 @@ impl Replica {
         if sender == self.config.me {
             return ignore(self, IgnoreReason::FromSelf);
         }
-        let behind =
-            vc.new_view < self.view || (vc.new_view == self.view && self.changing.is_none());
+        let behind = vc.new_view < self.view
+            || (vc.new_view == self.view && self.view_change.changing.is_none());
         if behind {
             self.help_view(sender);
             return ignore(
@@ -283,7 +232,7 @@ impl Replica {
                 },
             );
         }
-        if let Some((_, held)) = self.view_changes.get(&sender) {
+        if let Some((_, held)) = self.view_change.view_changes.get(&sender) {
             if held.new_view >= vc.new_view {
                 return ignore(self, IgnoreReason::Duplicate);
             }
@@ -292,7 +241,7 @@ impl Replica {
         if !self.knows_epoch_of(vc_low.next()) {
             return ignore(self, IgnoreReason::UnknownEpoch { seq: vc_low });
         }
-        let checked = crate::view_change::check_view_change_size(
+        let checked = crate::view_change_checks::check_view_change_size(
             signed.payload.len(),
             &self.config,
             &self.membership,
@@ -320,7 +269,7 @@ impl Replica {
         if !self.epoch().contains(sender) {
             return ignore(self, IgnoreReason::NotAMember { sender });
         }
-        self.view_changes.insert(sender, (signed, vc));
+        self.view_change.view_changes.insert(sender, (signed, vc));
         self.maybe_join();
         self.after_view_change_recorded();
     }
@@ -328,6 +277,7 @@ impl Replica {
     /// f + 1 validators asking for views above ours: join the smallest of them.
     fn maybe_join(&mut self) {
         let above: Vec<View> = self
+            .view_change
             .view_changes
             .values()
             .map(|(_, vc)| vc.new_view)
@@ -341,7 +291,8 @@ impl Replica {
 
     /// The VIEW-CHANGEs held for the view we are changing to.
     fn view_changes_for_current(&self) -> Vec<(SignedViewChange, ViewChange)> {
-        self.view_changes
+        self.view_change
+            .view_changes
             .values()
             .filter(|(_, vc)| vc.new_view == self.view)
             .cloned()
@@ -362,11 +313,12 @@ impl Replica {
     /// validators are at our view or past it. A faulty one gains nothing, since it
     /// could as well have asked for our view.
     fn after_view_change_recorded(&mut self) {
-        if self.changing.is_none() {
+        if self.view_change.changing.is_none() {
             return;
         }
         let view = self.view;
         let here_or_later = self
+            .view_change
             .view_changes
             .values()
             .filter(|(_, vc)| vc.new_view >= view)
@@ -375,14 +327,17 @@ impl Replica {
             return;
         }
         let now = self.now_ms;
-        if let Some(changing) = self.changing.as_mut() {
+        if let Some(changing) = self.view_change.changing.as_mut() {
             changing.timer_from_ms.get_or_insert(now);
         }
         if self.view_changes_for_current().len() < self.q() {
             return;
         }
         // A wiped new primary may have sent a NEW-VIEW for this view already.
-        if self.is_primary() && self.building.is_none() && self.may_sign_new_view(self.view) {
+        if self.is_primary()
+            && self.view_change.building.is_none()
+            && self.may_sign_new_view(self.view)
+        {
             // V is exactly q VIEW-CHANGEs, ours first: more would only make NEW-VIEW
             // larger (each is bounded by what an honest replica can send).
             let me = self.config.me;
@@ -390,30 +345,14 @@ impl Replica {
             view_changes.sort_by_key(|(signed, _)| (signed.sender != me, signed.sender));
             view_changes.truncate(self.q());
             let decoded: Vec<ViewChange> = view_changes.iter().map(|(_, vc)| vc.clone()).collect();
-            let mut selection = select(self.primary(), &decoded);
-            if self.byzantine_forge_q {
-                self.forge(&mut selection);
-            }
-            self.building = Some(Building {
+            let selection = select(self.primary(), &decoded);
+            #[cfg(feature = "test-faults")]
+            let selection = self.forge_if_switched_on(selection);
+            self.view_change.building = Some(Building {
                 view_changes: view_changes.into_iter().map(|(signed, _)| signed).collect(),
                 selection,
                 results: Vec::new(),
             });
-        }
-    }
-
-    /// The test-only Byzantine new primary: empty batches above its committed height.
-    fn forge(&self, selection: &mut crate::view_change::Selection) {
-        let proposer = self.config.me;
-        for (seq, batch, digest) in selection.entries.iter_mut() {
-            if *seq > self.last_committed && !batch.tx_hashes.is_empty() {
-                *batch = crate::message::Batch {
-                    tx_hashes: BoundedVec::empty(),
-                    proposer,
-                    timestamp_ms: batch.timestamp_ms,
-                };
-                *digest = batch.digest();
-            }
         }
     }
 
@@ -424,7 +363,7 @@ impl Replica {
     pub(super) fn help_view(&mut self, laggard: ReplicaId) {
         let interval = self.config.retransmit_interval_ms;
         let now = self.now_ms;
-        let Some(helped) = self.helped_view_ms.get_mut(laggard.index()) else {
+        let Some(helped) = self.view_change.helped_view_ms.get_mut(laggard.index()) else {
             return;
         };
         if helped.is_some_and(|at| now < at.saturating_add(interval)) {
@@ -433,6 +372,7 @@ impl Replica {
         *helped = Some(now);
         let view = self.view;
         let own = self
+            .view_change
             .own_view_change
             .as_ref()
             .filter(|(asked, _)| *asked == view)
@@ -443,7 +383,7 @@ impl Replica {
                 message: Envelope::ViewChange(signed),
             });
         }
-        if let Some(signed) = self.new_view_message.clone() {
+        if let Some(signed) = self.view_change.new_view_message.clone() {
             self.ready.then_send.push(Outgoing {
                 to: Target::One(laggard),
                 message: Envelope::NewView(signed),
@@ -453,7 +393,7 @@ impl Replica {
 
     /// While changing: our VIEW-CHANGE again, for replicas that lost it.
     pub(super) fn retransmit_view_change(&mut self) {
-        if let Some((_, signed)) = self.own_view_change.clone() {
+        if let Some((_, signed)) = self.view_change.own_view_change.clone() {
             self.ready.then_send.push(Outgoing {
                 to: Target::All,
                 message: Envelope::ViewChange(signed),

@@ -116,6 +116,7 @@ impl Replica {
         let view = pp.view;
         self.log.slot_mut(seq).prepared = true;
         let newer = self
+            .view_change
             .certificates
             .get(&seq)
             .is_none_or(|(held, _)| *held < view);
@@ -123,7 +124,9 @@ impl Replica {
             self.ready
                 .persist
                 .push(crate::output::PersistEntry::Prepared(certificate.clone()));
-            self.certificates.insert(seq, (view, certificate));
+            self.view_change
+                .certificates
+                .insert(seq, (view, certificate));
         }
     }
 }

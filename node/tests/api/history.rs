@@ -135,7 +135,9 @@ async fn evidence_is_kept_once_served_whole_and_counted() {
     // A fault without signed proof is counted only.
     let unprovable = Fault::BadViewChange {
         sender: ReplicaId(2),
-        reason: consensus::BadViewChange::Decode("garbage".into()),
+        reason: consensus::BadViewChange::CertificateOrder {
+            seq: consensus::SeqNo(7),
+        },
     };
     keeper.on_fault(&node.shared, &membership, &unprovable);
     keeper.on_fault(&node.shared, &membership, &equivocation(&node, 6));

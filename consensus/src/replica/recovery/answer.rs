@@ -6,11 +6,11 @@
 
 use super::super::Replica;
 use super::{FETCH, INIT, NEGOTIATE};
+use crate::envelope::Envelope;
 use crate::message::SignedMessage;
 use crate::output::{Outgoing, Target};
 use crate::recovery::{validator_set_digest, Recovery};
 use crate::types::{ReplicaId, SeqNo};
-use crate::verify::Envelope;
 use crypto::PublicKey;
 
 impl Replica {
@@ -19,7 +19,7 @@ impl Replica {
     fn may_answer(&mut self, asker: ReplicaId, kind: usize) -> bool {
         let interval = self.config.retransmit_interval_ms / 2;
         let now = self.now_ms;
-        let Some(slots) = self.answered_ms.get_mut(asker.index()) else {
+        let Some(slots) = self.recovery.answered_ms.get_mut(asker.index()) else {
             return false;
         };
         if slots[kind].is_some_and(|at| now < at.saturating_add(interval)) {
@@ -59,20 +59,24 @@ impl Replica {
         let answer = Recovery::NegotiateViewResponse {
             round,
             view: self.view,
-            changing: self.changing.is_some(),
+            changing: self.view_change.changing.is_some(),
             n: self.n() as u32,
             validators: self.epoch_digest(),
         };
         self.send_recovery(Target::One(asker), &answer);
         // What brings the asker into our view: the NEW-VIEW that began it, or, while
         // we change views, our VIEW-CHANGE (f + 1 of them make it join).
-        let evidence = if self.changing.is_some() {
-            self.own_view_change
+        let evidence = if self.view_change.changing.is_some() {
+            self.view_change
+                .own_view_change
                 .as_ref()
                 .filter(|(view, _)| *view == self.view)
                 .map(|(_, signed)| Envelope::ViewChange(signed.clone()))
         } else {
-            self.new_view_message.clone().map(Envelope::NewView)
+            self.view_change
+                .new_view_message
+                .clone()
+                .map(Envelope::NewView)
         };
         if let Some(message) = evidence {
             self.ready.then_send.push(Outgoing {
@@ -87,6 +91,7 @@ impl Replica {
             return;
         }
         let last_block_hash = self
+            .execution
             .commits
             .get(&self.last_committed)
             .map(|record| record.block_hash)
@@ -130,8 +135,8 @@ impl Replica {
             }
         }
         messages.extend(self.checkpoints.own_messages(me));
-        if self.changing.is_none() {
-            if let Some(new_view) = self.new_view_message.clone() {
+        if self.view_change.changing.is_none() {
+            if let Some(new_view) = self.view_change.new_view_message.clone() {
                 self.ready.then_send.push(Outgoing {
                     to: Target::One(asker),
                     message: Envelope::NewView(new_view),

@@ -25,19 +25,72 @@
 //! COMMIT; anything it signed before the wipe lies below that bound. See
 //! `amnesia_bound`.
 
+mod amnesia;
 mod answer;
 mod resume;
 
 use super::Replica;
+use crate::checkpoint::StableCheckpoint;
+use crate::envelope::{Envelope, VerifiedRecovery};
 use crate::output::{
     IgnoreReason, Ignored, Outgoing, RecoveryEvent, RecoveryPhase, RecoveryReason, RecoveryStatus,
-    StableCheckpoint, Target, TransferRequest,
+    Target, TransferRequest,
 };
 use crate::quorum::max_faulty;
 use crate::recovery::{Recovery, SignedRecovery};
 use crate::types::{ReplicaId, SeqNo, View};
-use crate::verify::{Envelope, VerifiedRecovery};
 use std::collections::BTreeMap;
+
+/// Recovery and amnesia (`recovery/`).
+#[derive(Debug)]
+pub(super) struct RecoveryState {
+    /// Recovery in progress (DESIGN.md section 5.2), if any.
+    pub(super) in_progress: Option<Recovering>,
+    /// The last recovery round this replica started.
+    pub(super) round: u64,
+    /// The host's ledger holds blocks up to here (a transfer stopped between
+    /// checkpoints): above our committed height, the replica orders nothing until a
+    /// transfer reaches a checkpoint at or above it.
+    pub(super) floor: SeqNo,
+    /// Wiped: signs no ordering message until recovery sets `abstain_through`.
+    pub(super) amnesiac: bool,
+    /// A wiped replica signs no ordering message at or below this height.
+    pub(super) abstain_through: SeqNo,
+    /// ... and no VIEW-CHANGE for a view at or below this one.
+    pub(super) abstain_view_changes_through: View,
+    /// The last checkpoint a transfer aimed at (its proof checked).
+    pub(super) last_target: Option<StableCheckpoint>,
+    /// The highest CHECKPOINT above H heard from each validator.
+    pub(super) ahead_checkpoints: BTreeMap<ReplicaId, SeqNo>,
+    /// The highest view above ours heard from each validator.
+    pub(super) ahead_views: BTreeMap<ReplicaId, View>,
+    /// Checkpoints claimed for a transfer target whose proofs could not be checked
+    /// before the transfer (see recovery).
+    pub(super) target_alternatives: Vec<StableCheckpoint>,
+    /// When this replica last received anything from each validator.
+    pub(super) heard_ms: Vec<Option<u64>>,
+    /// When this replica last answered each validator's recovery requests, by kind.
+    pub(super) answered_ms: Vec<[Option<u64>; 3]>,
+}
+
+impl RecoveryState {
+    pub(super) fn new(n: usize) -> Self {
+        RecoveryState {
+            in_progress: None,
+            round: 0,
+            floor: SeqNo(0),
+            amnesiac: false,
+            abstain_through: SeqNo(0),
+            abstain_view_changes_through: View(0),
+            last_target: None,
+            ahead_checkpoints: BTreeMap::new(),
+            ahead_views: BTreeMap::new(),
+            target_alternatives: Vec::new(),
+            heard_ms: vec![None; n],
+            answered_ms: vec![[None; 3]; n],
+        }
+    }
+}
 
 /// A recovery in progress.
 #[derive(Debug, Clone)]
@@ -95,7 +148,7 @@ impl Replica {
 
     /// Where recovery is, if it runs.
     pub fn recovery_status(&self) -> Option<RecoveryStatus> {
-        let recovering = self.recovery.as_ref()?;
+        let recovering = self.recovery.in_progress.as_ref()?;
         let (phase, target) = match &recovering.phase {
             Phase::Negotiating { .. } => (RecoveryPhase::NegotiatingView, None),
             Phase::Querying { .. } => (RecoveryPhase::Querying, None),
@@ -114,59 +167,20 @@ impl Replica {
     /// not yet bounded it, a transfer runs, or one left the host's ledger above the
     /// replica's committed height (`floor`).
     pub fn is_paused(&self) -> bool {
-        self.amnesiac
-            || self.floor > self.last_committed
+        self.recovery.amnesiac
+            || self.recovery.floor > self.last_committed
             || self
                 .recovery
+                .in_progress
                 .as_ref()
                 .is_some_and(|r| matches!(r.phase, Phase::Transferring { .. }))
-    }
-
-    /// A wiped replica signs no ordering message at or below this height.
-    pub fn abstains_through(&self) -> SeqNo {
-        self.abstain_through
-    }
-
-    /// Whether this replica may sign a VIEW-CHANGE for `view`: not while it may have
-    /// signed one for it before it lost its state, unless that can no longer matter.
-    ///
-    /// What it signed before the wipe was at heights up to `abstain_through`, so a
-    /// VIEW-CHANGE it signed then carries certificates only up to there. Once this
-    /// replica holds a stable checkpoint at or above that height, a new VIEW-CHANGE
-    /// carries that checkpoint, a NEW-VIEW starts above the highest checkpoint of
-    /// its VIEW-CHANGEs, and every request the old one could have spoken for lies
-    /// at or below it: the new one leaves out nothing that decides the new view.
-    /// Without this, a wiped replica held back the next view change for as long as
-    /// no view changed, and a primary lost in that time left the other two (with
-    /// it, a quorum) unable to change views at all.
-    pub(super) fn may_sign_view_change(&self, view: View) -> bool {
-        let old_ones_settled =
-            self.abstain_through > SeqNo(0) && self.low_watermark() >= self.abstain_through;
-        !self.amnesiac
-            && self.member()
-            && (view > self.abstain_view_changes_through || old_ones_settled)
-    }
-
-    /// Whether this replica may sign a NEW-VIEW for `view`: not for a view it may
-    /// have changed to before it lost its state, where it could have sent another.
-    pub(super) fn may_sign_new_view(&self, view: View) -> bool {
-        !self.amnesiac && view > self.abstain_view_changes_through && self.member()
-    }
-
-    /// Whether this replica may sign a PRE-PREPARE, PREPARE or COMMIT at `seq`.
-    pub(super) fn may_sign(&self, seq: SeqNo) -> bool {
-        !self.amnesiac
-            && seq > self.abstain_through
-            && !self.is_paused()
-            && self.membership.at(seq).contains(self.config.me)
-            && self.epoch_end().is_none_or(|end| seq <= end)
     }
 
     /// View-change timers do not run while the replica does not yet know the view or
     /// is transferring state.
     pub(super) fn recovery_holds_timers(&self) -> bool {
         self.is_paused()
-            || self.recovery.as_ref().is_some_and(|r| {
+            || self.recovery.in_progress.as_ref().is_some_and(|r| {
                 matches!(r.phase, Phase::Negotiating { .. } | Phase::Querying { .. })
             })
     }
@@ -176,24 +190,28 @@ impl Replica {
     pub(super) fn start_recovery(&mut self, reason: RecoveryReason) {
         if self
             .recovery
+            .in_progress
             .as_ref()
             .is_some_and(|r| !matches!(r.phase, Phase::Rejoining { .. }))
         {
             return;
         }
-        self.recovery_round = self.recovery_round.saturating_add(1);
-        let round = self.recovery_round;
+        self.recovery.round = self.recovery.round.saturating_add(1);
+        let round = self.recovery.round;
         let mut answers = BTreeMap::new();
-        answers.insert(self.config.me, (self.view, self.changing.is_some()));
-        self.recovery = Some(Recovering {
+        answers.insert(
+            self.config.me,
+            (self.view, self.view_change.changing.is_some()),
+        );
+        self.recovery.in_progress = Some(Recovering {
             reason,
             round,
             phase: Phase::Negotiating { answers },
             sent_ms: self.now_ms,
             view_target: self.view,
         });
-        self.ahead_checkpoints.clear();
-        self.ahead_views.clear();
+        self.recovery.ahead_checkpoints.clear();
+        self.recovery.ahead_views.clear();
         self.ready
             .recovery
             .push(RecoveryEvent::Started { reason, round });
@@ -211,10 +229,11 @@ impl Replica {
 
     /// A CHECKPOINT above H: `f + 1` validators ahead of our window start recovery.
     pub(super) fn heard_checkpoint_ahead(&mut self, sender: ReplicaId, seq: SeqNo) {
-        let entry = self.ahead_checkpoints.entry(sender).or_default();
+        let entry = self.recovery.ahead_checkpoints.entry(sender).or_default();
         *entry = (*entry).max(seq);
         let high = self.log.high();
         let ahead = self
+            .recovery
             .ahead_checkpoints
             .values()
             .filter(|s| **s > high)
@@ -230,11 +249,12 @@ impl Replica {
     /// others made that checkpoint stable and dropped the messages below it, and it
     /// cannot make the checkpoint stable itself without having committed it.
     pub(super) fn maybe_recover_behind(&mut self) {
-        if self.recovery.is_some() || self.changing.is_some() {
+        if self.recovery.in_progress.is_some() || self.view_change.changing.is_some() {
             return;
         }
         let stalled = self.now_ms
             >= self
+                .retransmission
                 .moved_ms
                 .saturating_add(self.config.retransmit_interval_ms);
         if !stalled {
@@ -256,11 +276,16 @@ impl Replica {
         if view <= self.view {
             return;
         }
-        let entry = self.ahead_views.entry(sender).or_default();
+        let entry = self.recovery.ahead_views.entry(sender).or_default();
         *entry = (*entry).max(view);
         let current = self.view;
-        let ahead = self.ahead_views.values().filter(|v| **v > current).count();
-        if ahead > max_faulty(self.n()) && self.changing.is_none() {
+        let ahead = self
+            .recovery
+            .ahead_views
+            .values()
+            .filter(|v| **v > current)
+            .count();
+        if ahead > max_faulty(self.n()) && self.view_change.changing.is_none() {
             self.start_recovery(RecoveryReason::ViewAhead);
         }
     }
@@ -296,7 +321,7 @@ impl Replica {
                 // the responder's epoch's, which may be a later one.)
                 let _ = (n, validators);
                 let ours = self.epoch().contains(sender);
-                match self.recovery.as_mut() {
+                match self.recovery.in_progress.as_mut() {
                     Some(Recovering {
                         round: current,
                         phase: Phase::Negotiating { answers },
@@ -329,7 +354,7 @@ impl Replica {
                         IgnoreReason::NotAMember { sender },
                     );
                 }
-                match self.recovery.as_mut() {
+                match self.recovery.in_progress.as_mut() {
                     Some(Recovering {
                         round: current,
                         phase: Phase::Querying { answers },
@@ -395,7 +420,7 @@ impl Replica {
     /// Called after every step: moves recovery to its next phase when the answers
     /// allow, and retries a request that went unanswered for an interval.
     pub(super) fn advance_recovery(&mut self) {
-        let Some(recovering) = self.recovery.as_ref() else {
+        let Some(recovering) = self.recovery.in_progress.as_ref() else {
             return;
         };
         let due = self.now_ms
@@ -412,7 +437,7 @@ impl Replica {
                 self.enter_phase(Phase::Querying {
                     answers: BTreeMap::new(),
                 });
-                if let Some(r) = self.recovery.as_mut() {
+                if let Some(r) = self.recovery.in_progress.as_mut() {
                     r.view_target = target;
                 }
                 self.send_recovery(Target::All, &Recovery::RecoveryInit { round });
@@ -429,7 +454,7 @@ impl Replica {
             // signed before (see `set_amnesia_bound`).
             Phase::Querying { answers }
                 if answers.len() >= self.n()
-                    || (answers.len() >= self.q() && (!self.amnesiac || due)) =>
+                    || (answers.len() >= self.q() && (!self.recovery.amnesiac || due)) =>
             {
                 let answers = answers.clone();
                 self.choose_target(&answers);
@@ -442,8 +467,8 @@ impl Replica {
             Phase::Rejoining { retries } => {
                 let retries = *retries;
                 let target = recovering.view_target;
-                let arrived =
-                    self.view >= target && (self.changing.is_none() || self.view > target);
+                let arrived = self.view >= target
+                    && (self.view_change.changing.is_none() || self.view > target);
                 if arrived || (due && retries == 0) {
                     self.finish_recovery();
                 } else if due {
@@ -451,7 +476,7 @@ impl Replica {
                     if let Some(Recovering {
                         phase: Phase::Rejoining { retries },
                         ..
-                    }) = self.recovery.as_mut()
+                    }) = self.recovery.in_progress.as_mut()
                     {
                         *retries -= 1;
                     }
@@ -464,21 +489,21 @@ impl Replica {
 
     fn touch_recovery(&mut self) {
         let now = self.now_ms;
-        if let Some(r) = self.recovery.as_mut() {
+        if let Some(r) = self.recovery.in_progress.as_mut() {
             r.sent_ms = now;
         }
     }
 
     fn enter_phase(&mut self, phase: Phase) {
         let now = self.now_ms;
-        if let Some(r) = self.recovery.as_mut() {
+        if let Some(r) = self.recovery.in_progress.as_mut() {
             r.phase = phase;
             r.sent_ms = now;
         }
     }
 
     fn querying_answers(&mut self) -> &mut BTreeMap<ReplicaId, Answer> {
-        match self.recovery.as_mut().map(|r| &mut r.phase) {
+        match self.recovery.in_progress.as_mut().map(|r| &mut r.phase) {
             Some(Phase::Querying { answers }) => answers,
             _ => unreachable!("called in the querying phase"),
         }
@@ -488,7 +513,7 @@ impl Replica {
         Answer {
             claimed: None,
             stable: self.checkpoints.stable().cloned(),
-            last_committed: self.last_committed.max(self.floor),
+            last_committed: self.last_committed.max(self.recovery.floor),
         }
     }
 
@@ -504,10 +529,10 @@ impl Replica {
     /// With `q` RecoveryResponses: transfer up to the highest proven checkpoint above
     /// what we hold, or go straight on to fetching what lies above our own.
     fn choose_target(&mut self, answers: &BTreeMap<ReplicaId, Answer>) {
-        if self.amnesiac {
+        if self.recovery.amnesiac {
             self.set_amnesia_bound(answers);
         }
-        let mut best: Option<StableCheckpoint> = self.last_target.clone();
+        let mut best: Option<StableCheckpoint> = self.recovery.last_target.clone();
         let claimed = self.claimed_by_enough(answers);
         for stable in answers
             .values()
@@ -518,8 +543,9 @@ impl Replica {
                 best = Some(stable.clone());
             }
         }
-        self.target_alternatives = answers.values().filter_map(|a| a.claimed.clone()).collect();
-        let held = self.last_committed.max(self.floor);
+        self.recovery.target_alternatives =
+            answers.values().filter_map(|a| a.claimed.clone()).collect();
+        let held = self.last_committed.max(self.recovery.floor);
         match best {
             Some(target) if target.seq >= held && target.seq > self.last_committed => {
                 let me = self.config.me;
@@ -540,14 +566,14 @@ impl Replica {
                     from: held,
                     target: target.seq,
                 });
-                self.last_target = Some(target.clone());
+                self.recovery.last_target = Some(target.clone());
                 self.ready.transfer = Some(TransferRequest {
                     target: target.clone(),
                     peers,
                 });
                 self.enter_phase(Phase::Transferring { target });
             }
-            _ if self.floor > self.last_committed => {
+            _ if self.recovery.floor > self.last_committed => {
                 // Our ledger is past our committed height and no proven checkpoint
                 // reaches it yet: ask again later.
                 self.new_query_round();
@@ -556,6 +582,7 @@ impl Replica {
             // not behind has its answer: it is in touch again, and its timers decide.
             _ if self
                 .recovery
+                .in_progress
                 .as_ref()
                 .is_some_and(|r| r.reason == RecoveryReason::Isolated) =>
             {
@@ -566,16 +593,16 @@ impl Replica {
     }
 
     fn new_query_round(&mut self) {
-        self.recovery_round = self.recovery_round.saturating_add(1);
-        let round = self.recovery_round;
-        if let Some(r) = self.recovery.as_mut() {
+        self.recovery.round = self.recovery.round.saturating_add(1);
+        let round = self.recovery.round;
+        if let Some(r) = self.recovery.in_progress.as_mut() {
             r.round = round;
         }
         self.enter_phase(Phase::Querying {
             answers: BTreeMap::new(),
         });
         // The request goes out when the retry comes due.
-        if let Some(r) = self.recovery.as_mut() {
+        if let Some(r) = self.recovery.in_progress.as_mut() {
             r.sent_ms = self.now_ms;
         }
         let own = self.own_answer();
@@ -583,50 +610,10 @@ impl Replica {
         self.querying_answers().insert(me, own);
     }
 
-    /// A wiped replica may have signed at heights up to its old high watermark: at
-    /// most L above a checkpoint it had made stable, which the honest replicas that
-    /// signed it committed. The bound is the `(f + 1)`-th highest committed height
-    /// the answers report (so f liars cannot raise it; an honest replica reported at
-    /// least that much), capped at the highest proven checkpoint plus L (no honest
-    /// replica commits beyond its own H), plus L. It covers what the replica signed
-    /// when the answers include the replicas that were as far as it was, which is
-    /// why an amnesiac waits for every answer or one retry interval; the replica
-    /// abstains for a bounded number of heights.
-    fn set_amnesia_bound(&mut self, answers: &BTreeMap<ReplicaId, Answer>) {
-        self.amnesiac = false;
-        let window = self.config.log_window;
-        let proven = answers
-            .values()
-            .filter_map(|a| a.stable.as_ref().map(|s| s.seq))
-            .max()
-            .unwrap_or(SeqNo(0));
-        let mut heights: Vec<SeqNo> = answers.values().map(|a| a.last_committed).collect();
-        heights.sort_unstable_by(|a, b| b.cmp(a));
-        let reported = heights
-            .get(max_faulty(self.n()))
-            .copied()
-            .unwrap_or(SeqNo(0))
-            .min(SeqNo(proven.0.saturating_add(window)));
-        if reported == SeqNo(0) {
-            // Nothing committed anywhere: a chain starting up, where every replica
-            // starts empty and abstaining would stop them all. (A replica wiped
-            // before the chain's first commit is the case this does not cover.)
-            return;
-        }
-        self.abstain_through = SeqNo(reported.0.saturating_add(window));
-        // It may have signed a VIEW-CHANGE for any view up to one past the view the
-        // others are in.
-        let view = self.recovery.as_ref().map_or(self.view, |r| r.view_target);
-        self.abstain_view_changes_through = View(view.0.saturating_add(1));
-        self.ready.recovery.push(RecoveryEvent::Abstaining {
-            through: self.abstain_through,
-        });
-    }
-
     /// Step 4: ask everyone for what they hold above our committed height, then wait
     /// to be in the negotiated view.
     fn rejoin(&mut self) {
-        let round = self.recovery.as_ref().map_or(0, |r| r.round);
+        let round = self.recovery.in_progress.as_ref().map_or(0, |r| r.round);
         let from = self.last_committed;
         self.send_recovery(Target::All, &Recovery::FetchPqc { round, from });
         self.enter_phase(Phase::Rejoining {
@@ -636,7 +623,7 @@ impl Replica {
     }
 
     fn finish_recovery(&mut self) {
-        self.recovery = None;
+        self.recovery.in_progress = None;
         self.ready.recovery.push(RecoveryEvent::Finished {
             view: self.view,
             committed: self.last_committed,

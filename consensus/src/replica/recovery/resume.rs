@@ -3,9 +3,8 @@
 
 use super::super::Replica;
 use super::{Phase, Recovering};
-use crate::output::{
-    IgnoreReason, Ignored, PersistEntry, RecoveryEvent, RecoveryReason, StableCheckpoint,
-};
+use crate::checkpoint::StableCheckpoint;
+use crate::output::{IgnoreReason, Ignored, PersistEntry, RecoveryEvent, RecoveryReason};
 use crate::types::SeqNo;
 
 impl Replica {
@@ -18,7 +17,7 @@ impl Replica {
         let Some(Recovering {
             phase: Phase::Transferring { target },
             ..
-        }) = self.recovery.as_ref()
+        }) = self.recovery.in_progress.as_ref()
         else {
             self.ready.ignored.push(Ignored::Executed {
                 seq,
@@ -34,7 +33,7 @@ impl Replica {
             // paused, for a proven one at or above it (the next round can check
             // the answers' proofs).
             if !target.is_proven_by(&self.membership, &self.config.chain_id) {
-                let good = self.target_alternatives.iter().find(|c| {
+                let good = self.recovery.target_alternatives.iter().find(|c| {
                     c.seq == target.seq
                         && c.block_hash == target.block_hash
                         && c.is_proven_by(&self.membership, &self.config.chain_id)
@@ -42,42 +41,43 @@ impl Replica {
                 match good {
                     Some(good) => target = good.clone(),
                     None => {
-                        self.target_alternatives.clear();
-                        self.last_target = None;
-                        self.floor = self.floor.max(seq);
+                        self.recovery.target_alternatives.clear();
+                        self.recovery.last_target = None;
+                        self.recovery.floor = self.recovery.floor.max(seq);
                         self.new_query_round();
                         return;
                     }
                 }
             }
-            self.target_alternatives.clear();
+            self.recovery.target_alternatives.clear();
             self.resume_at(target, timestamp_ms);
             self.ready.recovery.push(RecoveryEvent::Transferred { seq });
             self.rejoin();
             return;
         }
-        self.floor = self.floor.max(seq);
+        self.recovery.floor = self.recovery.floor.max(seq);
         // The host dropped what it had executed above its tip (TransferRequest):
         // executions above the committed height are redone.
-        self.executed_through = self.last_committed;
-        self.executing = None;
-        self.proposal_requested = None;
-        self.proposed_since_start = self.last_committed;
+        self.execution.executed_through = self.last_committed;
+        self.execution.executing = None;
+        self.proposing.proposal_requested = None;
+        self.proposing.proposed_since_start = self.last_committed;
         self.log.reset_executions();
         self.ready.recovery.push(RecoveryEvent::TransferIncomplete {
             reached: seq,
             target: target.seq,
         });
-        if let Some(r) = self.recovery.as_mut() {
+        if let Some(r) = self.recovery.in_progress.as_mut() {
             r.reason = RecoveryReason::TransferIncomplete;
         }
         // An unproven target (a claim) is not aimed at again without new answers.
         if self
+            .recovery
             .last_target
             .as_ref()
             .is_some_and(|t| !t.is_proven_by(&self.membership, &self.config.chain_id))
         {
-            self.last_target = None;
+            self.recovery.last_target = None;
         }
         self.new_query_round();
     }
@@ -89,20 +89,20 @@ impl Replica {
         let seq = stable.seq;
         self.make_stable(stable);
         self.last_committed = seq;
-        self.last_committed_timestamp_ms = timestamp_ms;
-        self.executed_through = seq;
-        self.executing = None;
-        self.proposal_requested = None;
-        self.proposed_since_start = seq;
-        self.next_proposal = self.next_proposal.max(seq.next());
-        if self.floor <= seq {
-            self.floor = SeqNo(0);
+        self.execution.last_committed_timestamp_ms = timestamp_ms;
+        self.execution.executed_through = seq;
+        self.execution.executing = None;
+        self.proposing.proposal_requested = None;
+        self.proposing.proposed_since_start = seq;
+        self.proposing.next_proposal = self.proposing.next_proposal.max(seq.next());
+        if self.recovery.floor <= seq {
+            self.recovery.floor = SeqNo(0);
         }
-        self.reordered = self.reordered.split_off(&seq.next());
+        self.view_change.reordered = self.view_change.reordered.split_off(&seq.next());
         self.log.reset_executions();
-        self.progress_at_ms = self.now_ms;
-        self.last_heard_primary_ms = self.now_ms;
-        self.ahead_checkpoints.retain(|_, s| *s > seq);
+        self.timers.progress_at_ms = self.now_ms;
+        self.timers.last_heard_primary_ms = self.now_ms;
+        self.recovery.ahead_checkpoints.retain(|_, s| *s > seq);
         self.ready
             .persist
             .push(PersistEntry::Resumed { seq, timestamp_ms });

@@ -147,7 +147,7 @@ fn view_change_refusals() {
             ),
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { seq: SeqNo(6), reason })
-                    if reason.contains("primary"))
+                    if matches!(reason, BadCertificatePrePrepare::NotFromPrimary))
             },
         },
         VcCase {
@@ -162,7 +162,7 @@ fn view_change_refusals() {
             ),
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { reason, .. })
-                    if reason.contains("signature"))
+                    if matches!(reason, BadCertificatePrePrepare::Envelope(Rejected::BadSignature { .. })))
             },
         },
         VcCase {
@@ -170,7 +170,7 @@ fn view_change_refusals() {
             vc: view_change(1, good_proof(), vec![certificate(1, 6, 6)]),
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { seq: SeqNo(6), reason })
-                    if reason.contains("not below"))
+                    if matches!(reason, BadCertificatePrePrepare::ViewNotBelowNewView))
             },
         },
         VcCase {
@@ -178,7 +178,7 @@ fn view_change_refusals() {
             vc: view_change(1, good_proof(), vec![certificate(2, 6, 6)]),
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { seq: SeqNo(6), reason })
-                    if reason.contains("not below"))
+                    if matches!(reason, BadCertificatePrePrepare::ViewNotBelowNewView))
             },
         },
         VcCase {
@@ -204,7 +204,7 @@ fn view_change_refusals() {
             },
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { seq: SeqNo(6), reason })
-                    if reason.contains("digest"))
+                    if matches!(reason, BadCertificatePrePrepare::DigestMismatch))
             },
         },
         VcCase {
@@ -219,7 +219,7 @@ fn view_change_refusals() {
             ),
             expected: |r| {
                 matches!(r, Err(BadViewChange::CertificatePrePrepare { seq: SeqNo(6), reason })
-                    if reason.contains("not a pre-prepare"))
+                    if matches!(reason, BadCertificatePrePrepare::NotAPrePrepare))
             },
         },
         VcCase {

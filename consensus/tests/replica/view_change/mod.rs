@@ -5,11 +5,11 @@
 
 use crate::harness::*;
 use consensus::{
-    check_new_view, check_view_change, open_new_view, open_view_change, primary_of, quorum, select,
-    verify, verify_envelope, BadNewView, BadViewChange, Batch, CheckedNewView, Envelope, Fault,
-    Input, Message, MessageKind, NewView, PersistEntry, PrePrepare, PreparedCertificate, Rejected,
-    ReplicaId, SeqNo, SignedMessage, SignedNewView, SignedViewChange, StableCheckpoint, Target,
-    View, ViewChange,
+    check_new_view, check_new_view_skipping_q, check_view_change, open_new_view, open_view_change,
+    primary_of, quorum, select, verify, verify_envelope, BadCertificatePrePrepare, BadNewView,
+    BadViewChange, Batch, CheckedNewView, Envelope, Fault, Input, Message, MessageKind, NewView,
+    PersistEntry, PrePrepare, PreparedCertificate, Rejected, ReplicaId, SeqNo, SignedMessage,
+    SignedNewView, SignedViewChange, StableCheckpoint, Target, View, ViewChange,
 };
 use crypto::{BoundedVec, Hash};
 
