@@ -154,8 +154,8 @@ pub struct ApiSection {
 }
 
 impl ApiSection {
-    pub fn connection_limits(&self) -> crate::api::serve::ConnectionLimits {
-        crate::api::serve::ConnectionLimits {
+    pub fn connection_limits(&self) -> crate::conn_limits::ConnectionLimits {
+        crate::conn_limits::ConnectionLimits {
             max_connections: self.max_connections,
             max_connections_per_ip: self.max_connections_per_ip,
             header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),

@@ -56,7 +56,7 @@ pub struct Metrics {
     /// Seconds from accepting a height's PRE-PREPARE to committing it.
     pub commit_latency: Histogram,
     /// API connections closed when accepted, by the limit that refused them
-    /// (`crate::api::serve::Refusal`).
+    /// (`crate::conn_limits::Refusal`).
     pub api_refused_connections: Family<ReasonLabel, Counter>,
     /// Misbehaviour the replica detected, by kind (`consensus::Fault::kind`).
     pub faults: Family<KindLabel, Counter>,
@@ -222,7 +222,7 @@ impl Metrics {
             "Consensus messages and inputs the replica dropped, by reason",
             metrics.ignored.clone(),
         );
-        for refusal in crate::api::serve::Refusal::ALL {
+        for refusal in crate::conn_limits::Refusal::ALL {
             drop(metrics.api_refused_connections.get_or_create(&ReasonLabel {
                 reason: refusal.name(),
             }));

@@ -7,11 +7,11 @@
 //! the blocking pool, and reads of the committed chain need none
 //! ([`Shared::chain`]).
 
-use crate::api::types::{ConsensusInfo, RecoveryInfo};
 use crate::config::NodeConfig;
 use crate::events::{Event, Events};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
+use crate::status::{ConsensusInfo, RecoveryInfo};
 use consensus::{Membership, MembershipError, ReplicaId, StableCheckpoint};
 use crypto::{Hash, PublicKey};
 use ledger::{ChainReader, Genesis, SignedTransaction, Store};

@@ -26,6 +26,7 @@ pub mod check;
 pub mod hosts;
 pub mod layout;
 pub mod membership;
+pub mod module_graph;
 pub mod probe;
 pub mod procs;
 pub mod sim;

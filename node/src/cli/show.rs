@@ -1,9 +1,10 @@
 //! How the client commands print what the node answered: aligned `name: value`
 //! lines for people, one line of JSON for scripts.
 
-use super::tx::status_name;
 use ledger::{SignedTransaction, TxKind};
-use node::api::types::{AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo, ValidatorsInfo};
+use node::api::types::{
+    AccountInfo, BlockInfo, BlockList, StatusInfo, TxInfo, TxStatus, ValidatorsInfo,
+};
 use serde::Serialize;
 
 /// How many transaction hashes `block get` lists before it says "and N more".
@@ -198,5 +199,14 @@ pub fn validators(info: &ValidatorsInfo) {
         for v in &pending.validators {
             println!("  {:>3}  {}  {}", v.replica, v.public_key, v.p2p_addr);
         }
+    }
+}
+
+/// A transaction status as the CLI prints it.
+pub fn status_name(status: TxStatus) -> &'static str {
+    match status {
+        TxStatus::Pending => "pending",
+        TxStatus::Committed => "committed",
+        TxStatus::Dropped => "dropped",
     }
 }

@@ -4,10 +4,10 @@
 //! takes (one `SignedTransaction`).
 
 use super::args::TransferArgs;
-use super::tx::sign_transfer;
 use super::CliResult;
 use clap::Args;
-use ledger::{ChainId, SignedTransaction, VerifiedTx};
+use crypto::SigningKey;
+use ledger::{Address, ChainId, SignedTransaction, Transaction, TxKind, VerifiedTx};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -157,6 +157,24 @@ pub fn read_signed(path: &Path) -> Result<SignedTransaction, TxFileError> {
             path: path.to_owned(),
         }),
     }
+}
+
+/// A transfer of `amount` to `to`, signed by `key`: `tx send` and `tx sign` both
+/// sign with this.
+pub(super) fn sign_transfer(
+    key: &SigningKey,
+    chain_id: ChainId,
+    nonce: u64,
+    to: Address,
+    amount: u64,
+) -> SignedTransaction {
+    Transaction {
+        chain_id,
+        signer: key.public_key(),
+        nonce,
+        kind: TxKind::Transfer { to, amount },
+    }
+    .sign(key)
 }
 
 #[cfg(test)]

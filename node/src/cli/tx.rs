@@ -1,12 +1,12 @@
 //! `rbft tx send`, `rbft tx get`, and (in [`super::sign`]) `rbft tx sign` and
-//! `rbft tx submit`: signing a transfer ([`sign_transfer`]) and submitting one
-//! ([`submit_signed`]) are written once here and used by both paths.
+//! `rbft tx submit`: signing a transfer ([`super::sign::sign_transfer`]) and
+//! submitting one ([`submit_signed`]) are written once and used by both paths.
 
 use super::args::{TransferArgs, WaitArgs};
 use super::{explain, show, CliResult, NodeArg};
 use clap::Subcommand;
-use crypto::{Hash, SigningKey};
-use ledger::{Address, ChainId, SignedTransaction, Transaction, TxKind};
+use crypto::Hash;
+use ledger::{Address, ChainId, SignedTransaction};
 use node::api::types::{TxInfo, TxStatus};
 use node::client::Client;
 use std::path::PathBuf;
@@ -118,7 +118,7 @@ impl Send {
             Some(nonce) => nonce,
             None => client.account(&sender).map_err(explain)?.pending_nonce,
         };
-        Ok(sign_transfer(
+        Ok(super::sign::sign_transfer(
             &key,
             chain_id,
             nonce,
@@ -126,24 +126,6 @@ impl Send {
             transfer.amount,
         ))
     }
-}
-
-/// A transfer of `amount` to `to`, signed by `key`: `tx send` and `tx sign` both
-/// sign with this.
-pub(super) fn sign_transfer(
-    key: &SigningKey,
-    chain_id: ChainId,
-    nonce: u64,
-    to: Address,
-    amount: u64,
-) -> SignedTransaction {
-    Transaction {
-        chain_id,
-        signer: key.public_key(),
-        nonce,
-        kind: TxKind::Transfer { to, amount },
-    }
-    .sign(key)
 }
 
 /// Submits `signed` and prints its hash; with `wait` (a timeout in seconds),
@@ -188,7 +170,7 @@ pub(super) fn wait_for_commit(
         let reason = last.as_ref().and_then(|i| i.reason.clone());
         let mut line = serde_json::json!({
             "hash": hash,
-            "status": status.map_or("unknown", status_name),
+            "status": status.map_or("unknown", show::status_name),
             "height": last.as_ref().and_then(|i| i.height),
         });
         if let Some(reason) = reason {
@@ -216,13 +198,5 @@ pub(super) fn wait_for_commit(
             "transaction {hash} is unknown to the node after {} s",
             timeout.as_secs()
         )),
-    }
-}
-
-pub fn status_name(status: TxStatus) -> &'static str {
-    match status {
-        TxStatus::Pending => "pending",
-        TxStatus::Committed => "committed",
-        TxStatus::Dropped => "dropped",
     }
 }

@@ -14,9 +14,9 @@
 
 use super::transfer::{self, CatchUpEvent, Checker};
 use super::{DriverError, DriverEvent};
-use crate::api::types::RecoveryInfo;
 use crate::net::NetHandle;
 use crate::shared::Shared;
+use crate::status::RecoveryInfo;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};

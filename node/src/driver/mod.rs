@@ -523,7 +523,7 @@ impl Driver {
         }
         info.recovery = replica
             .recovery_status()
-            .map(|r| crate::api::types::RecoveryInfo {
+            .map(|r| crate::status::RecoveryInfo {
                 reason: r.reason.name().to_owned(),
                 phase: r.phase.name().to_owned(),
                 round: r.round,

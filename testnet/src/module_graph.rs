@@ -1,30 +1,30 @@
-//! The modules of `consensus` depend on each other in one direction only: the
-//! `use crate::…` / `crate::…` / `super::…` paths of every file under `src/` make a
-//! graph between the top-level modules (and, inside `replica/`, between its
-//! sub-modules), and that graph has no cycle. A cycle means two files that can only
-//! be understood together; this test fails when one comes back.
+//! The modules of a crate depend on each other in one direction only: the
+//! `use crate::…` / `crate::…` / `super::…` paths of every file under its `src/`
+//! make a graph between the children of a module (the top-level modules, or the
+//! sub-modules of one), and `tests/module_graph.rs` holds the crates to that graph
+//! having no cycle. A cycle means two files that can only be understood together.
 //!
 //! The parse is deliberately small: comments are dropped, then every path that
 //! starts with `crate::` or `super::` (with `{…}` groups expanded) is resolved to the
 //! module it names. A path to an item the crate root re-exports (`crate::Replica`)
 //! counts as a path to the module that defines it (read from `lib.rs`'s `pub use`).
-//! Method calls on `self` are not paths and do not count: the sub-modules of
-//! `replica/` are `impl Replica` blocks that call each other's methods; what this
-//! test holds them to is which *types and functions* they name.
+//! Method calls on `self` are not paths and do not count: sub-modules that are
+//! `impl` blocks of one type call each other's methods; what this holds them to is
+//! which *types and functions* they name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A module path inside the crate: `[]` is the root, `["replica", "epoch"]` is
 /// `crate::replica::epoch`.
-type ModPath = Vec<String>;
+pub type ModPath = Vec<String>;
 
-struct SourceFile {
-    module: ModPath,
-    text: String,
+pub struct SourceFile {
+    pub module: ModPath,
+    pub text: String,
 }
 
-fn source_files(dir: &Path, module: &ModPath, out: &mut Vec<SourceFile>) {
+pub fn source_files(dir: &Path, module: &ModPath, out: &mut Vec<SourceFile>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read src dir")
         .map(|e| e.expect("dir entry").path())
@@ -52,7 +52,7 @@ fn source_files(dir: &Path, module: &ModPath, out: &mut Vec<SourceFile>) {
 
 /// Drops `//` comments (doc comments included: an intra-doc link is not a
 /// dependency) and `/* */` blocks, keeping string literals whole.
-fn strip_comments(text: &str) -> String {
+pub fn strip_comments(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -183,7 +183,7 @@ fn find_inline_mod(text: &str) -> usize {
 }
 
 /// The crate root's `pub use` re-exports: item name → the module path it comes from.
-fn root_reexports(root: &SourceFile) -> BTreeMap<String, ModPath> {
+pub fn root_reexports(root: &SourceFile) -> BTreeMap<String, ModPath> {
     let mut map = BTreeMap::new();
     let b = root.text.as_bytes();
     let mut i = 0;
@@ -203,7 +203,7 @@ fn root_reexports(root: &SourceFile) -> BTreeMap<String, ModPath> {
 /// Edges between the children of `parent`: `from` → `to` when a file inside child
 /// `from` names something inside child `to`. A path that stops at `parent` itself
 /// (an item of its own file, such as `super::Replica`) is not an edge.
-fn graph(
+pub fn graph(
     files: &[SourceFile],
     parent: &ModPath,
     children: &BTreeSet<String>,
@@ -239,7 +239,7 @@ fn graph(
 }
 
 /// A cycle of the graph, as the list of its nodes, if there is one.
-fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+pub fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     fn visit(
         node: &str,
         edges: &BTreeMap<String, BTreeSet<String>>,
@@ -273,14 +273,14 @@ fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     None
 }
 
-fn load() -> Vec<SourceFile> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Every source file of the crate whose `src` directory is `src`.
+pub fn load(src: &Path) -> Vec<SourceFile> {
     let mut files = Vec::new();
-    source_files(&src, &Vec::new(), &mut files);
+    source_files(src, &Vec::new(), &mut files);
     files
 }
 
-fn children_of(files: &[SourceFile], parent: &ModPath) -> BTreeSet<String> {
+pub fn children_of(files: &[SourceFile], parent: &ModPath) -> BTreeSet<String> {
     files
         .iter()
         .filter(|f| f.module.len() > parent.len() && f.module.starts_with(parent))
@@ -288,7 +288,7 @@ fn children_of(files: &[SourceFile], parent: &ModPath) -> BTreeSet<String> {
         .collect()
 }
 
-fn render(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
+pub fn render(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
     edges
         .iter()
         .map(|(from, to)| {
@@ -301,8 +301,11 @@ fn render(edges: &BTreeMap<String, BTreeSet<String>>) -> String {
         .join("\n")
 }
 
-fn assert_acyclic(parent: &[&str], min_nodes: usize, min_edges: usize) {
-    let files = load();
+/// Panics with the cycle if the children of `parent` in the crate at `src` import
+/// each other in one, or if the parse found fewer than `min_nodes` modules or
+/// `min_edges` edges (a vacuous pass).
+pub fn assert_acyclic(src: &Path, parent: &[&str], min_nodes: usize, min_edges: usize) {
+    let files = load(src);
     let root = files.iter().find(|f| f.module.is_empty()).expect("lib.rs");
     let reexports = root_reexports(root);
     let parent: ModPath = parent.iter().map(|s| s.to_string()).collect();
@@ -325,44 +328,4 @@ fn assert_acyclic(parent: &[&str], min_nodes: usize, min_edges: usize) {
             render(&edges)
         );
     }
-}
-
-#[test]
-fn top_level_modules_form_no_cycle() {
-    assert_acyclic(&[], 12, 20);
-}
-
-#[test]
-fn replica_sub_modules_form_no_cycle() {
-    assert_acyclic(&["replica"], 10, 0);
-}
-
-/// The checker itself finds a cycle, through `{…}` groups and root re-exports.
-#[test]
-fn the_checker_finds_a_planted_cycle() {
-    let files = vec![
-        SourceFile {
-            module: vec![],
-            text: strip_comments("pub use b::Thing;\nmod a; mod b;"),
-        },
-        SourceFile {
-            module: vec!["a".into()],
-            text: strip_comments("use crate::{x::Y, b::{self}};"),
-        },
-        SourceFile {
-            module: vec!["b".into()],
-            // Only a comment and a root re-export: the comment must not count.
-            text: strip_comments("// crate::a::Z\nfn f() -> crate::Thing { crate::a::g() }"),
-        },
-    ];
-    let reexports = root_reexports(&files[0]);
-    let children = children_of(&files, &vec![]);
-    let edges = graph(&files, &vec![], &children, &reexports);
-    assert_eq!(
-        find_cycle(&edges),
-        Some(vec!["a".to_string(), "b".to_string(), "a".to_string()])
-    );
-    let acyclic = &files[..2];
-    let edges = graph(acyclic, &vec![], &children, &reexports);
-    assert_eq!(find_cycle(&edges), None);
 }
