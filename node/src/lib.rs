@@ -38,6 +38,7 @@ pub mod genesis_build;
 pub mod governance;
 pub mod host;
 pub mod init;
+pub mod join;
 pub mod membership;
 pub mod mempool;
 pub mod metrics;

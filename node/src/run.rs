@@ -1,7 +1,8 @@
 //! `rbft start --home DIR`: runs a validator until Ctrl-C or SIGTERM.
 
 use crate::config::Home;
-use crate::driver::{join, Driver, DriverEvent};
+use crate::driver::{Driver, DriverEvent};
+use crate::join;
 use crate::net::{self, NetConfig};
 use crate::serve::{ServeLimits, Server};
 use crate::shared::Shared;

@@ -142,7 +142,7 @@ impl Shared {
 
     /// The recovery in progress (DESIGN.md section 5.2), if this node is catching
     /// up with its peers: restarting, behind a checkpoint, or a joining validator
-    /// syncing (the driver and [`crate::driver::join`] set it each step).
+    /// syncing (the driver and [`crate::join`] set it each step).
     pub fn catching_up(&self) -> Option<RecoveryInfo> {
         self.consensus
             .read()

@@ -21,21 +21,32 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// The state transfer the replica asked for, while it runs.
+#[derive(Debug, Default)]
+pub(super) struct TransferState {
+    /// The generation of the transfer in progress, if any: events of an older
+    /// one are stale.
+    pub running: Option<u64>,
+    pub generation: u64,
+    /// The ledger's tip when the running transfer started (its governance changes
+    /// above it go to the replica with `Input::Transferred`).
+    pub from: u64,
+}
+
 impl Driver {
     /// The replica asked for a state transfer (DESIGN.md section 5.2 step 3): copy
     /// the blocks from the ledger's tip up to its checkpoint from the peers it
     /// names. The replica orders nothing meanwhile.
     pub(super) fn start_transfer(&mut self, request: TransferRequest) {
-        self.transfer_generation += 1;
-        let generation = self.transfer_generation;
-        self.transferring = Some(generation);
+        self.transfer.generation += 1;
+        let generation = self.transfer.generation;
+        self.transfer.running = Some(generation);
         // The replica orders nothing while it transfers and redoes its executions
         // afterwards; an execution still queued (waiting for bodies) would run on
         // a ledger the transfer has moved.
         self.executions.clear();
-        self.fetching = None;
         let height = self.shared.store.read().expect("store lock").tip().height;
-        self.transfer_from = height;
+        self.transfer.from = height;
         let target = request.target.seq.0;
         self.shared
             .metrics
@@ -59,7 +70,7 @@ impl Driver {
     }
 
     pub(super) fn on_catch_up(&mut self, event: CatchUpEvent) -> Result<(), DriverError> {
-        let current = self.transferring;
+        let current = self.transfer.running;
         match event {
             CatchUpEvent::Blocks {
                 generation,
@@ -100,7 +111,7 @@ impl Driver {
     /// there; short of it, it asks the others again. What was executed on the
     /// old tip is gone.
     fn finish_transfer(&mut self) -> Result<(), DriverError> {
-        self.transferring = None;
+        self.transfer.running = None;
         self.shared.metrics.recovery_target_height.set(0);
         let (tip, timestamp_ms) = {
             let store = self.shared.store.read().expect("store lock");
@@ -117,9 +128,8 @@ impl Driver {
             self.executor.reset(&mut pool);
         }
         self.executions.clear();
-        self.fetching = None;
         tracing::info!(height = tip.height, "block transfer ended");
-        let changes = self.changes_above(self.transfer_from);
+        let changes = self.changes_above(self.transfer.from);
         self.step(Input::Transferred {
             seq: SeqNo(tip.height),
             block_hash: tip.hash,

@@ -53,7 +53,7 @@ impl Driver {
         let outcome = self.executor.execute(
             &*store,
             &pool,
-            &self.fetched,
+            &self.executions.fetched,
             |id| membership.key_of(id).copied(),
             request,
         )?;

@@ -13,28 +13,49 @@
 //! runtime's: it executes blocks and waits for synced writes, and the runtime's few
 //! threads must stay free for the network and the API. The tasks it spawns
 //! (fetches, transfers) run on the runtime.
+//!
+//! Its parts, one job each:
+//!
+//! - this file: the event loop and its rounds, and carrying out each step's
+//!   [`Ready`] in the order the type documents (persist, commit, send, answer);
+//!   nothing else in the node does that;
+//! - [`host_calls`]: the calls into the host core ([`crate::host`]), which builds
+//!   proposals, executes and writes commits, under the store and pool locks;
+//! - [`exec`]: blocks written to the store and announced (events, metrics), for
+//!   the replica's commits and for transferred blocks alike;
+//! - [`log`]: the replica's consensus log in RocksDB (what `Ready::persist` asks);
+//! - [`bodies`]: execution requests waiting their turn, and bodies fetched for them;
+//! - [`catch_up`]: fetching missing bodies and running the state transfer the
+//!   replica asks for ([`transfer`]: copying and checking the blocks);
+//! - [`membership`]: the network's roster following the ledger's governance;
+//! - [`observe`]: metrics, logs, events and the published consensus state, which
+//!   watch each step and change nothing.
+//!
+//! Serving peers' fetches is [`crate::serve`], at the network edge; a validator
+//! that joins syncs as an observer before it has a driver ([`crate::join`]).
 
+mod bodies;
 mod catch_up;
 mod exec;
 mod host_calls;
-pub mod join;
 mod log;
 mod membership;
+mod observe;
 pub mod transfer;
 
 pub use exec::{write_block, CommitError};
 pub use log::{ConsensusLog, LogError};
 pub use transfer::CatchUpEvent;
 
-use crate::events::Event;
 use crate::host::Executor;
 use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::wire::PeerMessage;
-use consensus::{ExecuteRequest, Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target};
+use bodies::{Executions, Next};
+use consensus::{Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target};
 use crypto::{Canonical, Hash, SigningKey};
 use ledger::VerifiedTx;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -43,8 +64,6 @@ use tokio::sync::{mpsc, watch};
 const ROUND_EVENTS: usize = 512;
 /// How often the replica is told the time.
 const TICK: Duration = Duration::from_millis(5);
-/// Bodies fetched from peers kept at most (they go when their block commits).
-const MAX_FETCHED: usize = 100_000;
 
 /// What reaches the driver.
 pub enum DriverEvent {
@@ -83,23 +102,14 @@ pub struct Driver {
     executor: Executor,
     net: NetHandle,
     events_tx: mpsc::Sender<DriverEvent>,
-    /// Execution requests not answered yet, in order; the first may wait for a
-    /// fetch of bodies this node lacks.
-    executions: VecDeque<ExecuteRequest>,
-    fetching: Option<(SeqNo, Hash)>,
-    /// The batch whose fetch finished last: it executes with what was found.
-    fetch_done: Option<(SeqNo, Hash)>,
-    fetched: HashMap<Hash, VerifiedTx>,
-    /// The state transfer in progress (its generation), if any.
-    transferring: Option<u64>,
-    transfer_generation: u64,
+    /// Execution requests waiting, and the bodies fetched for them.
+    executions: Executions,
+    /// The state transfer in progress, if any.
+    transfer: catch_up::TransferState,
     /// When each height's pre-prepare was accepted (commit latency metric).
     accepted_at: HashMap<u64, std::time::Instant>,
     /// Messages to send at the end of the round.
     outbox: Vec<Outgoing>,
-    /// The ledger's tip when the running transfer started (its changes above it
-    /// go to the replica with `Transferred`).
-    transfer_from: u64,
     /// The ids the network dials now (see [`crate::membership::to_dial`]).
     dialled: Vec<consensus::ReplicaId>,
     /// Counts faults and keeps their evidence ([`crate::evidence`]).
@@ -175,15 +185,10 @@ impl Driver {
             log,
             net,
             events_tx,
-            executions: VecDeque::new(),
-            fetching: None,
-            fetch_done: None,
-            fetched: HashMap::new(),
-            transferring: None,
-            transfer_generation: 0,
+            executions: Executions::default(),
+            transfer: catch_up::TransferState::default(),
             accepted_at: HashMap::new(),
             outbox: Vec::new(),
-            transfer_from: 0,
             dialled: Vec::new(),
             evidence,
         };
@@ -245,15 +250,7 @@ impl Driver {
         match event {
             DriverEvent::Input(input) => self.step(input),
             DriverEvent::Fetched { seq, digest, txs } => {
-                if self.fetching == Some((seq, digest)) {
-                    self.fetching = None;
-                    self.fetch_done = Some((seq, digest));
-                    if self.fetched.len() + txs.len() > MAX_FETCHED {
-                        self.fetched.clear();
-                    }
-                    for tx in txs {
-                        self.fetched.insert(tx.hash(), tx);
-                    }
+                if self.executions.on_fetched(seq, digest, txs) {
                     self.run_executions()?;
                 }
                 Ok(())
@@ -273,7 +270,15 @@ impl Driver {
         Ok(())
     }
 
+    /// Carries out one step's outputs in the order [`Ready`] documents: what it
+    /// persists goes into the round's log (durable at the end of the round, or
+    /// before a block is written if the step commits one); then the committed
+    /// blocks are written; its messages wait in the outbox until the round's log
+    /// is durable ([`Driver::finish_round`]); then the answers to its proposal
+    /// and execution requests. Metrics, logs and events only observe it
+    /// ([`Driver::observe`]).
     fn carry_out(&mut self, ready: Ready) -> Result<Vec<Input>, DriverError> {
+        self.observe(&ready);
         let Ready {
             persist,
             commit,
@@ -281,43 +286,29 @@ impl Driver {
             then_send,
             propose,
             execute,
-            view_changes,
             entered_view,
-            faults,
-            ignored,
             transfer,
             recovery,
             membership,
             epoch_started,
+            ..
         } = ready;
         self.on_membership_events(&membership, epoch_started);
         self.on_recovery_events(&recovery);
         if let Some(request) = transfer {
             self.start_transfer(request);
         }
-        for ignored in &ignored {
-            tracing::trace!(?ignored, "ignored");
-            let reason = ignored.reason().name();
-            let label = crate::metrics::ReasonLabel { reason };
-            self.shared.metrics.ignored.get_or_create(&label).inc();
-        }
         if entered_view.is_some() {
+            // A new view may have dropped this node's proposals: their
+            // transactions may be proposed again.
             let mut pool = self.shared.mempool.lock().expect("mempool lock");
             pool.release_all_proposals();
         }
+        // 1. Persist.
         for entry in persist {
-            if let consensus::PersistEntry::Message(signed) = &entry {
-                if signed.kind == consensus::MessageKind::PrePrepare {
-                    if let Ok(m) = consensus::Message::from_canonical_bytes(&signed.payload) {
-                        self.accepted_at
-                            .entry(m.seq().0)
-                            .or_insert_with(std::time::Instant::now);
-                    }
-                }
-            }
             self.log.push_entry(entry);
         }
-        let mut answers = Vec::new();
+        // 2. Commit.
         if !commit.is_empty() {
             // What this step persists (this replica's COMMIT and prepared
             // certificate among it) is durable before the block is: a crash in
@@ -328,21 +319,16 @@ impl Driver {
         }
         for block in &commit {
             let written = self.write_commit(block)?;
-            for tx in written.txs.iter() {
-                self.fetched.remove(&tx.hash());
-            }
-            self.log.push_committed(block);
-            if let Some(at) = self.accepted_at.remove(&block.seq.0) {
-                let latency = at.elapsed().as_secs_f64();
-                self.shared.metrics.commit_latency.observe(latency);
-            }
-            self.accepted_at.retain(|seq, _| *seq > block.seq.0);
-            tracing::debug!(
-                height = block.seq.0,
-                txs = written.txs.len(),
-                view = block.view.0,
-                "committed"
+            self.executions.forget_bodies(
+                written
+                    .txs
+                    .iter()
+                    .map(|tx| tx.hash())
+                    .collect::<Vec<_>>()
+                    .iter(),
             );
+            self.log.push_committed(block);
+            self.observe_commit(block, written.txs.len());
         }
         if !commit.is_empty() {
             self.follow_membership()?;
@@ -350,7 +336,10 @@ impl Driver {
         if let Some(stable) = stable_checkpoint {
             *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
         }
+        // 3. Send, once the round's log is durable.
         self.outbox.extend(then_send);
+        // 4. Answer.
+        let mut answers = Vec::new();
         if let Some(request) = propose {
             let proposal = self.propose(request);
             tracing::debug!(
@@ -364,48 +353,8 @@ impl Driver {
                 result: proposal.result,
             });
         }
-        for change in &view_changes {
-            tracing::warn!(
-                from = change.from.0,
-                to = change.to.0,
-                reason = change.reason.name(),
-                "view change"
-            );
-            self.shared
-                .metrics
-                .view_changes
-                .get_or_create(&crate::metrics::ReasonLabel {
-                    reason: change.reason.name(),
-                })
-                .inc();
-            self.shared.events.publish(Event::ViewChange {
-                from: change.from.0,
-                to: change.to.0,
-                reason: change.reason.name().to_owned(),
-            });
-        }
-        if let Some(view) = entered_view {
-            tracing::info!(view = view.0, "entered view");
-            let epoch = self
-                .replica
-                .membership()
-                .at(self.replica.last_committed().next());
-            self.shared.events.publish(Event::NewView {
-                view: view.0,
-                primary: epoch.primary(view).0,
-            });
-        }
-        for fault in &faults {
-            let membership = self.replica.membership();
-            self.evidence.on_fault(&self.shared, membership, fault);
-        }
         for request in execute {
-            // A request at a height replaces any waiting at or above it.
-            self.executions.retain(|r| r.seq < request.seq);
-            if self.fetching.is_some_and(|(seq, _)| seq >= request.seq) {
-                self.fetching = None;
-            }
-            self.executions.push_back(request);
+            self.executions.push(request);
         }
         answers.extend(self.executions_ready()?);
         Ok(answers)
@@ -415,31 +364,27 @@ impl Driver {
     /// peer; starts that fetch.
     fn executions_ready(&mut self) -> Result<Vec<Input>, DriverError> {
         let mut answers = Vec::new();
-        if self.fetching.is_some() {
-            return Ok(answers);
-        }
-        while let Some(request) = self.executions.front() {
-            let missing: Vec<Hash> = {
+        loop {
+            let next = {
                 let pool = self.shared.mempool.lock().expect("mempool lock");
-                self.executor.missing(&pool, &self.fetched, request)
+                let executor = &self.executor;
+                self.executions
+                    .next(|request, fetched| executor.missing(&pool, fetched, request))
             };
-            let fetched_already = self.fetch_done == Some((request.seq, request.digest));
-            if !missing.is_empty() && !fetched_already {
-                let request = request.clone();
-                self.fetching = Some((request.seq, request.digest));
-                catch_up::fetch_bodies(
-                    self.net.clone(),
-                    self.shared.clone(),
-                    self.events_tx.clone(),
-                    request,
-                    missing,
-                );
-                break;
-            }
-            let request = self.executions.pop_front().expect("front exists");
-            if self.fetch_done == Some((request.seq, request.digest)) {
-                self.fetch_done = None;
-            }
+            let request = match next {
+                Next::Wait => break,
+                Next::Fetch(request, missing) => {
+                    catch_up::fetch_bodies(
+                        self.net.clone(),
+                        self.shared.clone(),
+                        self.events_tx.clone(),
+                        request,
+                        missing,
+                    );
+                    break;
+                }
+                Next::Execute(request) => request,
+            };
             let tip = self.shared.store.read().expect("store lock").tip().height;
             if request.seq.0 <= tip {
                 // The ledger holds this height already (a transfer wrote it): the
@@ -494,54 +439,5 @@ impl Driver {
         }
         self.publish();
         Ok(())
-    }
-
-    /// Writes the replica's state where the API reads it.
-    fn publish(&self) {
-        let replica = &self.replica;
-        let view = replica.view();
-        let epoch = replica.membership().at(replica.last_committed().next());
-        let mut info = self.shared.consensus.write().expect("lock");
-        info.view = view.0;
-        info.primary = epoch.primary(view).0;
-        info.changing_view = replica.is_changing_view();
-        info.last_committed = replica.last_committed().0;
-        info.low_watermark = replica.low_watermark().0;
-        info.high_watermark = replica.high_watermark().0;
-        info.in_flight = replica.held_heights().iter().map(|s| s.0).collect();
-        info.stable_checkpoint = replica.stable_checkpoint().map(|c| c.seq.0);
-        for reason in consensus::ViewChangeReason::ALL {
-            let count = self
-                .shared
-                .metrics
-                .view_changes
-                .get_or_create(&crate::metrics::ReasonLabel {
-                    reason: reason.name(),
-                })
-                .get();
-            info.view_changes.insert(reason.name().to_owned(), count);
-        }
-        info.recovery = replica
-            .recovery_status()
-            .map(|r| crate::status::RecoveryInfo {
-                reason: r.reason.name().to_owned(),
-                phase: r.phase.name().to_owned(),
-                round: r.round,
-                target_height: r.target.map(|seq| seq.0),
-            });
-        for reason in consensus::RecoveryReason::ALL {
-            let count = self
-                .shared
-                .metrics
-                .recoveries
-                .get_or_create(&crate::metrics::ReasonLabel {
-                    reason: reason.name(),
-                })
-                .get();
-            info.recoveries.insert(reason.name().to_owned(), count);
-        }
-        let phase = replica.recovery_status().map_or(0, |r| r.phase.number());
-        self.shared.metrics.recovery_phase.set(phase);
-        self.shared.metrics.view.set(view.0 as i64);
     }
 }

@@ -26,7 +26,7 @@
 mod apply;
 mod check;
 
-pub(super) use apply::apply_to_ledger;
+pub use apply::apply_to_ledger;
 pub use check::{BadBlocks, CheckedBlock, CheckedChunk, Checker};
 
 use super::DriverEvent;

@@ -27,7 +27,7 @@ impl Checker {
 
 /// Re-executes a checked chunk on the ledger's tip and writes it in one synced
 /// write. The outer `Err` is a failed write (fatal); the inner one a refusal.
-pub(in crate::driver) fn apply_to_ledger(
+pub fn apply_to_ledger(
     shared: &Shared,
     blocks: &[CheckedBlock],
 ) -> Result<Result<u64, Refusal>, crate::driver::CommitError> {

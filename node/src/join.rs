@@ -4,7 +4,7 @@
 //! a block it holds) it has no replica id and runs no replica: it syncs as an
 //! observer. It asks the validators it reaches for their stable checkpoints, takes
 //! the highest with a valid proof, and copies the certified blocks up to it with
-//! the state transfer of [`super::transfer`] (each certificate checked against the
+//! the state transfer of [`crate::driver::transfer`] (each certificate checked against the
 //! membership of its height, which the blocks' governance transactions update as
 //! they are applied), again and again until its key appears. Then the node starts
 //! its replica, whose recovery and the consensus side do the rest.
@@ -12,8 +12,8 @@
 //! While it syncs, `/status` shows `replica: null`, `catching_up` and the target,
 //! and it logs its progress.
 
-use super::transfer::{self, CatchUpEvent, Checker};
-use super::{DriverError, DriverEvent};
+use crate::driver::transfer::{self, CatchUpEvent, Checker};
+use crate::driver::{DriverError, DriverEvent};
 use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::status::RecoveryInfo;
