@@ -1,6 +1,12 @@
 //! A small in-test network: N replicas wired by a queue, each with a fake host whose
 //! execution is `state_root(n) = sha256(root(n-1) || d)` and
 //! `block_hash(n) = sha256(n || d || root(n))`, plus helpers to forge messages.
+//!
+//! Why a fake host and not the node's host core (`node::host`, which the node and
+//! the simulator share): these tests are about the replica alone, message by
+//! message, and the consensus crate cannot use `node` (node depends on it; a
+//! dev-dependency on node would build a second `consensus` whose types do not
+//! match these). The host core is what `testnet sim` runs, seed after seed.
 
 #![allow(dead_code)]
 

@@ -14,10 +14,11 @@ impl World {
     /// One client sends a transfer to every replica's pool (a node forwards what it
     /// receives to all validators), and the pools admit it as the node's pool
     /// does. About one in ten is refused at admission: a bad signature, a zero
-    /// amount or more than the balance. About one in fifty is a double spend: two
-    /// transfers with the same nonce, one to the even nodes' pools and one to the
-    /// odd ones'; once either commits, the other can never execute and every pool
-    /// must drop it (the end of the run checks that none is left).
+    /// amount or more than the balance. About one in fifty is a double spend
+    /// (except in the recovery scenarios): two transfers with the same nonce, one
+    /// to the even nodes' pools and one to the odd ones'; once either commits, the
+    /// other can never execute and every pool must drop it (the end of the run
+    /// checks that none is left).
     pub(super) fn submit(&mut self) {
         let c = self.rng.gen_range(0..self.clients.len());
         let to = Address(self.rng.gen());
@@ -41,9 +42,10 @@ impl World {
         if roll == 8 {
             signed.signature.0[0] ^= 1; // refused at admission
         }
-        let rival = (6..=7)
-            .contains(&roll)
-            .then(|| transfer(Address(self.rng.gen())));
+        // Not in the recovery scenarios, which measure a victim catching up under
+        // a plain load.
+        let double = (6..=7).contains(&roll) && self.scenario.is_none();
+        let rival = double.then(|| transfer(Address(self.rng.gen())));
         let Some(tx) = VerifiedTx::verify(signed) else {
             return;
         };
@@ -125,12 +127,14 @@ impl World {
         }
     }
 
-    /// Clients resend what is outstanding to a node that (re)started with an empty
-    /// pool.
+    /// Clients resend what they have not seen committed to a node that
+    /// (re)started with an empty pool.
     pub(super) fn resend_outstanding(&mut self, i: usize) {
+        let quorum = self.liveness_quorum();
         let outstanding: Vec<VerifiedTx> = self
             .outstanding
             .iter()
+            .filter(|h| !self.settled(h, quorum))
             .filter_map(|h| self.bodies.get(h).cloned())
             .collect();
         for tx in outstanding {

@@ -113,6 +113,9 @@ impl World {
         let tip = self.highest_tip();
         if let Some(victim) = self.victim.as_mut().filter(|v| v.node == i) {
             victim.behind_by = tip.saturating_sub(self.nodes[i].ledger.height());
+            // What counts is the recovery after this fault, and the votes after it.
+            victim.recovered_at = None;
+            victim.voted_since = false;
         }
     }
 

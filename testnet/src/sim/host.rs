@@ -1,5 +1,8 @@
-//! One simulated validator: the real replica, with a host that does what the node
-//! will do, over the real ledger execution on an in-memory state.
+//! One simulated validator: the real replica, with the node's host core
+//! (`node::host::Executor`) and pool (`node::mempool::Mempool`) over a ledger in
+//! memory ([`SimLedger`], behind the host core's `Ledger` traits). What stays
+//! here is what the simulator does instead of the node's I/O: persisting into a
+//! [`PersistedState`] at once, and handing the outputs to the world to deliver.
 //!
 //! What survives a crash is what a node keeps on disk: the committed ledger (blocks
 //! and state) and the replica's [`PersistedState`]. The pool, the speculative

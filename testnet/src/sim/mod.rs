@@ -1,8 +1,10 @@
 //! `testnet sim`: the deterministic simulator (issue: consensus core).
 //!
-//! N replicas of the real consensus code, each with the real ledger execution over
-//! an in-memory state and its own pool, on a simulated network driven by one seeded
-//! generator. A run has three phases:
+//! N replicas of the real consensus code, each with the node's own host core
+//! (`node::host`: proposals, speculative execution, commits and the pool after
+//! them) and the node's own pool (`node::mempool`, admission included) over an
+//! in-memory ledger, on a simulated network driven by one seeded generator. A
+//! run has three phases:
 //!
 //! 1. **Faults** (0 to 3 s of simulated time): random delays (reordering), message
 //!    duplication, loss up to 20%, temporary partitions of one replica, and crashes of
@@ -11,8 +13,10 @@
 //! 3. **Drain** (from 4 s): clients stop; every valid transaction they sent must be
 //!    committed by a quorum within [`LIVENESS_BOUND_MS`].
 //!
-//! Clients send signed transfers throughout, a few of them invalid. The checks of
-//! [`checks`] run after every step. Progress is measured as the height a quorum
+//! Clients send signed transfers throughout, a few of them refused at admission
+//! and a few double spends ([`clients`]); the checks of [`checks`] run after every
+//! step, and at the end no pool may keep a transaction its node's ledger made
+//! stale. Progress is measured as the height a quorum
 //! reached; a replica that ends more than a window behind the highest tip is counted
 //! in `lagging_replicas`, not as a violation. Besides a crashed primary that never
 //! restarts (`--crash-primary`) and removed validators (`--membership`), such a
@@ -39,9 +43,11 @@
 //! seed checks each distinct valid (key, bytes, signature) once (`crypto::memo`):
 //! a memoised answer is the one a new check would give.
 //!
-//! Transaction bodies reach every replica's pool when sent (the node forwards them;
-//! a body a replica still lacks at execution is fetched, which the simulator models as
-//! always succeeding).
+//! Transaction bodies reach every live replica's pool when sent (the node forwards
+//! them), and every 2 s each node sends what has waited long in its pool to the
+//! nodes it reaches, as a node does (`node::edge::reforward`); a body a replica
+//! still lacks at execution is fetched, which the simulator models as always
+//! succeeding. A transfer every pool refused is sent again by its client.
 
 pub mod byzantine;
 mod checks;
@@ -324,8 +330,10 @@ impl World {
         // (for at most LIVENESS_BOUND_MS more) until every change is in force: a
         // change takes effect at a switch height, which only blocks reach, so a
         // seed whose changes ran late would otherwise end with the last one
-        // committed but never switched to. The liveness bound counts from the
-        // last submission.
+        // committed but never switched to. Likewise in a recovery scenario until
+        // the victim has caught up and voted: a victim that caught up after the
+        // last transaction has nothing to vote on. The liveness bound counts
+        // from the last submission.
         let mut submit_end = SUBMIT_END_MS;
         loop {
             // The next event: a fault, a tick, a client, or a delivery.
@@ -365,9 +373,8 @@ impl World {
                 continue;
             }
             let submitting = now < SUBMIT_END_MS
-                || (self.membership
-                    && !self.membership_settled()
-                    && now < SUBMIT_END_MS + LIVENESS_BOUND_MS);
+                || (now < SUBMIT_END_MS + LIVENESS_BOUND_MS
+                    && !(self.membership_settled() && self.victim_caught_up()));
             if submitting {
                 submit_end = submit_end.max(now);
             }

@@ -81,7 +81,10 @@ impl Scenario {
 #[derive(Debug, Default)]
 pub struct Victim {
     pub node: usize,
-    /// When its last recovery finished, and whether it signed a vote since.
+    /// When its first recovery after its fault ended finished, and whether it
+    /// signed a vote since. A victim that lags by more than a window under load
+    /// recovers again and again (state transfer while it votes); only the first
+    /// recovery after the fault counts: it must take part again after that.
     pub recovered_at: Option<u64>,
     pub voted_since: bool,
     /// With `mid-view-change`: crash the first backup seen changing views.
@@ -175,8 +178,10 @@ impl World {
         };
         for event in &ready.recovery {
             if let RecoveryEvent::Finished { .. } = event {
-                victim.recovered_at = Some(now);
-                victim.voted_since = false;
+                if victim.recovered_at.is_none() {
+                    victim.recovered_at = Some(now);
+                    victim.voted_since = false;
+                }
             }
         }
         if victim.recovered_at.is_none() {
