@@ -6,12 +6,16 @@
 //! - [`wire`]: what the frames mean;
 //! - [`driver`]: the task that owns the replica, persists, executes and commits;
 //! - [`host`]: the code that answers the replica (proposals, speculative execution,
-//!   commits), shared with the simulator;
+//!   commits), shared with the simulator; [`status`]: the replica's state as the
+//!   driver publishes it; [`join`]: a validator added while the network runs,
+//!   syncing as an observer until it is on the roster;
 //! - [`edge`]: where peers' frames are decoded and checked before anything uses them;
+//!   [`serve`]: answering peers' fetches of bodies, blocks and checkpoints;
 //! - [`run`]: `rbft start`, which wires all of it together;
 //! - [`mempool`] and [`admit`]: the bounded pool and admission to it;
-//! - [`api`]: the HTTP API, [`metrics`]: Prometheus, [`events`]: live events
-//!   (`GET /events`);
+//! - [`api`]: the HTTP API (its listener's limits in [`conn_limits`]),
+//!   [`metrics`]: Prometheus, [`events`]: live events (`GET /events`);
+//! - [`evidence`]: faults with the culprit's signed messages, kept and served;
 //! - [`client`]: the HTTP client the CLI and the testnet use;
 //! - [`verify`]: `rbft block verify`, a block checked from a trusted genesis;
 //! - [`governance`]: signing, submitting and awaiting validator changes;

@@ -19,16 +19,16 @@
 //! - this file: the event loop and its rounds, and carrying out each step's
 //!   [`Ready`] in the order the type documents (persist, commit, send, answer);
 //!   nothing else in the node does that;
-//! - [`host_calls`]: the calls into the host core ([`crate::host`]), which builds
+//! - `host_calls`: the calls into the host core ([`crate::host`]), which builds
 //!   proposals, executes and writes commits, under the store and pool locks;
-//! - [`exec`]: blocks written to the store and announced (events, metrics), for
+//! - `exec`: blocks written to the store and announced (events, metrics), for
 //!   the replica's commits and for transferred blocks alike;
-//! - [`log`]: the replica's consensus log in RocksDB (what `Ready::persist` asks);
-//! - [`bodies`]: execution requests waiting their turn, and bodies fetched for them;
-//! - [`catch_up`]: fetching missing bodies and running the state transfer the
-//!   replica asks for ([`transfer`]: copying and checking the blocks);
-//! - [`membership`]: the network's roster following the ledger's governance;
-//! - [`observe`]: metrics, logs, events and the published consensus state, which
+//! - `log`: the replica's consensus log in RocksDB (what `Ready::persist` asks);
+//! - `bodies`: execution requests waiting their turn, and bodies fetched for them;
+//! - `catch_up`: fetching missing bodies and running the state transfer the
+//!   replica asks for (`transfer`: copying and checking the blocks);
+//! - `membership`: the network's roster following the ledger's governance;
+//! - `observe`: metrics, logs, events and the published consensus state, which
 //!   watch each step and change nothing.
 //!
 //! Serving peers' fetches is [`crate::serve`], at the network edge; a validator

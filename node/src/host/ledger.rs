@@ -1,5 +1,5 @@
 //! The committed ledger the host core builds on: the node's RocksDB
-//! [`ledger::Store`], or the simulator's ledger in memory.
+//! [`::ledger::Store`], or the simulator's ledger in memory.
 
 use consensus::CommittedBlock;
 use ledger::{Account, Address, Block, State, StateDelta, Store, StoreError, Tip, ValidatorInfo};

@@ -11,7 +11,7 @@
 //!   and the pool after a commit (its transactions out, the ones it made stale
 //!   dropped).
 //! - [`Ledger`] and [`LedgerWrite`] ([`ledger`]): the committed ledger under the
-//!   stack, the RocksDB [`ledger::Store`] in the node and an in-memory ledger in
+//!   stack, the RocksDB [`::ledger::Store`] in the node and an in-memory ledger in
 //!   the simulator. The pool is the node's [`crate::mempool::Mempool`] in both.
 //!
 //! What stays with each host is how things travel and where they are kept: the
