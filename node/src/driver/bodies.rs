@@ -95,9 +95,9 @@ impl Executions {
     }
 
     /// A block committed: its fetched bodies are not needed any more.
-    pub fn forget_bodies<'a>(&mut self, hashes: impl Iterator<Item = &'a Hash>) {
+    pub fn forget_bodies(&mut self, hashes: impl Iterator<Item = Hash>) {
         for hash in hashes {
-            self.fetched.remove(hash);
+            self.fetched.remove(&hash);
         }
     }
 }

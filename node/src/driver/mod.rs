@@ -319,14 +319,8 @@ impl Driver {
         }
         for block in &commit {
             let written = self.write_commit(block)?;
-            self.executions.forget_bodies(
-                written
-                    .txs
-                    .iter()
-                    .map(|tx| tx.hash())
-                    .collect::<Vec<_>>()
-                    .iter(),
-            );
+            self.executions
+                .forget_bodies(written.txs.iter().map(|tx| tx.hash()));
             self.log.push_committed(block);
             self.observe_commit(block, written.txs.len());
         }
