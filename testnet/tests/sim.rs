@@ -126,7 +126,11 @@ fn seeds_that_once_failed_hold() {
         membership: true,
         ..SimOptions::default()
     };
-    let found: [(u64, &SimOptions, &str); 4] = [
+    let crash_restart = SimOptions {
+        scenario: Some(Scenario::CrashRestart),
+        ..SimOptions::default()
+    };
+    let found: [(u64, &SimOptions, &str); 5] = [
         (
             50485,
             &byzantine,
@@ -152,6 +156,14 @@ fn seeds_that_once_failed_hold() {
             "the changes ran late and the clients stopped before the fifth change's \
              switch height: no block ever reached it, so the sixth change never went \
              out (the simulator's load now lasts until every change is in force)",
+        ),
+        (
+            8000143,
+            &crash_restart,
+            "the restarted victim got VIEW-CHANGEs before its first tick, armed its \
+             view-change timer at time 0, and moved alone to view 2 on that tick, \
+             never to vote again (a replica's clock now starts when it does, and the \
+             simulator begins a node with a tick and recovery, as the node does)",
         ),
     ];
     for (seed, options, what) in found {

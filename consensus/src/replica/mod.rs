@@ -98,10 +98,16 @@ impl Replica {
     /// A replica for `config`, signing with `key` (validator `config.me`'s key). With
     /// `restored`, it resumes from what it persisted before a restart (see
     /// [`PersistedState`]); without, it starts at genesis.
+    ///
+    /// Its clock starts at `now_ms`, the host's time at the start: every timer the
+    /// first inputs arm (a VIEW-CHANGE quorum's, a pooled transaction's) counts from
+    /// there. A replica whose clock started at 0 while the host's time was far on
+    /// would see such a timer run out on its first tick.
     pub fn new(
         config: ReplicaConfig,
         key: SigningKey,
         restored: Option<PersistedState>,
+        now_ms: u64,
     ) -> Result<Replica, ConfigError> {
         config.validate()?;
         let membership = config.membership()?;
@@ -118,12 +124,12 @@ impl Replica {
             log,
             checkpoints: Checkpoints::default(),
             last_committed: SeqNo(0),
-            now_ms: 0,
+            now_ms,
             #[cfg(feature = "test-faults")]
             faults: faults::TestFaults::default(),
             execution: execute::ExecutionState::new(),
             proposing: primary::Proposing::new(),
-            timers: timers::Timers::new(),
+            timers: timers::Timers::new(now_ms),
             retransmission: retransmit::Retransmission::new(n),
             view_change: view_change::ViewChanges::new(n),
             recovery: recovery::RecoveryState::new(n),

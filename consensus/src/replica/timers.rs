@@ -16,8 +16,6 @@ const MAX_DOUBLINGS: u32 = 10;
 /// The view-change triggers that run on time (`timers.rs`).
 #[derive(Debug)]
 pub(super) struct Timers {
-    /// The timers start at the first tick after the replica starts.
-    pub(super) clock_started: bool,
     /// Backup: when the primary last sent a pre-prepare or heartbeat.
     pub(super) last_heard_primary_ms: u64,
     /// Primary: when it last sent a pre-prepare or heartbeat.
@@ -35,12 +33,12 @@ pub(super) struct Timers {
 }
 
 impl Timers {
-    pub(super) fn new() -> Self {
+    /// Timers that start at `now_ms`, when the replica starts.
+    pub(super) fn new(now_ms: u64) -> Self {
         Timers {
-            clock_started: false,
-            last_heard_primary_ms: 0,
-            last_primary_send_ms: 0,
-            progress_at_ms: 0,
+            last_heard_primary_ms: now_ms,
+            last_primary_send_ms: now_ms,
+            progress_at_ms: now_ms,
             pending_since_ms: None,
             failures: 0,
         }
@@ -52,12 +50,6 @@ impl Replica {
     /// and retransmission.
     pub(super) fn on_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
-        if !self.timers.clock_started {
-            self.timers.clock_started = true;
-            self.timers.last_heard_primary_ms = self.now_ms;
-            self.timers.last_primary_send_ms = self.now_ms;
-            self.timers.progress_at_ms = self.now_ms;
-        }
         self.maybe_retransmit();
         self.maybe_recover_behind();
         self.check_timers();

@@ -45,7 +45,7 @@ pub fn config(n: usize, me: u32) -> ReplicaConfig {
 }
 
 pub fn replica(n: usize, me: u32) -> Replica {
-    Replica::new(config(n, me), keys(n)[me as usize].clone(), None).expect("valid config")
+    Replica::new(config(n, me), keys(n)[me as usize].clone(), None, 0).expect("valid config")
 }
 
 pub fn tx(i: u64) -> Hash {
@@ -537,9 +537,13 @@ impl Cluster {
     pub fn restart(&mut self, id: u32) {
         let i = id as usize;
         let restored = self.persisted[i].clone();
-        self.replicas[i] =
-            Replica::new(config(self.n, id), keys(self.n)[i].clone(), Some(restored))
-                .expect("restores");
+        self.replicas[i] = Replica::new(
+            config(self.n, id),
+            keys(self.n)[i].clone(),
+            Some(restored),
+            self.now_ms,
+        )
+        .expect("restores");
         self.hosts[i].forget_above(self.replicas[i].last_committed());
         self.down[i] = false;
     }

@@ -21,6 +21,7 @@ fn restart(me: u32, state: &PersistedState) -> Replica {
         config(N, me),
         keys(N)[me as usize].clone(),
         Some(state.clone()),
+        0,
     )
     .expect("restores")
 }
@@ -242,7 +243,7 @@ fn restore_refuses_state_that_is_not_ours() {
         ),
     ];
     for (name, state, expected) in cases {
-        let result = Replica::new(config(N, 1), keys(N)[1].clone(), Some(state));
+        let result = Replica::new(config(N, 1), keys(N)[1].clone(), Some(state), 0);
         assert_eq!(
             result.err(),
             Some(consensus::ConfigError::Restore(expected)),
@@ -321,7 +322,7 @@ fn restored_prepare_without_its_pre_prepare() {
 /// A replica refuses to start with another validator's key.
 #[test]
 fn key_must_be_the_configured_validators() {
-    let result = Replica::new(config(N, 1), keys(N)[2].clone(), None);
+    let result = Replica::new(config(N, 1), keys(N)[2].clone(), None, 0);
     assert_eq!(
         result.err(),
         Some(consensus::ConfigError::KeyMismatch {

@@ -169,8 +169,8 @@ impl Driver {
         let empty = restored.is_none();
         // A ledger past the persisted window (a transfer stopped between
         // checkpoints) restores a paused replica; recovery brings it on.
-        let mut replica =
-            Replica::new(config, key, restored).map_err(|e| DriverError::Replica(e.to_string()))?;
+        let mut replica = Replica::new(config, key, restored, Shared::now_ms())
+            .map_err(|e| DriverError::Replica(e.to_string()))?;
         if empty {
             // Wiped, or a new chain: it cannot tell, so it signs nothing it may
             // have signed before until recovery has asked the others.

@@ -355,7 +355,7 @@ mod tests {
         let mut config = consensus::ReplicaConfig::with_defaults(&chain_id, keys, me);
         config.checkpoint_interval = home.genesis.consensus.checkpoint_interval;
         config.log_window = home.genesis.consensus.log_window;
-        let replica = consensus::Replica::new(config, home.key.clone(), Some(state)).unwrap();
+        let replica = consensus::Replica::new(config, home.key.clone(), Some(state), 0).unwrap();
         assert_eq!(replica.last_committed(), SeqNo(30));
         assert_eq!(replica.low_watermark(), SeqNo(30));
     }

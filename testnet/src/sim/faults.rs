@@ -86,8 +86,7 @@ impl World {
                 // restarted; it starts when it is authorised.
                 if !self.nodes[i].is_up() && self.nodes[i].incarnation > 0 {
                     self.victim_back(i);
-                    self.nodes[i].start(&self.chain);
-                    self.needs_recover[i] = true;
+                    self.boot(i);
                     self.resend_outstanding(i);
                     let report = self.nodes[i].pool_report(&self.chain);
                     self.step(i, report);

@@ -166,7 +166,7 @@ pub struct Committed {
 impl SimNode {
     pub fn new(index: usize, key: SigningKey, chain: &Chain, switches: Switches) -> SimNode {
         let mut node = SimNode::dormant(index, key, chain, switches);
-        node.start(chain);
+        node.start(chain, 0);
         node
     }
 
@@ -196,15 +196,16 @@ impl SimNode {
         executor
     }
 
-    /// Starts (or restarts) the replica from what was persisted.
-    pub fn start(&mut self, chain: &Chain) {
+    /// Starts (or restarts) the replica from what was persisted, its clock at
+    /// `now_ms`.
+    pub fn start(&mut self, chain: &Chain, now_ms: u64) {
         let mut config = chain.config.clone();
         config.me = consensus::ReplicaId(self.index as u32);
         // A host passes the governance changes its ledger holds.
         config.changes = self.ledger.changes.clone();
         let restored =
             (self.persisted != PersistedState::default()).then(|| self.persisted.clone());
-        let mut replica = Replica::new(config, self.key.clone(), restored)
+        let mut replica = Replica::new(config, self.key.clone(), restored, now_ms)
             .expect("a replica restarts from what its host persisted");
         // The simulator knows what a node lost: only a wiped one may have signed
         // what it no longer holds (one that persisted nothing signed nothing).

@@ -156,8 +156,7 @@ impl World {
                     self.nodes[joiner].ledger.height()
                 );
             }
-            self.nodes[joiner].start(&self.chain);
-            self.needs_recover[joiner] = true;
+            self.boot(joiner);
             self.resend_outstanding(joiner);
         }
     }

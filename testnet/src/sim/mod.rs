@@ -276,8 +276,6 @@ struct World {
     pending_transfers: Vec<PendingTransfer>,
     refused_blocks: usize,
     behind_by: u64,
-    /// Nodes that started and have not been told to recover yet (after a tick).
-    needs_recover: Vec<bool>,
     /// The membership scenario runs.
     membership: bool,
     /// The replica outputs of the step being carried out, kept between steps.
@@ -335,6 +333,11 @@ impl World {
         // last transaction has nothing to vote on. The liveness bound counts
         // from the last submission.
         let mut submit_end = SUBMIT_END_MS;
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].is_up() {
+                self.begin(i);
+            }
+        }
         loop {
             // The next event: a fault, a tick, a client, or a delivery.
             if !self.extra_faults.is_empty() {
@@ -385,13 +388,8 @@ impl World {
                 next_client = now + self.rng.gen_range(client_min..client_max);
                 continue;
             }
-            // Ticks; a node that started is told to recover after its first one.
             for i in 0..self.nodes.len() {
                 self.step(i, Input::Tick { now_ms: now });
-                if self.needs_recover[i] && self.nodes[i].is_up() {
-                    self.needs_recover[i] = false;
-                    self.step(i, Input::Recover);
-                }
             }
             self.crash_victim_if_changing();
             if self.membership {
@@ -494,6 +492,25 @@ impl World {
             )),
             Err(_) => {}
         }
+    }
+
+    /// (Re)starts node `i`'s replica from what it persisted, and begins it.
+    pub(super) fn boot(&mut self, i: usize) {
+        self.nodes[i].start(&self.chain, self.now_ms);
+        self.begin(i);
+    }
+
+    /// A started replica's first inputs, in the node driver's order: a tick, so
+    /// that its clock runs before anything can set a timer, then recovery (DESIGN.md
+    /// section 5.2). Nothing else reaches it before these.
+    fn begin(&mut self, i: usize) {
+        self.step(
+            i,
+            Input::Tick {
+                now_ms: self.now_ms,
+            },
+        );
+        self.step(i, Input::Recover);
     }
 
     /// Steps one replica and carries out its outputs; then runs the checks.

@@ -178,7 +178,6 @@ impl World {
             pending_transfers: Vec::new(),
             refused_blocks: 0,
             behind_by: 0,
-            needs_recover: vec![true; all_nodes],
             membership: options.membership,
             admin_nonce: 0,
             next_change_ms: 100,

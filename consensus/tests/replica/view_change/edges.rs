@@ -1,6 +1,7 @@
 //! Edges the review found: a new primary whose checkpoint lags V's, view changes
 //! padded to overflow a NEW-VIEW, and a view that can no longer gather q
-//! VIEW-CHANGEs because a validator moved past it.
+//! VIEW-CHANGEs because a validator moved past it; and a view-change timer armed
+//! by a restarted replica's first message, before its first tick.
 
 use super::*;
 use consensus::{
@@ -124,7 +125,7 @@ fn padded_view_changes_are_refused() {
 
     // Every other replica sends an honest VIEW-CHANGE; the NEW-VIEW holds q of them.
     let mut replica =
-        Replica::new(config.clone(), keys(M)[me as usize].clone(), None).expect("valid config");
+        Replica::new(config.clone(), keys(M)[me as usize].clone(), None, 0).expect("valid config");
     let _ = replica.step(Input::Tick { now_ms: 1 });
     let honest = view_change(
         1,
@@ -178,7 +179,7 @@ fn the_view_change_timer_counts_validators_already_past_the_view() {
     let config = config(N, 1);
     let timeout = config.view_change_timeout_ms;
     let validators = config.validators.clone();
-    let mut replica = Replica::new(config, keys(N)[1].clone(), None).expect("valid config");
+    let mut replica = Replica::new(config, keys(N)[1].clone(), None, 0).expect("valid config");
     let _ = replica.step(Input::Tick { now_ms: 1 });
     let deliver = |replica: &mut Replica, from: u32, view: u64| {
         let signed = signed_view_change(from, &view_change(view, None, Vec::new()));
@@ -231,4 +232,49 @@ fn the_view_change_timer_counts_validators_already_past_the_view() {
         .then_send
         .iter()
         .any(|out| matches!(out.message, Envelope::ViewChange(_))));
+}
+
+/// A replica's clock starts when it does (found by simulator seed 8000143 with
+/// `--scenario crash-restart`): a node restarted 50 s into the run got VIEW-CHANGEs
+/// for view 1 before its first tick. Its view-change timer was armed at 0, so the
+/// first tick found it expired and the replica moved on, alone, to view 2, where it
+/// stayed while the others committed in view 1. Armed at the start, the timer runs
+/// its whole timeout.
+#[test]
+fn a_view_change_timer_armed_before_the_first_tick_runs_from_the_start() {
+    let start = 50_000;
+    let config = config(N, 2);
+    let timeout = config.view_change_timeout_ms;
+    let validators = config.validators.clone();
+    let mut replica = Replica::new(config, keys(N)[2].clone(), None, start).expect("valid config");
+    for from in [0, 3] {
+        let signed = signed_view_change(from, &view_change(1, None, Vec::new()));
+        let input =
+            verify_envelope(&Envelope::ViewChange(signed), &validators, CHAIN).expect("verifies");
+        let _ = replica.step(input);
+    }
+    assert_eq!(
+        (replica.view(), replica.is_changing_view()),
+        (View(1), true),
+        "two validators in view 1: replica 2 joins, and q ask for it"
+    );
+    let first = replica.step(Input::Tick { now_ms: start + 1 });
+    assert!(first.view_changes.is_empty(), "{:?}", first.view_changes);
+    let before = replica.step(Input::Tick {
+        now_ms: start + timeout - 1,
+    });
+    assert!(before.view_changes.is_empty(), "{:?}", before.view_changes);
+    assert_eq!(replica.view(), View(1));
+    let expired = replica.step(Input::Tick {
+        now_ms: start + timeout,
+    });
+    assert_eq!(
+        expired.view_changes,
+        vec![ViewChangeStarted {
+            from: View(1),
+            to: View(2),
+            reason: ViewChangeReason::ViewChangeTimeout,
+        }],
+        "the timer runs out a whole timeout after the start"
+    );
 }
