@@ -16,9 +16,10 @@
 //!
 //! Its parts, one job each:
 //!
-//! - this file: the event loop and its rounds, and carrying out each step's
-//!   [`Ready`] in the order the type documents (persist, commit, send, answer);
-//!   nothing else in the node does that;
+//! - this file: the event loop and its rounds;
+//! - `carrier`: how the node carries out each part of a step's
+//!   [`consensus::Ready`]; the order (persist, commit, send, answer) is
+//!   [`crate::host::carry`]'s, shared with the simulator;
 //! - `host_calls`: the calls into the host core ([`crate::host`]), which builds
 //!   proposals, executes and writes commits, under the store and pool locks;
 //! - `exec`: blocks written to the store and announced (events, metrics), for
@@ -35,6 +36,7 @@
 //! that joins syncs as an observer before it has a driver ([`crate::join`]).
 
 mod bodies;
+mod carrier;
 mod catch_up;
 mod exec;
 mod host_calls;
@@ -52,7 +54,7 @@ use crate::net::NetHandle;
 use crate::shared::Shared;
 use crate::wire::PeerMessage;
 use bodies::{Executions, Next};
-use consensus::{Input, Outgoing, Ready, Replica, ReplicaConfig, SeqNo, Target};
+use consensus::{Input, Outgoing, Replica, ReplicaConfig, SeqNo, Target};
 use crypto::{Canonical, Hash, SigningKey};
 use ledger::VerifiedTx;
 use std::collections::HashMap;
@@ -207,11 +209,7 @@ impl Driver {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = self.shared.clone();
-        // Recovery runs on every start (DESIGN.md section 5.2), after a first tick.
-        self.step(Input::Tick {
-            now_ms: Shared::now_ms(),
-        })?;
-        self.step(Input::Recover)?;
+        crate::host::carry::begin(&mut self, Shared::now_ms())?;
         self.finish_round()?;
         loop {
             let mut round: Vec<DriverEvent> = Vec::new();
@@ -259,99 +257,10 @@ impl Driver {
         }
     }
 
-    /// Steps the replica and carries out what it returns, feeding answers back in.
+    /// Steps the replica and carries out what it returns, feeding answers back in
+    /// ([`crate::host::carry`] fixes the order; `carrier` says how).
     fn step(&mut self, input: Input) -> Result<(), DriverError> {
-        let mut pending = vec![input];
-        while let Some(input) = pending.pop() {
-            let ready = self.replica.step(input);
-            let answers = self.carry_out(ready)?;
-            pending.extend(answers.into_iter().rev());
-        }
-        Ok(())
-    }
-
-    /// Carries out one step's outputs in the order [`Ready`] documents: what it
-    /// persists goes into the round's log (durable at the end of the round, or
-    /// before a block is written if the step commits one); then the committed
-    /// blocks are written; its messages wait in the outbox until the round's log
-    /// is durable ([`Driver::finish_round`]); then the answers to its proposal
-    /// and execution requests. Metrics, logs and events only observe it
-    /// ([`Driver::observe`]).
-    fn carry_out(&mut self, ready: Ready) -> Result<Vec<Input>, DriverError> {
-        self.observe(&ready);
-        let Ready {
-            persist,
-            commit,
-            stable_checkpoint,
-            then_send,
-            propose,
-            execute,
-            entered_view,
-            transfer,
-            recovery,
-            membership,
-            epoch_started,
-            ..
-        } = ready;
-        self.on_membership_events(&membership, epoch_started);
-        self.on_recovery_events(&recovery);
-        if let Some(request) = transfer {
-            self.start_transfer(request);
-        }
-        if entered_view.is_some() {
-            // A new view may have dropped this node's proposals: their
-            // transactions may be proposed again.
-            let mut pool = self.shared.mempool.lock().expect("mempool lock");
-            pool.release_all_proposals();
-        }
-        // 1. Persist.
-        for entry in persist {
-            self.log.push_entry(entry);
-        }
-        // 2. Commit.
-        if !commit.is_empty() {
-            // What this step persists (this replica's COMMIT and prepared
-            // certificate among it) is durable before the block is: a crash in
-            // between must never leave a block on disk that the consensus log
-            // cannot account for in a view change.
-            let store = self.shared.store.read().expect("store lock");
-            self.log.flush(&store)?;
-        }
-        for block in &commit {
-            let written = self.write_commit(block)?;
-            self.executions
-                .forget_bodies(written.txs.iter().map(|tx| tx.hash()));
-            self.log.push_committed(block);
-            self.observe_commit(block, written.txs.len());
-        }
-        if !commit.is_empty() {
-            self.follow_membership()?;
-        }
-        if let Some(stable) = stable_checkpoint {
-            *self.shared.stable_checkpoint.write().expect("lock") = Some(stable);
-        }
-        // 3. Send, once the round's log is durable.
-        self.outbox.extend(then_send);
-        // 4. Answer.
-        let mut answers = Vec::new();
-        if let Some(request) = propose {
-            let proposal = self.propose(request);
-            tracing::debug!(
-                seq = request.seq.0,
-                txs = proposal.batch.tx_hashes.len(),
-                "proposed"
-            );
-            answers.push(Input::Proposal {
-                seq: request.seq,
-                batch: proposal.batch,
-                result: proposal.result,
-            });
-        }
-        for request in execute {
-            self.executions.push(request);
-        }
-        answers.extend(self.executions_ready()?);
-        Ok(answers)
+        crate::host::carry::drive(self, input)
     }
 
     /// Answers waiting execution requests in order until one needs bodies from a

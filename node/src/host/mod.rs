@@ -19,6 +19,7 @@
 //! transfers state over libp2p; the simulator keeps them in memory and delivers
 //! them itself.
 
+pub mod carry;
 pub mod ledger;
 pub mod pool;
 pub mod speculative;

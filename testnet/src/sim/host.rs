@@ -8,6 +8,7 @@
 //! and state) and the replica's [`PersistedState`]. The pool, the speculative
 //! executions and the replica's memory are lost.
 
+use super::carrier::SimCarrier;
 use consensus::{
     CommittedBlock, ExecOutcome, ExecuteRequest, Input, MembershipChange, PersistedState,
     ProposalRequest, Ready, Replica, ReplicaConfig, SeqNo,
@@ -19,6 +20,7 @@ use ledger::{
 use node::host::{Executor, Ledger, LedgerWrite};
 use node::mempool::{AdmitError, Mempool, MempoolConfig};
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 /// Everything simulated transactions need that is the same on every node.
 pub struct Chain {
@@ -265,66 +267,41 @@ impl SimNode {
     }
 
     /// What the replica is told about the pool (the node's report).
+    /// A new view may have dropped this node's proposals: their transactions may be
+    /// proposed again.
+    pub(super) fn release_proposals(&mut self) {
+        self.pool.release_all_proposals();
+    }
+
     pub fn pool_report(&self, chain: &Chain) -> Input {
         let cap = chain.config.batch_max_txs as usize;
         let (count, oldest_ms) = node::host::pool::available(&self.ledger, &self.pool, cap);
         Input::TxsAvailable { count, oldest_ms }
     }
 
-    /// Steps the replica and carries out its outputs, feeding the answers to
-    /// proposal and execution requests back in until it asks for nothing more.
-    /// Appends every output to `readies` (for the checks; the caller's buffer, as an
-    /// output is large and most steps make one or two) and returns the blocks
-    /// committed.
-    pub fn step(
+    /// Runs `steps` (`node::host::carry::drive` or `begin`) on this node's
+    /// carrier, at `now_ms`: the replica's outputs are carried out in the node's
+    /// order, and the answers to proposal and execution requests fed back in until
+    /// it asks for nothing more. Appends every output to `readies` (for the checks
+    /// and the world's deliveries; the caller's buffer, as an output is large and
+    /// most steps make one or two) and returns the blocks committed.
+    pub(super) fn run(
         &mut self,
         chain: &Chain,
         bodies: &HashMap<Hash, VerifiedTx>,
         now_ms: u64,
-        input: Input,
         readies: &mut Vec<Ready>,
+        steps: impl FnOnce(&mut SimCarrier, u64) -> Result<(), Infallible>,
     ) -> Vec<Committed> {
-        let mut committed = Vec::new();
-        let mut pending = vec![input];
-        while let Some(input) = pending.pop() {
-            let Some(replica) = self.replica.as_mut() else {
-                break;
-            };
-            let ready = replica.step(input);
-            if ready.entered_view.is_some() {
-                // Proposals of earlier views may have been dropped: their
-                // transactions can be proposed again.
-                self.pool.release_all_proposals();
-            }
-            for entry in &ready.persist {
-                self.persisted
-                    .apply(entry)
-                    .expect("the replica bounds what it asks to persist");
-            }
-            for info in &ready.commit {
-                committed.push(self.commit(info));
-            }
-            let mut answers = Vec::new();
-            if let Some(request) = ready.propose {
-                answers.push(self.propose(now_ms, request));
-                // A proposal consumes the pool report: report what is left, so the
-                // primary can go on proposing while earlier heights are in flight.
-                answers.push(self.pool_report(chain));
-            }
-            for request in &ready.execute {
-                answers.push(self.execute(chain, bodies, request));
-            }
-            if !ready.commit.is_empty() {
-                answers.push(self.pool_report(chain));
-            }
-            // Answers go in in the order the replica asked for them.
-            pending.extend(answers.into_iter().rev());
-            readies.push(ready);
+        let mut carrier = SimCarrier::new(self, chain, bodies, now_ms, readies);
+        match steps(&mut carrier, now_ms) {
+            Ok(()) => {}
+            Err(never) => match never {},
         }
-        committed
+        carrier.into_committed()
     }
 
-    fn propose(&mut self, now_ms: u64, request: ProposalRequest) -> Input {
+    pub(super) fn propose(&mut self, now_ms: u64, request: ProposalRequest) -> Input {
         let me = consensus::ReplicaId(self.index as u32);
         let proposal = self.executor.propose(
             &self.ledger,
@@ -343,7 +320,7 @@ impl SimNode {
 
     /// Executes a batch; the simulator's network has every body (`bodies`), as a
     /// node fetches what its pool lacks from its peers.
-    fn execute(
+    pub(super) fn execute(
         &mut self,
         chain: &Chain,
         bodies: &HashMap<Hash, VerifiedTx>,
@@ -372,7 +349,7 @@ impl SimNode {
         }
     }
 
-    fn commit(&mut self, info: &CommittedBlock) -> Committed {
+    pub(super) fn commit(&mut self, info: &CommittedBlock) -> Committed {
         let written = match self.executor.commit(&mut self.ledger, &mut self.pool, info) {
             Ok(written) => written,
             Err(error) => panic!("node {}: {error}", self.index),

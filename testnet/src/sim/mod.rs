@@ -50,6 +50,7 @@
 //! succeeding. A transfer every pool refused is sent again by its client.
 
 pub mod byzantine;
+mod carrier;
 mod checks;
 mod clients;
 mod faults;
@@ -74,6 +75,7 @@ use rand_chacha::ChaCha8Rng;
 pub use scenarios::Scenario;
 use scenarios::Victim;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::sync::Arc;
 use transfer::PendingTransfer;
 use verify_cache::VerifyCache;
@@ -500,25 +502,29 @@ impl World {
         self.begin(i);
     }
 
-    /// A started replica's first inputs, in the node driver's order: a tick, so
-    /// that its clock runs before anything can set a timer, then recovery (DESIGN.md
-    /// section 5.2). Nothing else reaches it before these.
+    /// A started replica's first inputs, the node's (`node::host::carry::begin`).
     fn begin(&mut self, i: usize) {
-        self.step(
-            i,
-            Input::Tick {
-                now_ms: self.now_ms,
-            },
-        );
-        self.step(i, Input::Recover);
+        self.step_with(i, |carrier, now_ms| {
+            node::host::carry::begin(carrier, now_ms)
+        });
     }
 
     /// Steps one replica and carries out its outputs; then runs the checks.
     fn step(&mut self, i: usize, input: Input) {
+        self.step_with(i, |carrier, _| node::host::carry::drive(carrier, input));
+    }
+
+    /// Runs `steps` on node `i`'s carrier (see [`SimNode::run`]), and carries out
+    /// and checks what its steps returned.
+    fn step_with(
+        &mut self,
+        i: usize,
+        steps: impl FnOnce(&mut carrier::SimCarrier, u64) -> Result<(), Infallible>,
+    ) {
         // A step that another step causes (a transfer's answer) takes a new buffer.
         let mut readies = std::mem::take(&mut self.readies);
         let committed =
-            self.nodes[i].step(&self.chain, &self.bodies, self.now_ms, input, &mut readies);
+            self.nodes[i].run(&self.chain, &self.bodies, self.now_ms, &mut readies, steps);
         let mut transfers = Vec::new();
         for text in std::mem::take(&mut self.nodes[i].host_errors) {
             self.checker.violations.push(format!("host: {text}"));
