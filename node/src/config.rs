@@ -67,6 +67,11 @@ pub struct MempoolSection {
     pub max_txs: usize,
     pub max_bytes: usize,
     pub max_nonce_gap: u64,
+    /// Refuse clients (429 `pool_busy`) while the pool holds more than this many
+    /// milliseconds of commits at the recent rate; 0 turns it off.
+    pub max_wait_ms: u64,
+    /// ...but admit up to this many transactions whatever the rate.
+    pub min_backlog: usize,
 }
 
 impl Default for MempoolSection {
@@ -76,6 +81,8 @@ impl Default for MempoolSection {
             max_txs: defaults.max_txs,
             max_bytes: defaults.max_bytes,
             max_nonce_gap: defaults.max_nonce_gap,
+            max_wait_ms: defaults.max_wait_ms,
+            min_backlog: defaults.min_backlog,
         }
     }
 }
@@ -86,6 +93,8 @@ impl MempoolSection {
             max_txs: self.max_txs,
             max_bytes: self.max_bytes,
             max_nonce_gap: self.max_nonce_gap,
+            max_wait_ms: self.max_wait_ms,
+            min_backlog: self.min_backlog,
             ..MempoolConfig::default()
         }
     }
@@ -255,6 +264,7 @@ impl NodeConfig {
         let positive = [
             ("mempool.max_txs", config.mempool.max_txs),
             ("mempool.max_bytes", config.mempool.max_bytes),
+            ("mempool.min_backlog", config.mempool.min_backlog),
             ("network.peer_queue", config.network.peer_queue),
             (
                 "network.max_concurrent_answers",

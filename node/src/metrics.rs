@@ -25,6 +25,11 @@ pub struct Metrics {
     /// Transactions in the pool, and their encoded bytes.
     pub pool_size: Gauge,
     pub pool_bytes: Gauge,
+    /// Clients are refused while the pool holds this many (`mempool.max_wait_ms`).
+    pub pool_admit_limit: Gauge,
+    /// Transactions committed per second lately, by block time (what
+    /// `pool_admit_limit` follows).
+    pub pool_drain_per_s: Gauge,
     /// Validators this node is connected to.
     pub peers: Gauge,
     pub committed_blocks: Counter,
@@ -82,6 +87,8 @@ impl Metrics {
             view: Gauge::default(),
             pool_size: Gauge::default(),
             pool_bytes: Gauge::default(),
+            pool_admit_limit: Gauge::default(),
+            pool_drain_per_s: Gauge::default(),
             peers: Gauge::default(),
             committed_blocks: Counter::default(),
             committed_txs: Counter::default(),
@@ -120,6 +127,16 @@ impl Metrics {
             "pool_bytes",
             "Encoded bytes of the transactions in the pool",
             metrics.pool_bytes.clone(),
+        );
+        registry.register(
+            "pool_admit_limit",
+            "Transactions the pool may hold and still admit a client's",
+            metrics.pool_admit_limit.clone(),
+        );
+        registry.register(
+            "pool_drain_per_s",
+            "Transactions committed per second lately, by block time",
+            metrics.pool_drain_per_s.clone(),
         );
         registry.register("peers", "Validators connected", metrics.peers.clone());
         registry.register(

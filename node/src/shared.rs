@@ -75,6 +75,8 @@ impl Shared {
             let _ = me.set(id);
         }
         let mempool = Mempool::new(config.mempool.to_config());
+        let metrics = Metrics::new();
+        metrics.pool_admit_limit.set(mempool.client_limit() as i64);
         let events = Events::new(config.api.event_buffer, config.api.max_event_clients);
         let shared = Shared {
             events,
@@ -87,7 +89,7 @@ impl Shared {
             consensus: RwLock::new(ConsensusInfo::default()),
             stable_checkpoint: RwLock::new(None),
             connected: RwLock::new(BTreeSet::new()),
-            metrics: Metrics::new(),
+            metrics,
             started: Instant::now(),
             pool_changed: Notify::new(),
             forward,

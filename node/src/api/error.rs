@@ -1,7 +1,8 @@
 //! Every error the API answers, and its status, code and message
 //! (`{"error": {"code": "...", "message": "..."}}`, DESIGN.md section 8).
 //!
-//! A refusal that may go away by itself carries `Retry-After`: 429 `pool_full`,
+//! A refusal that may go away by itself carries `Retry-After`: 429 `pool_full`
+//! and `pool_busy` (more than `mempool.max_wait_ms` of commits waiting),
 //! 503 `catching_up` (a node behind its peers cannot judge a nonce ahead of
 //! its ledger; issue 19), and 503 `too_many_clients` (`GET /events` is full).
 
@@ -74,7 +75,9 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::UnknownRoute(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Admit(AdmitError::Full { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Admit(AdmitError::Full { .. } | AdmitError::Busy { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Admit(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CatchingUp { .. } | ApiError::TooManyClients { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -134,6 +137,7 @@ pub fn admit_code(error: &AdmitError) -> &'static str {
         AdmitError::InsufficientBalance { .. } => "insufficient_balance",
         AdmitError::ZeroAmount => "zero_amount",
         AdmitError::Full { .. } => "pool_full",
+        AdmitError::Busy { .. } => "pool_busy",
         AdmitError::Unexecutable { .. } => "unexecutable",
         AdmitError::NotAdmin => "not_admin",
         AdmitError::AlreadyValidator { .. } => "already_validator",
@@ -157,6 +161,7 @@ pub const CODES: &[&str] = &[
     "insufficient_balance",
     "zero_amount",
     "pool_full",
+    "pool_busy",
     "unexecutable",
     "not_admin",
     "already_validator",
@@ -180,7 +185,9 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         let retry_after_s = match self {
-            ApiError::Admit(AdmitError::Full { .. }) => Some(RETRY_AFTER_S),
+            ApiError::Admit(AdmitError::Full { .. } | AdmitError::Busy { .. }) => {
+                Some(RETRY_AFTER_S)
+            }
             ApiError::CatchingUp { .. } => Some(CATCHING_UP_RETRY_AFTER_S),
             ApiError::TooManyClients { .. } => Some(EVENTS_RETRY_AFTER_S),
             _ => None,

@@ -97,6 +97,8 @@ pub async fn pool(State(shared): State<Arc<Shared>>) -> Result<Json<PoolInfo>, A
             senders: summary.senders,
             oldest_age_ms: summary.oldest_age_ms,
             dropped_remembered: summary.dropped_remembered,
+            admit_limit: summary.admit_limit,
+            drain_per_s: summary.drain_per_s,
         })
     })
     .await

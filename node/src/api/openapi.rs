@@ -145,7 +145,10 @@ fn error_description(status: u16) -> &'static str {
         404 => "No such object",
         413 => "The body is larger than api.max_body_bytes",
         422 => "The transaction was refused (the code says why)",
-        429 => "The pool is full: retry after Retry-After seconds",
+        429 => {
+            "The pool is full (code pool_full), or holds more than mempool.max_wait_ms \
+             of commits (code pool_busy): retry after Retry-After seconds"
+        }
         503 => {
             "The node is catching up with its peers and cannot judge the transaction \
             yet (code catching_up), or /events has api.max_event_clients clients \
@@ -428,6 +431,8 @@ fn schemas() -> Value {
             ("senders", u64_()),
             ("oldest_age_ms", u64_()),
             ("dropped_remembered", u64_()),
+            ("admit_limit", u64_()),
+            ("drain_per_s", u64_()),
         ], &["oldest_age_ms"]),
         "Health": object(&[("ok", boolean())], &[]),
         "Event": event_schema(),

@@ -92,14 +92,24 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let limits = &shared.config.api;
     let body = body.map_err(|r| body_error(r, limits.max_body_bytes))?;
-    // A full pool refuses before the body is even parsed (429): under more load
-    // than the network carries, refusing must cost next to nothing.
-    let (client_max, _) = shared.config.mempool.to_config().limits_for(Source::Client);
+    // A full or busy pool refuses before the body is even parsed (429): under
+    // more load than the network carries, refusing must cost next to nothing.
+    let config = &shared.config.mempool;
+    let (client_max, _) = config.to_config().limits_for(Source::Client);
     let pooled = shared.metrics.pool_size.get().max(0) as usize;
     if pooled >= client_max {
         return Err(AdmitError::Full {
             txs: pooled,
             bytes: shared.metrics.pool_bytes.get().max(0) as usize,
+        }
+        .into());
+    }
+    let admit_limit = shared.metrics.pool_admit_limit.get().max(0) as usize;
+    if pooled >= admit_limit {
+        return Err(AdmitError::Busy {
+            txs: pooled,
+            drain_per_s: shared.metrics.pool_drain_per_s.get().max(0) as u64,
+            max_wait_ms: config.max_wait_ms,
         }
         .into());
     }
@@ -135,12 +145,12 @@ pub async fn submit(
                     hashes.len()
                 )));
             }
-            if let Some(Err(full @ AdmitError::Full { .. })) = results.first() {
-                if results
-                    .iter()
-                    .all(|r| matches!(r, Err(AdmitError::Full { .. })))
-                {
-                    return Err(full.clone().into());
+            let refused_for_room = |r: &Result<Hash, AdmitError>| {
+                matches!(r, Err(AdmitError::Full { .. } | AdmitError::Busy { .. }))
+            };
+            if let Some(Err(first)) = results.first() {
+                if results.iter().all(refused_for_room) {
+                    return Err(first.clone().into());
                 }
             }
             Ok((StatusCode::OK, Json(many(&shared, hashes, results))).into_response())

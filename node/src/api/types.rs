@@ -312,6 +312,11 @@ pub struct PoolInfo {
     pub oldest_age_ms: Option<u64>,
     /// Drop reasons remembered for `GET /txs/{hash}`.
     pub dropped_remembered: usize,
+    /// Clients are refused (429 `pool_busy`) while the pool holds this many.
+    pub admit_limit: usize,
+    /// Transactions committed per second lately (block time), which
+    /// `admit_limit` follows.
+    pub drain_per_s: u64,
 }
 
 /// `GET /health`.

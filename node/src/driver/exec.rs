@@ -83,6 +83,8 @@ pub fn announce(
     let metrics = &shared.metrics;
     metrics.pool_size.set(pool.len() as i64);
     metrics.pool_bytes.set(pool.bytes() as i64);
+    metrics.pool_admit_limit.set(pool.client_limit() as i64);
+    metrics.pool_drain_per_s.set(pool.drain_per_second() as i64);
     metrics.committed_blocks.inc_by(blocks.len() as u64);
     metrics.committed_txs.inc_by(txs);
     metrics.height.set(store.tip().height as i64);

@@ -19,7 +19,8 @@ pub fn available(ledger: &impl Ledger, pool: &Mempool, cap: usize) -> (usize, u6
 
 /// After `blocks` committed on `ledger`: their transactions leave the pool, and so
 /// does every pooled transaction of their senders whose nonce the ledger has now
-/// used (it can never commit). Returns what was dropped and why.
+/// used (it can never commit). The pool's drain rate counts them. Returns what was
+/// dropped and why.
 pub fn settle<'b>(
     ledger: &impl Ledger,
     pool: &mut Mempool,
@@ -27,8 +28,12 @@ pub fn settle<'b>(
 ) -> Vec<(Hash, AdmitError)> {
     let hashes: Vec<Hash> = blocks.clone().flat_map(Block::tx_hashes).collect();
     let senders: BTreeSet<Address> = blocks
+        .clone()
         .flat_map(|block| block.txs.iter().map(|t| t.tx.sender()))
         .collect();
+    for block in blocks.clone() {
+        pool.note_committed(block.header.timestamp_ms, block.txs.len());
+    }
     pool.remove_committed(hashes.iter());
     pool.revalidate(senders.iter(), |address| ledger.account(address))
 }

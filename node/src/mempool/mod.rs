@@ -22,6 +22,8 @@ use crypto::{Canonical, Hash};
 use ledger::{Account, Address, SignedTransaction, TxKind, VerifiedTx};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use drain::DrainMeter;
+
 /// Limits of the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MempoolConfig {
@@ -31,6 +33,15 @@ pub struct MempoolConfig {
     pub max_nonce_gap: u64,
     /// How many drop reasons are remembered.
     pub max_dropped: usize,
+    /// Clients are refused while the pool holds more than this many milliseconds
+    /// of commits at the rate blocks have been taking transactions out
+    /// ([`drain`]): under more load than the network commits, the excess is
+    /// refused at once instead of waiting in the pool for seconds. 0: only the
+    /// limits in count and bytes apply.
+    pub max_wait_ms: u64,
+    /// ...but never below this many transactions, so that a quiet network (a rate
+    /// near 0) takes a burst.
+    pub min_backlog: usize,
 }
 
 impl Default for MempoolConfig {
@@ -40,6 +51,8 @@ impl Default for MempoolConfig {
             max_bytes: 32 * 1024 * 1024,
             max_nonce_gap: 64,
             max_dropped: 10_000,
+            max_wait_ms: 500,
+            min_backlog: 4_096,
         }
     }
 }
@@ -95,6 +108,15 @@ pub enum AdmitError {
     ZeroAmount,
     #[error("the pool is full ({txs} transactions, {bytes} bytes); retry later")]
     Full { txs: usize, bytes: usize },
+    #[error(
+        "the pool holds {txs} transactions, more than {max_wait_ms} ms of commits at \
+         {drain_per_s} per second; retry later"
+    )]
+    Busy {
+        txs: usize,
+        drain_per_s: u64,
+        max_wait_ms: u64,
+    },
     #[error("no longer executes: {reason}")]
     Unexecutable { reason: String },
     #[error("only the chain's admin key may sign governance transactions")]
@@ -190,6 +212,7 @@ pub struct Mempool {
     next_arrival: u64,
     dropped: HashMap<Hash, AdmitError>,
     dropped_order: VecDeque<Hash>,
+    drain: DrainMeter,
 }
 
 impl Mempool {
@@ -205,6 +228,7 @@ impl Mempool {
             next_arrival: 0,
             dropped: HashMap::new(),
             dropped_order: VecDeque::new(),
+            drain: DrainMeter::default(),
         }
     }
 
@@ -266,8 +290,11 @@ impl Mempool {
             }
         }
         let bytes = tx.signed().to_canonical_bytes().len();
-        let (max_txs, max_bytes) = self.config.limits_for(source);
-        if self.entries.len() >= max_txs || self.bytes + bytes > max_bytes {
+        let (_, max_bytes) = self.config.limits_for(source);
+        if let Some(full) = self.full(source) {
+            return Err(full);
+        }
+        if self.bytes + bytes > max_bytes {
             return Err(AdmitError::Full {
                 txs: self.entries.len(),
                 bytes: self.bytes,
@@ -298,14 +325,51 @@ impl Mempool {
     }
 
     /// [`AdmitError::Full`] when the pool holds as many transactions as `source`
-    /// may fill it with (it may still have room in bytes for none), `None` while
-    /// there is room.
+    /// may fill it with (it may still have room in bytes for none);
+    /// [`AdmitError::Busy`] when a client would wait longer than `max_wait_ms`
+    /// ([`Mempool::client_limit`]); `None` while there is room.
     pub fn full(&self, source: Source) -> Option<AdmitError> {
         let (max_txs, _) = self.config.limits_for(source);
-        (self.entries.len() >= max_txs).then_some(AdmitError::Full {
-            txs: self.entries.len(),
-            bytes: self.bytes,
+        let txs = self.entries.len();
+        if txs >= max_txs {
+            return Some(AdmitError::Full {
+                txs,
+                bytes: self.bytes,
+            });
+        }
+        (source == Source::Client && txs >= self.client_limit()).then_some(AdmitError::Busy {
+            txs,
+            drain_per_s: self.drain.per_second(),
+            max_wait_ms: self.config.max_wait_ms,
         })
+    }
+
+    /// How many transactions the pool may hold and still admit a client's: a
+    /// `max_wait_ms` worth of commits at the recent rate, at least `min_backlog`,
+    /// at most the clients' share of `max_txs`.
+    pub fn client_limit(&self) -> usize {
+        let (max_txs, _) = self.config.limits_for(Source::Client);
+        if self.config.max_wait_ms == 0 {
+            return max_txs;
+        }
+        let waited = self
+            .drain
+            .per_second()
+            .saturating_mul(self.config.max_wait_ms)
+            / 1_000;
+        let waited = usize::try_from(waited).unwrap_or(usize::MAX);
+        waited.max(self.config.min_backlog).min(max_txs)
+    }
+
+    /// A block with `txs` transactions committed at block time `timestamp_ms`: the
+    /// rate [`Mempool::client_limit`] follows.
+    pub fn note_committed(&mut self, timestamp_ms: u64, txs: usize) {
+        self.drain.note(timestamp_ms, txs as u64);
+    }
+
+    /// Transactions committed per second lately, by block time.
+    pub fn drain_per_second(&self) -> u64 {
+        self.drain.per_second()
     }
 
     /// Pooled transactions in arrival order.
@@ -460,6 +524,7 @@ impl Mempool {
     }
 }
 
+pub mod drain;
 mod ready;
 mod summary;
 

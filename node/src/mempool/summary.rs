@@ -20,6 +20,10 @@ pub struct PoolSummary {
     pub oldest_age_ms: Option<u64>,
     /// Drop reasons remembered for `GET /txs/{hash}` (at most `max_dropped`).
     pub dropped_remembered: usize,
+    /// Clients are refused while the pool holds this many ([`Mempool::client_limit`]).
+    pub admit_limit: usize,
+    /// Transactions committed per second lately, by block time.
+    pub drain_per_s: u64,
 }
 
 impl Mempool {
@@ -36,6 +40,8 @@ impl Mempool {
                 .oldest_ms()
                 .map(|arrived| now_ms.saturating_sub(arrived)),
             dropped_remembered: self.dropped.len(),
+            admit_limit: self.client_limit(),
+            drain_per_s: self.drain_per_second(),
         }
     }
 }

@@ -180,6 +180,68 @@ fn clients_fill_the_pool_to_their_share_and_peers_to_the_end() {
     ));
 }
 
+/// Clients wait at most `max_wait_ms` of commits: the pool refuses them once it
+/// holds that many at the rate blocks take transactions out (at least
+/// `min_backlog`), while peers' forwards still get in. The limit follows the rate.
+#[test]
+fn clients_are_refused_once_the_pool_holds_more_than_max_wait_of_commits() {
+    let k = key(35);
+    let mut pool = Mempool::new(MempoolConfig {
+        max_txs: 1_000,
+        max_wait_ms: 500,
+        min_backlog: 4,
+        ..MempoolConfig::default()
+    });
+    assert_eq!(pool.client_limit(), 4, "no commits yet: the floor");
+    for n in 0..4 {
+        pool.insert_from(Source::Client, verified(transfer(&k, n, 1)), rich(), 0)
+            .unwrap();
+    }
+    let busy = pool.insert_from(Source::Client, verified(transfer(&k, 4, 1)), rich(), 0);
+    assert_eq!(
+        busy,
+        Err(AdmitError::Busy {
+            txs: 4,
+            drain_per_s: 0,
+            max_wait_ms: 500
+        })
+    );
+    assert_eq!(pool.full(Source::Client), busy.err());
+    assert_eq!(pool.full(Source::Peer), None);
+    pool.insert(verified(transfer(&k, 4, 1)), rich(), 0)
+        .unwrap();
+
+    // Blocks of 10 every 100 ms of block time: 100 per second, so 500 ms is 50.
+    for i in 0..30 {
+        pool.note_committed(i * 100, 10);
+    }
+    assert_eq!(pool.drain_per_second(), 100);
+    assert_eq!(pool.client_limit(), 50);
+    assert_eq!(pool.full(Source::Client), None);
+    for n in 5..50 {
+        pool.insert_from(Source::Client, verified(transfer(&k, n, 1)), rich(), 0)
+            .unwrap();
+    }
+    assert!(matches!(
+        pool.full(Source::Client),
+        Some(AdmitError::Busy {
+            txs: 50,
+            drain_per_s: 100,
+            ..
+        })
+    ));
+    assert_eq!(pool.summary(0).admit_limit, 50);
+
+    // Turned off, only the count and byte limits apply.
+    let off = Mempool::new(MempoolConfig {
+        max_txs: 1_000,
+        max_wait_ms: 0,
+        min_backlog: 4,
+        ..MempoolConfig::default()
+    });
+    assert_eq!(off.client_limit(), 800);
+}
+
 #[test]
 fn pending_is_in_arrival_order_and_knows_the_oldest() {
     let mut pool = Mempool::new(MempoolConfig::default());

@@ -69,6 +69,30 @@ async fn a_full_pool_answers_429_with_retry_after() {
     assert_eq!(node.pool_len(), 2);
 }
 
+/// A pool holding more than `mempool.max_wait_ms` of commits (here the floor,
+/// `min_backlog`, as nothing has committed) refuses clients with 429 `pool_busy`
+/// and Retry-After, before reading the body; `GET /pool` says where the limit is.
+#[tokio::test]
+async fn a_busy_pool_answers_429_pool_busy_with_retry_after() {
+    let mut config = test_config();
+    config.mempool.max_wait_ms = 500;
+    config.mempool.min_backlog = 2;
+    let node = node_with(config);
+    node.post_json(&node.pay(1, 0)).await.ok::<Submitted>(202);
+    node.post_json(&node.pay(1, 1)).await.ok::<Submitted>(202);
+
+    let a = node.post_json(&node.pay(1, 2)).await;
+    check_documented(node::api::openapi::document(), "post", "/txs", &a);
+    assert!(a.error(429, "pool_busy").contains("500 ms of commits"));
+    assert_eq!(a.headers[header::RETRY_AFTER], "1");
+    let a = node.post_json(&vec![node.pay(1, 2), node.pay(1, 3)]).await;
+    a.error(429, "pool_busy");
+    assert_eq!(node.pool_len(), 2);
+
+    let pool: node::api::types::PoolInfo = node.get("/pool").await.ok(200);
+    assert_eq!((pool.txs, pool.admit_limit, pool.drain_per_s), (2, 2, 0));
+}
+
 /// Clients fill the pool to 80% of its limits; the rest is kept for what other
 /// validators forward. Within a request, items past the share are refused one by
 /// one, and a pooled transaction sent again is accepted again (idempotent).

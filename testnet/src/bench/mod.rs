@@ -195,7 +195,11 @@ pub fn classify(code: Option<&str>) -> ItemOutcome {
     if code.contains("duplicate") || code.contains("stale") {
         // Ours, sent again after an answer we did not see, or already committed.
         ItemOutcome::Accepted
-    } else if code.contains("full") || code.contains("too_far") || code.contains("ahead") {
+    } else if code.contains("full")
+        || code.contains("busy")
+        || code.contains("too_far")
+        || code.contains("ahead")
+    {
         ItemOutcome::Retry
     } else {
         ItemOutcome::Rejected

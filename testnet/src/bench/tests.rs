@@ -37,6 +37,7 @@ fn only_a_full_pool_or_a_nonce_too_far_ahead_is_retried() {
     assert_eq!(classify(Some("duplicate")), ItemOutcome::Accepted);
     assert_eq!(classify(Some("stale_nonce")), ItemOutcome::Accepted);
     assert_eq!(classify(Some("pool_full")), ItemOutcome::Retry);
+    assert_eq!(classify(Some("pool_busy")), ItemOutcome::Retry);
     assert_eq!(classify(Some("nonce_too_far_ahead")), ItemOutcome::Retry);
     assert_eq!(classify(Some("bad_signature")), ItemOutcome::Rejected);
     assert_eq!(
