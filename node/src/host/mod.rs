@@ -3,6 +3,9 @@
 //! (`testnet sim`) both run, so a simulator seed exercises what runs in
 //! production.
 //!
+//! - [`carry`]: the order in which a host carries out what a replica's step asks
+//!   (persist, make durable, commit, send, answer), and the answers fed back in;
+//!   each host says how through [`carry::Carrier`];
 //! - [`Executor`] ([`speculative`]): the primary's proposals built from the pool,
 //!   batches executed on a stack of speculative states above the committed ledger,
 //!   the validator set in force at a height, and the check that what the replica
