@@ -127,15 +127,6 @@ fn insert_checked(
         });
         results.push(result);
     }
-    shared.metrics.pool_size.set(pool.len() as i64);
-    shared.metrics.pool_bytes.set(pool.bytes() as i64);
-    shared
-        .metrics
-        .pool_admit_limit
-        .set(pool.client_limit() as i64);
-    shared
-        .metrics
-        .pool_drain_per_s
-        .set(pool.drain_per_second() as i64);
+    shared.metrics.observe_pool(&pool);
     (results, admitted)
 }

@@ -80,6 +80,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The pool's gauges: its size and bytes, and the client admission limit with
+    /// the drain rate it follows.
+    pub fn observe_pool(&self, pool: &crate::mempool::Mempool) {
+        self.pool_size.set(pool.len() as i64);
+        self.pool_bytes.set(pool.bytes() as i64);
+        self.pool_admit_limit.set(pool.client_limit() as i64);
+        self.pool_drain_per_s.set(pool.drain_per_second() as i64);
+    }
+
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("rbft");
         let metrics = Metrics {

@@ -76,7 +76,7 @@ impl Shared {
         }
         let mempool = Mempool::new(config.mempool.to_config());
         let metrics = Metrics::new();
-        metrics.pool_admit_limit.set(mempool.client_limit() as i64);
+        metrics.observe_pool(&mempool);
         let events = Events::new(config.api.event_buffer, config.api.max_event_clients);
         let shared = Shared {
             events,

@@ -81,10 +81,7 @@ pub fn announce(
     let store = shared.store.read().expect("store lock");
     let pool = shared.mempool.lock().expect("mempool lock");
     let metrics = &shared.metrics;
-    metrics.pool_size.set(pool.len() as i64);
-    metrics.pool_bytes.set(pool.bytes() as i64);
-    metrics.pool_admit_limit.set(pool.client_limit() as i64);
-    metrics.pool_drain_per_s.set(pool.drain_per_second() as i64);
+    metrics.observe_pool(&pool);
     metrics.committed_blocks.inc_by(blocks.len() as u64);
     metrics.committed_txs.inc_by(txs);
     metrics.height.set(store.tip().height as i64);

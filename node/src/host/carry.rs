@@ -88,7 +88,8 @@ pub fn carry_out<C: Carrier>(carrier: &mut C, ready: &mut Ready) -> Result<Vec<I
         carrier.persist(entry)?;
     }
     let commit = std::mem::take(&mut ready.commit);
-    if !commit.is_empty() {
+    let committed = !commit.is_empty();
+    if committed {
         carrier.make_durable()?;
         for block in &commit {
             carrier.commit(block)?;
@@ -105,8 +106,7 @@ pub fn carry_out<C: Carrier>(carrier: &mut C, ready: &mut Ready) -> Result<Vec<I
         answers.extend(carrier.propose(request)?);
     }
     answers.extend(carrier.execute(std::mem::take(&mut ready.execute))?);
-    answers.extend(carrier.follow_up(proposed, !commit.is_empty()));
-    ready.commit = commit;
+    answers.extend(carrier.follow_up(proposed, committed));
     Ok(answers)
 }
 

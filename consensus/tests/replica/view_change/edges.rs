@@ -182,10 +182,7 @@ fn the_view_change_timer_counts_validators_already_past_the_view() {
     let mut replica = Replica::new(config, keys(N)[1].clone(), None, 0).expect("valid config");
     let _ = replica.step(Input::Tick { now_ms: 1 });
     let deliver = |replica: &mut Replica, from: u32, view: u64| {
-        let signed = signed_view_change(from, &view_change(view, None, Vec::new()));
-        let input =
-            verify_envelope(&Envelope::ViewChange(signed), &validators, CHAIN).expect("verifies");
-        replica.step(input)
+        deliver_view_change(replica, &validators, from, view)
     };
     let _ = deliver(&mut replica, 3, 1);
     let joined = deliver(&mut replica, 0, 2);
@@ -217,11 +214,7 @@ fn the_view_change_timer_counts_validators_already_past_the_view() {
     });
     assert_eq!(
         expired.view_changes,
-        vec![ViewChangeStarted {
-            from: View(1),
-            to: View(2),
-            reason: ViewChangeReason::ViewChangeTimeout,
-        }],
+        timed_out_from_view_1(),
         "the timer ran out in view 1"
     );
     assert_eq!(
@@ -248,10 +241,7 @@ fn a_view_change_timer_armed_before_the_first_tick_runs_from_the_start() {
     let validators = config.validators.clone();
     let mut replica = Replica::new(config, keys(N)[2].clone(), None, start).expect("valid config");
     for from in [0, 3] {
-        let signed = signed_view_change(from, &view_change(1, None, Vec::new()));
-        let input =
-            verify_envelope(&Envelope::ViewChange(signed), &validators, CHAIN).expect("verifies");
-        let _ = replica.step(input);
+        let _ = deliver_view_change(&mut replica, &validators, from, 1);
     }
     assert_eq!(
         (replica.view(), replica.is_changing_view()),
@@ -270,11 +260,29 @@ fn a_view_change_timer_armed_before_the_first_tick_runs_from_the_start() {
     });
     assert_eq!(
         expired.view_changes,
-        vec![ViewChangeStarted {
-            from: View(1),
-            to: View(2),
-            reason: ViewChangeReason::ViewChangeTimeout,
-        }],
+        timed_out_from_view_1(),
         "the timer runs out a whole timeout after the start"
     );
+}
+
+/// An empty VIEW-CHANGE for `view` from `from`, checked and fed to `replica`.
+fn deliver_view_change(
+    replica: &mut Replica,
+    validators: &[crypto::PublicKey],
+    from: u32,
+    view: u64,
+) -> consensus::Ready {
+    let signed = signed_view_change(from, &view_change(view, None, Vec::new()));
+    let input =
+        verify_envelope(&Envelope::ViewChange(signed), validators, CHAIN).expect("verifies");
+    replica.step(input)
+}
+
+/// What a replica changing to view 1 reports when its timer runs out.
+fn timed_out_from_view_1() -> Vec<ViewChangeStarted> {
+    vec![ViewChangeStarted {
+        from: View(1),
+        to: View(2),
+        reason: ViewChangeReason::ViewChangeTimeout,
+    }]
 }
